@@ -1,0 +1,55 @@
+"""What every action is: parameters it accepts, a read-only ``plan``, and ``apply`` for one planned change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from cleanup.engine.plan import Change, StepPlan
+
+if TYPE_CHECKING:
+    from cleanup.engine.context import RunContext
+    from cleanup.engine.model import Step
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter an action accepts. ``type`` is str | int | float | bool | str_list | table_list."""
+
+    type: str
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    item: dict[str, "Param"] = field(default_factory=dict)  # for table_list: the keys of each table
+    check: Callable[[Any], str | None] | None = None  # extra validation; returns an error text or None
+
+
+class ChangeBlocked(Exception):
+    """Raised by ``apply`` when a change cannot be made now but may be later (resume retries)."""
+
+
+@dataclass
+class Pause:
+    """Returned by ``finish`` when the step is applied but the run must stop (restart, wait, approval)."""
+
+    reason: str
+    kind: str = "paused"  # restart | wait | blocked
+
+
+class Action:
+    name: str = ""
+    summary: str = ""
+    params: dict[str, Param] = {}
+    #: read-only actions gather facts or check; they run before a run is recorded
+    read_only: bool = False
+
+    def plan(self, ctx: "RunContext", step: "Step") -> StepPlan:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def apply(self, ctx: "RunContext", step: "Step", change: Change) -> str:
+        """Carry out one planned change; return what happened, raise on failure."""
+        raise NotImplementedError(f"{self.name} plans no changes")
+
+    def finish(self, ctx: "RunContext", step: "Step", plan: StepPlan) -> Pause | None:
+        """After every change applied: check the outcome; return a Pause to stop the run here."""
+        return None

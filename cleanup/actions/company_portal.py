@@ -1,0 +1,66 @@
+"""Step 10: remove Company Portal: quit it, remove the app bundle, forget its package receipt."""
+
+from __future__ import annotations
+
+from cleanup.actions import probes
+from cleanup.actions.base import Action, Param
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import StepFailed, UnsafePath
+
+KILLALL = "/usr/bin/killall"
+
+
+def _app_problem(path: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) != 3 or parts[1] != "Applications" or not parts[2].endswith(".app") or parts[2] in (".app", "..app"):
+        return f"{path!r} is not an app bundle directly in /Applications"
+    return None
+
+
+class RemoveCompanyPortal(Action):
+    name = "company_portal.remove"
+    summary = "Quit Company Portal, remove its bundle, pkgutil --forget its receipt"
+    params = {
+        "app_path": Param("str", default="/Applications/Company Portal.app", check=_app_problem),
+        "process_name": Param("str", default="Company Portal"),
+        "pkg_ids": Param("str_list", default=["com.microsoft.CompanyPortalMac"]),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        p = step.params
+        plan = StepPlan()
+        info = ctx.host.lstat(p["app_path"])
+        if info is not None:
+            quit_argv = [KILLALL, p["process_name"]]
+            plan.changes.append(Change("command:quit-company-portal", "run-command", " ".join(quit_argv) + " (if running)", {"argv": quit_argv}))
+            if ctx.host.linked_parent(p["app_path"]):
+                raise UnsafePath(f"{p['app_path']}: /Applications is a symlink; refusing")
+            plan.changes.append(
+                Change(f"path:{p['app_path']}", "remove-path", f"{p['app_path']} ({info.kind}, {info.size} bytes)", {"path": p["app_path"], "type": info.kind, "size": info.size})
+            )
+        receipts = set(probes.installed_pkgs(ctx.host))
+        for pkg in p["pkg_ids"]:
+            if pkg in receipts:
+                argv = [probes.PKGUTIL, "--forget", pkg]
+                plan.changes.append(Change(f"receipt:{pkg}", "run-command", " ".join(argv), {"argv": argv}))
+        if not plan.changes:
+            plan.noop_reason = "Company Portal is not installed and has no package receipt"
+        return plan
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        if change.kind == "remove-path":
+            path = change.details["path"]
+            if ctx.host.lstat(path) is None:
+                return "already gone"
+            ctx.host.remove(path)
+            return "removed"
+        res = ctx.host.run(change.details["argv"])
+        if change.key == "command:quit-company-portal":
+            return "quit" if res.ok else "was not running"
+        if res.ok:
+            return "receipt forgotten"
+        if "no receipt" in res.stderr.lower():
+            return "already gone"
+        raise StepFailed(f"pkgutil failed (exit {res.returncode}): {res.stderr.strip()[:200]}")

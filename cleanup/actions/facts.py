@@ -1,0 +1,74 @@
+"""Step 0: gather and record, before anything is destroyed, the facts the later steps need."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from cleanup.actions import probes
+from cleanup.actions.base import Action, Param
+from cleanup.actions.keychain_items import read_keychain, keychains
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import StepPlan
+
+
+def jamf_url_from_mdm_server(server: str | None) -> str | None:
+    if not server:
+        return None
+    parts = urlsplit(server)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    path = parts.path.split("/mdm/")[0].rstrip("/") if "/mdm/" in parts.path else ""
+    return f"https://{parts.netloc}{path}"
+
+
+class GatherFacts(Action):
+    name = "facts.gather"
+    summary = "Record serial, users, console user, Entra deviceId, Jamf and Company Portal presence, boot time"
+    read_only = True
+    params = {
+        "jamf_binary": Param("str", default="/usr/local/jamf/bin/jamf"),
+        "company_portal_app": Param("str", default="/Applications/Company Portal.app"),
+        "workplace_join_issuer": Param("str", default="MS-ORGANIZATION-ACCESS"),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        host = ctx.host
+        p = step.params
+        users = probes.local_users(host)
+        mdm = probes.enrollment(host)
+        facts = {
+            "serial": probes.serial_number(host),
+            "computer_name": probes.check(host, [probes.SCUTIL, "--get", "ComputerName"]).stdout.strip(),
+            "os_version": probes.check(host, [probes.SW_VERS, "-productVersion"]).stdout.strip(),
+            "users": [{"name": u.name, "uid": u.uid, "home": u.home} for u in users],
+            "console_user": probes.console_user_name(host),
+            "boot_time": probes.boot_time(host),
+            "jamf_present": host.lstat(p["jamf_binary"]) is not None,
+            "mdm": {"enrolled": mdm.enrolled, "dep": mdm.dep, "user_approved": mdm.user_approved, "server": mdm.server},
+            "jamf_url": jamf_url_from_mdm_server(mdm.server),
+            "company_portal_present": host.lstat(p["company_portal_app"]) is not None,
+        }
+        ctx.facts.update(facts)  # keychains() below needs the users
+        notes: list[str] = []
+        device_ids: dict[str, list[str]] = {}
+        issuer = p["workplace_join_issuer"].casefold()
+        for path, owner in keychains(ctx):
+            view = read_keychain(host, path, owner)
+            who = owner.name if owner else "System"
+            if view.locked:
+                notes.append(f"{view.who} is locked: its Workplace Join deviceId cannot be read now")
+                continue
+            ids = [i.get("labl") or i.subject_cn for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == issuer]
+            if ids:
+                device_ids[who] = [i for i in ids if i]
+        facts["entra_device_ids"] = device_ids
+        console = facts["console_user"]
+        facts["entra_device_id"] = next(iter(device_ids.get(console or "", [])), None) or next(
+            (ids[0] for ids in device_ids.values() if ids), None
+        )
+        if len({i for ids in device_ids.values() for i in ids}) > 1:
+            notes.append("more than one Workplace Join certificate found: " + ", ".join(f"{k}: {v}" for k, v in device_ids.items()))
+        if not facts["entra_device_id"]:
+            notes.append("no MS-ORGANIZATION-ACCESS certificate found: the Mac's Entra deviceId is unknown")
+        return StepPlan(noop_reason="facts gathered", facts=facts, notes=notes)

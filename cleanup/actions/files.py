@@ -1,0 +1,110 @@
+"""Step 6: remove the article's files and folders, at the system path and under every real user's home.
+
+Only paths the playbook lists, under the roots below, after expansion and normalisation. A symlink is
+removed as a link, never followed; a path reached through a linked parent is refused.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from cleanup.actions.base import Action, Param
+from cleanup.actions.probes import home_is_safe
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import UnsafePath
+
+USER_TOKEN = "<username>"
+# (root, how many components a path must have below it)
+PERMITTED_ROOTS = (("/Library", 2), (f"/Users/{USER_TOKEN}/Library", 2))
+FORBIDDEN = ("/Library/Keychains", f"/Users/{USER_TOKEN}/Library/Keychains")
+
+
+def path_problem(path: str) -> str | None:
+    """Why a playbook path may not be used, or None."""
+    if not path.startswith("/"):
+        return f"path {path!r} is not absolute"
+    parts = path.split("/")[1:]
+    if any(p in ("", ".", "..") for p in parts) or posixpath.normpath(path) != path or "\0" in path:
+        return f"path {path!r} is not normalised (no '..', '.', '//' or trailing '/')"
+    if USER_TOKEN in path and not path.startswith(f"/Users/{USER_TOKEN}/"):
+        return f"path {path!r}: {USER_TOKEN} may only stand for the home folder name, as /Users/{USER_TOKEN}/..."
+    if path.count(USER_TOKEN) > 1:
+        return f"path {path!r}: {USER_TOKEN} may appear once"
+    for bad in FORBIDDEN:
+        if path == bad or path.startswith(bad + "/"):
+            return f"path {path!r} is inside {bad} (keychains are changed with security(1) only)"
+    for root, depth in PERMITTED_ROOTS:
+        if path.startswith(root + "/"):
+            if len(path[len(root) + 1 :].split("/")) < depth:
+                return f"path {path!r} is too close to {root} (a whole folder of the system); name the item itself"
+            return None
+    allowed = ", ".join(r for r, _ in PERMITTED_ROOTS)
+    return f"path {path!r} is outside the allowed roots ({allowed})"
+
+
+def expand(ctx: RunContext, paths: list[str], mirror: bool) -> tuple[list[str], list[str]]:
+    """Concrete Mac paths for every real local user; notes for users that are left out."""
+    templates = list(paths)
+    if mirror:
+        templates += [f"/Users/{USER_TOKEN}{p}" for p in paths if p.startswith("/Library/")]
+    out: list[str] = []
+    notes: list[str] = []
+    users = [u for u in ctx.users if home_is_safe(u)]
+    for u in ctx.users:
+        if not home_is_safe(u):
+            notes.append(f"user {u.name}: home {u.home!r} is not /Users/{u.name}; their files are left alone")
+    for t in templates:
+        expanded = [t.replace(f"/Users/{USER_TOKEN}/", f"{u.home}/", 1) for u in users] if USER_TOKEN in t else [t]
+        for p in expanded:
+            # names are checked when read from the user database; check the result again all the same
+            if posixpath.normpath(p) == p and ".." not in p.split("/") and p not in out:
+                out.append(p)
+    return out, notes
+
+
+class RemovePaths(Action):
+    name = "files.remove"
+    summary = "Remove listed files and folders (system and per user), never following symlinks"
+    params = {
+        "paths": Param("str_list", required=True, check=path_problem),
+        "mirror_in_user_homes": Param("bool", default=True, help="also check each /Library path under every user's ~/Library"),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        plan = StepPlan()
+        paths, plan.notes = expand(ctx, step.params["paths"], step.params["mirror_in_user_homes"])
+        for path in paths:
+            linked = ctx.host.linked_parent(path)
+            if linked:
+                if ctx.host.lstat(linked) is not None:
+                    plan.notes.append(f"refused {path}: its parent {linked} is a symlink or not a folder (never followed)")
+                continue
+            info = ctx.host.lstat(path)
+            if info is None:
+                continue
+            if info.kind == "link":
+                target = f"{path} (symlink to {info.link_target}; the link only)"
+            else:
+                target = f"{path} ({info.kind}, {info.size} bytes)"
+            plan.changes.append(
+                Change(
+                    key=f"path:{path}",
+                    kind="remove-path",
+                    target=target,
+                    details={"path": path, "type": info.kind, "size": info.size, "link_target": info.link_target},
+                )
+            )
+        if not plan.changes:
+            plan.noop_reason = f"none of the {len(paths)} paths exists"
+        return plan
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        path = change.details["path"]
+        if ctx.host.lstat(path) is None:
+            return "already gone"
+        if ctx.host.linked_parent(path):
+            raise UnsafePath(f"{path}: a parent became a symlink after planning; refusing")
+        ctx.host.remove(path)
+        return "removed"

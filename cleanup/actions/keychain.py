@@ -1,0 +1,232 @@
+"""Steps 7 and 8: keychain items of Microsoft, Intune, Company Portal and Workplace Join.
+
+Step 7 removes what a broad rule matches (never the JAMF keys); step 8 removes exact items and clears
+identity preferences. Login keychains are changed as their user; a locked one blocks the step.
+"""
+
+from __future__ import annotations
+
+from cleanup.actions.base import Action, ChangeBlocked, Param
+from cleanup.actions.keychain_items import (
+    SECURITY,
+    KeychainView,
+    describe,
+    item_text,
+    locked_reason,
+    plan_deletions,
+    read_all,
+    runner,
+)
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import StepFailed
+from cleanup.parsers.security import INTERACTION_NOT_ALLOWED, ITEM_NOT_FOUND, parse_identity_preference_sha1
+
+FIELDS = ("labl", "svce", "acct", "srvr", "desc", "alis", "subject_cn", "issuer_cn")
+CLASSES = ("genp", "inet", "cert", "key")
+
+
+def _subset(allowed):
+    def check(values):
+        bad = [v for v in values if v not in allowed]
+        return f"unknown value(s) {bad}; allowed: {', '.join(allowed)}" if bad else None
+
+    return check
+
+
+_RULE = {
+    "name": Param("str", required=True),
+    "contains": Param("str_list", required=True, help="case-insensitive text any matched field contains"),
+    "fields": Param("str_list", check=None),
+    "classes": Param("str_list"),
+}
+
+
+def _rule_check(rule: dict) -> str | None:
+    for key, allowed in (("fields", FIELDS), ("classes", CLASSES)):
+        if key in rule:
+            msg = _subset(allowed)(rule[key])
+            if msg:
+                return f"{key}: {msg}"
+    if not rule["contains"] or any(not c.strip() for c in rule["contains"]):
+        return "contains: needs at least one non-empty text"
+    return None
+
+
+def _rule_matches(rule: dict, item) -> str | None:
+    if rule.get("classes") and item.item_class not in rule["classes"]:
+        return None
+    for field, value in item_text(item).items():
+        if rule.get("fields") and field not in rule["fields"]:
+            continue
+        for needle in rule["contains"]:
+            if needle.casefold() in value.casefold():
+                return f"rule {rule['name']!r}: {field}={value!r} contains {needle!r}"
+    return None
+
+
+def _run_change(ctx: RunContext, change: Change) -> str:
+    owner = next((u for u in ctx.users if u.name == change.details.get("owner")), None)
+    res = runner(ctx.host, owner)(change.details["argv"])
+    if res.ok:
+        return "removed"
+    if res.returncode == ITEM_NOT_FOUND:
+        return "already gone"
+    if res.returncode == INTERACTION_NOT_ALLOWED:
+        raise ChangeBlocked(f"{change.details['keychain']} is locked; {change.target} stays until its user logs in")
+    raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")
+
+
+class PurgeMatching(Action):
+    name = "keychain.purge_matching"
+    summary = "Remove keychain items a rule matches (Microsoft, Intune, Company Portal, JAMF references), keeping protected ones"
+    params = {
+        "rules": Param("table_list", required=True, item=_RULE, check=_rule_check),
+        "protect": Param("table_list", default=[], item=_RULE, check=_rule_check),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        plan = StepPlan()
+        for view in read_all(ctx):
+            if view.locked:
+                plan.blocked.append(locked_reason(view))
+                continue
+            chosen = []
+            for item in view.items:
+                why = next((m for r in step.params["rules"] if (m := _rule_matches(r, item))), None)
+                if not why:
+                    continue
+                guard = next((m for r in step.params["protect"] if (m := _rule_matches(r, item))), None)
+                if guard:
+                    plan.notes.append(f"kept {describe(item)} in {view.who}: protected by {guard}")
+                    continue
+                chosen.append((item, why))
+            changes, notes = plan_deletions(view, chosen)
+            plan.changes += changes
+            plan.notes += notes
+        if not plan.changes and not plan.blocked:
+            plan.noop_reason = "no keychain item matches the rules"
+        return plan
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        return _run_change(ctx, change)
+
+
+_ITEM = {
+    "kind": Param("str", required=True),
+    "account": Param("str"),
+    "service": Param("str"),
+    "label": Param("str"),
+    "issuer": Param("str"),
+}
+_KINDS = {
+    "generic-password": ("account", "service", "label"),
+    "internet-password": ("account", "service", "label"),
+    "certificate": ("issuer",),
+    "identity-preference": ("service",),
+}
+
+
+def _item_check(item: dict) -> str | None:
+    kind = item["kind"]
+    if kind not in _KINDS:
+        return f"kind: unknown kind {kind!r}; allowed: {', '.join(_KINDS)}"
+    allowed = _KINDS[kind]
+    extra = [k for k in item if k != "kind" and k not in allowed]
+    if extra:
+        return f"{extra[0]}: not used by kind {kind!r} (uses {', '.join(allowed)})"
+    if not any(item.get(k) for k in allowed):
+        return f"kind {kind!r} needs one of {', '.join(allowed)}"
+    if kind == "identity-preference" and not item["service"].startswith("https://"):
+        return "service: an identity preference service is an https:// URL"
+    return None
+
+
+def _exact_match(spec: dict, item) -> bool:
+    kind = spec["kind"]
+    if kind == "certificate":
+        return item.item_class == "cert" and (item.issuer_cn or "").casefold() == spec["issuer"].casefold()
+    cls = "genp" if kind == "generic-password" else "inet"
+    if item.item_class != cls:
+        return False
+    attrs = {"account": "acct", "service": "svce" if cls == "genp" else "srvr", "label": "labl"}
+    return all(item.get(attrs[k]) == spec[k] for k in attrs if spec.get(k))
+
+
+def _spec_text(spec: dict) -> str:
+    return spec["kind"] + " " + ", ".join(f"{k}={v!r}" for k, v in spec.items() if k != "kind")
+
+
+class DeleteExact(Action):
+    name = "keychain.delete_exact"
+    summary = "Remove exactly listed keychain items and clear identity preferences"
+    params = {"items": Param("table_list", required=True, item=_ITEM, check=_item_check)}
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        plan = StepPlan()
+        specs = step.params["items"]
+        for view in read_all(ctx):
+            if view.locked:
+                plan.blocked.append(locked_reason(view))
+                continue
+            chosen = []
+            for item in view.items:
+                spec = next((s for s in specs if s["kind"] != "identity-preference" and _exact_match(s, item)), None)
+                if spec:
+                    chosen.append((item, "exact item: " + _spec_text(spec)))
+            changes, notes = plan_deletions(view, chosen)
+            plan.changes += changes
+            plan.notes += notes
+            plan.notes += self._invisible_keys(view, chosen)
+            plan.changes += self._identity_preferences(ctx, view, specs)
+        if not plan.changes and not plan.blocked:
+            plan.noop_reason = "none of the listed items is present"
+        return plan
+
+    @staticmethod
+    def _invisible_keys(view: KeychainView, chosen) -> list[str]:
+        from cleanup.actions.keychain_items import paired_private_key
+
+        notes = []
+        for item, _ in chosen:
+            if item.item_class == "cert" and paired_private_key(view, item) is None:
+                notes.append(
+                    f"the private key of certificate {item.get('labl')!r} in {view.who} is not visible to security(1) "
+                    "(newer registrations keep it in the Secure Enclave); only the certificate is removed"
+                )
+        return notes
+
+    @staticmethod
+    def _identity_preferences(ctx: RunContext, view: KeychainView, specs) -> list[Change]:
+        run = runner(ctx.host, view.owner)
+        changes = []
+        for spec in specs:
+            if spec["kind"] != "identity-preference":
+                continue
+            svc = spec["service"]
+            res = run([SECURITY, "get-identity-preference", "-s", svc, "-Z", view.path])
+            if res.returncode == ITEM_NOT_FOUND:
+                continue
+            if not res.ok:
+                raise StepFailed(f"cannot read the identity preference {svc} in {view.who} (exit {res.returncode})")
+            sha1 = parse_identity_preference_sha1(res.stdout)
+            changes.append(
+                Change(
+                    key=f"identity-preference:{view.path}:{svc}",
+                    kind="clear-identity-preference",
+                    target=f"identity preference {svc} ({view.who})",
+                    details={
+                        "keychain": view.path,
+                        "owner": view.owner.name if view.owner else None,
+                        "service": svc,
+                        "sha1": sha1,
+                        "matched": "exact item: " + _spec_text(spec),
+                        "argv": [SECURITY, "set-identity-preference", "-n", "-s", svc, view.path],
+                    },
+                )
+            )
+        return changes
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        return _run_change(ctx, change)

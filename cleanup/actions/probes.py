@@ -1,0 +1,110 @@
+"""Read-only facts about a Mac, through its Host: serial, users, console user, boot time, MDM enrollment."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from cleanup.errors import HostError, SafetyRefusal
+from cleanup.hosts.base import CommandResult, Host, LocalUser
+from cleanup.parsers import dscl, profiles, sysinfo
+
+SERIAL_RE = re.compile(r"^[A-Z0-9]{8,14}$")
+# A real local user's short name: no '/', no '..', no leading '.', nothing a path could be bent with.
+USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
+FIRST_REAL_UID = 500
+
+IOREG = "/usr/sbin/ioreg"
+SYSCTL = "/usr/sbin/sysctl"
+DSCL = "/usr/bin/dscl"
+STAT = "/usr/bin/stat"
+PROFILES = "/usr/bin/profiles"
+SW_VERS = "/usr/bin/sw_vers"
+SCUTIL = "/usr/sbin/scutil"
+ID = "/usr/bin/id"
+PKGUTIL = "/usr/sbin/pkgutil"
+
+
+def check(host: Host, argv: Sequence[str]) -> CommandResult:
+    """Run a read-only command that must succeed."""
+    res = host.run(list(argv))
+    if res.returncode == 127:
+        raise HostError(f"{argv[0]} is missing on {host.spec}: is it a Mac?")
+    if not res.ok:
+        detail = (res.stderr or res.stdout).strip().splitlines()
+        raise HostError(f"`{' '.join(argv)}` failed on {host.spec} (exit {res.returncode}): {detail[-1] if detail else 'no output'}")
+    return res
+
+
+def is_mac(host: Host) -> bool:
+    return host.run([SW_VERS, "-productVersion"]).ok
+
+
+def serial_number(host: Host) -> str:
+    out = check(host, [IOREG, "-rd1", "-c", "IOPlatformExpertDevice"]).stdout
+    serial = sysinfo.parse_ioreg_platform(out).get("serial")
+    if not serial or not SERIAL_RE.match(serial):
+        raise SafetyRefusal(f"{host.spec} reports an odd serial number {serial!r}; refusing to act on it")
+    return serial
+
+
+def valid_serial(text: str) -> str:
+    from cleanup.errors import UsageError
+
+    if not SERIAL_RE.match(text):
+        raise UsageError(f"{text!r} is not an Apple serial number (8-14 upper-case letters and digits)")
+    return text
+
+
+def boot_time(host: Host) -> int:
+    out = check(host, [SYSCTL, "-n", "kern.boottime"]).stdout
+    try:
+        return sysinfo.parse_boottime(out)
+    except ValueError:
+        raise HostError(f"cannot read the boot time of {host.spec} from sysctl: {out.strip()[:80]!r}") from None
+
+
+def effective_uid(host: Host) -> int:
+    return int(check(host, [ID, "-u"]).stdout.strip())
+
+
+def local_users(host: Host) -> list[LocalUser]:
+    """Real local users (UID >= 500) with their homes. An unsafe name in the user database is refused."""
+    out = check(host, [DSCL, ".", "-list", "/Users", "UniqueID"]).stdout
+    try:
+        pairs = dscl.parse_uid_list(out)
+    except ValueError as exc:
+        raise HostError(f"cannot read the user database of {host.spec}: {exc}") from None
+    users = []
+    for name, uid in pairs:
+        if uid < FIRST_REAL_UID:
+            continue
+        if not USER_RE.match(name) or ".." in name:
+            raise SafetyRefusal(
+                f"the user database of {host.spec} holds a user named {name!r} (UID {uid}); "
+                "refusing to build paths from it",
+                hint="remove or rename that record, then run again",
+            )
+        home_out = check(host, [DSCL, ".", "-read", f"/Users/{name}", "NFSHomeDirectory"]).stdout
+        home = dscl.parse_read_value(home_out, "NFSHomeDirectory") or ""
+        users.append(LocalUser(name, uid, home))
+    return sorted(users, key=lambda u: u.uid)
+
+
+def console_user_name(host: Host) -> str | None:
+    name = check(host, [STAT, "-f", "%Su", "/dev/console"]).stdout.strip()
+    return None if name in ("", "root", "loginwindow") else name
+
+
+def enrollment(host: Host) -> profiles.EnrollmentStatus:
+    out = check(host, [PROFILES, "status", "-type", "enrollment"]).stdout
+    return profiles.parse_enrollment_status(out)
+
+
+def installed_pkgs(host: Host) -> list[str]:
+    return sysinfo.parse_pkgutil_pkgs(check(host, [PKGUTIL, "--pkgs"]).stdout)
+
+
+def home_is_safe(user: LocalUser) -> bool:
+    """Homes we expand paths into: directly under /Users, named after the user."""
+    return user.home == f"/Users/{user.name}"

@@ -1,0 +1,50 @@
+"""Step 13 (device part): start the registration policy once the Jamf framework is back."""
+
+from __future__ import annotations
+
+from cleanup.actions.base import Action, Param
+from cleanup.actions.enrollment import DRY_RUN_NOTE, open_for_console_user, run_change
+from cleanup.actions.jamf_binary import JAMF
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import Change, StepPlan
+
+
+def _policy_check(v: str) -> str | None:
+    return None if v == "" or v.isdigit() else "must be a Jamf Pro policy id (digits)"
+
+
+class StartRegistration(Action):
+    name = "registration.start"
+    summary = "Start the Entra/Intune registration policy (jamf policy, or Self Service for the user)"
+    params = {
+        "jamf_binary": Param("str", default=JAMF),
+        "policy_event": Param("str", default="", help="custom trigger of the registration policy"),
+        "policy_id": Param("str", default="", check=_policy_check),
+        "self_service": Param("bool", default=False, help="open the policy in Self Service for the console user instead"),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        p = step.params
+        plan = StepPlan(notes=[DRY_RUN_NOTE] if ctx.options.dry_run else [])
+        if not (p["policy_event"] or p["policy_id"]):
+            plan.cannot_plan = "the playbook names no registration policy (params.policy_event or params.policy_id)"
+            return plan
+        if p["self_service"]:
+            if not p["policy_id"]:
+                plan.cannot_plan = "Self Service needs params.policy_id"
+                return plan
+            url = f"jamfselfservice://content?entity=policy&id={p['policy_id']}&action=execute"
+            change, blocked = open_for_console_user(ctx, url, "command:self-service-policy", "start the policy in Self Service")
+            plan.changes += [change] if change else []
+            plan.blocked += [blocked] if blocked else []
+            return plan
+        if not ctx.options.dry_run and ctx.host.lstat(p["jamf_binary"]) is None:
+            plan.blocked.append("the Jamf framework is not back yet (re-enrollment installs it); `cleanup resume` retries")
+            return plan
+        argv = [p["jamf_binary"], "policy", "-event", p["policy_event"]] if p["policy_event"] else [p["jamf_binary"], "policy", "-id", p["policy_id"]]
+        plan.changes.append(Change("command:registration-policy", "run-command", " ".join(argv), {"argv": argv, "once": True}))
+        return plan
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        return run_change(ctx, change)

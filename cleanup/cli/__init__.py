@@ -1,0 +1,71 @@
+"""The command line: thin Typer commands that build a context, call the engine and map errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+import typer
+
+from cleanup import __version__
+from cleanup.cli import common
+from cleanup.errors import EXIT_USAGE, CleanupError, Paused
+
+app = typer.Typer(
+    name="cleanup",
+    help="Repair a Mac's Jamf Pro / Intune / Entra ID registration: Microsoft's Cause 6 reset as a resumable playbook.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cleanup {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Tracebacks on errors."),
+) -> None:
+    common.VERBOSE = verbose
+
+
+def _register() -> None:
+    from cleanup.cli import lab, playbooks, runs
+
+    runs.register(app)
+    app.add_typer(playbooks.app, name="playbooks")
+    app.add_typer(lab.app, name="lab")
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, standalone_mode=False)
+    except Paused as exc:
+        common.err(exc.message, prefix="paused: ")
+        sys.exit(exc.exit_code)
+    except CleanupError as exc:
+        if common.VERBOSE:
+            traceback.print_exc()
+        common.err(exc.message, hint=exc.hint)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        common.err("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        common.err(exc.format_message())
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        common.err("interrupted; `cleanup resume --latest` continues")
+        sys.exit(130)
+    sys.exit(0)

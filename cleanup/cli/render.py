@@ -1,0 +1,104 @@
+"""One place that turns plans and run states into text for people or JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.runner import DryRun
+from cleanup.engine.state import RunState
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def change_line(change: Change) -> str:
+    d = change.details
+    if change.kind == "delete-keychain-item":
+        bits = [f"{d.get('keychain')}", d.get("class", "")]
+        bits += [f"{k}={d[k]!r}" for k in ("labl", "svce", "acct", "srvr") if d.get(k)]
+        if d.get("sha1"):
+            bits.append(f"SHA-1 {d['sha1']}")
+        return f"delete {' '.join(bits)}  [{d.get('matched', '')}]"
+    if change.kind == "clear-identity-preference":
+        return f"clear identity preference {d['service']} in {d['keychain']} (SHA-1 {d.get('sha1') or '?'})  [{d.get('matched', '')}]"
+    if change.kind == "remove-path":
+        return f"remove {change.target}"
+    if change.kind in ("run-command", "restart"):
+        return f"run {change.target}"
+    return f"{change.kind} {change.target}"
+
+
+def dry_run_json(report: DryRun) -> dict:
+    steps = []
+    for step, plan in report.plans:
+        entry = {"id": step.id, "number": step.number, "title": step.title, "action": step.action, "acts_on": step.acts_on, "destructive": step.destructive}
+        entry.update(plan.to_json() if plan else {"status": "excluded"})
+        steps.append(entry)
+    total = sum(len(p.changes) for _, p in report.plans if p)
+    return {"dry_run": True, "host": report.host, "playbook": report.playbook.name, "facts": report.facts, "total_changes": total, "steps": steps}
+
+
+def print_dry_run(report: DryRun) -> None:
+    f = report.facts
+    console.print(f"[bold]Plan for Mac {f.get('serial', '?')} ({f.get('computer_name', '?')})[/] on {report.host}, playbook {report.playbook.name} — dry-run, nothing is changed")
+    users = ", ".join(u["name"] for u in f.get("users", [])) or "none"
+    console.print(f"  users: {users}; console user: {f.get('console_user') or 'nobody'}; Entra deviceId: {f.get('entra_device_id') or 'unknown'}")
+    for step, plan in report.plans:
+        tag = f"{step.acts_on}{', destructive' if step.destructive else ''}"
+        if plan is None:
+            console.print(f"[dim]{step.number:>2} {step.id}: excluded by --only/--from/--to[/]")
+            continue
+        style = {"would-change": "yellow", "no-op": "green", "blocked": "red", "cannot-plan": "magenta"}[plan.status]
+        console.print(f"[bold]{step.number:>2} {step.id}[/] — {step.title} [dim]({tag})[/]: [{style}]{plan.summary()}[/]")
+        for c in plan.changes:
+            console.print(f"     - {change_line(c)}", markup=False)
+        for b in plan.blocked:
+            console.print(f"     ! blocked: {b}", markup=False)
+        for n in plan.notes:
+            console.print(f"     · {n}", markup=False)
+    total = sum(len(p.changes) for _, p in report.plans if p)
+    console.print(f"[bold]{total} change(s) would be made.[/] Nothing was changed.")
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
+
+
+def print_status(run: RunState, titles: dict[str, tuple[int, str]]) -> None:
+    console.print(f"[bold]Run {run.run_id}[/]: {run.status} — Mac {run.serial} ({run.computer_name}) on {run.host}, playbook {run.playbook}")
+    table = Table(show_lines=False)
+    for col in ("#", "step", "state", "started", "took", "outcome"):
+        table.add_column(col, overflow="fold")
+    for st in run.steps:
+        num, _ = titles.get(st.id, (-1, ""))
+        took = f"{st.ended - st.started:.1f}s" if st.started and st.ended else ""
+        table.add_row(str(num), st.id, st.state, _when(st.started), took, st.outcome)
+    console.print(table)
+    for o in run.overrides:
+        console.print(f"override: {o['kind']} on step {o['step']}" + (f" ({o['seconds']} s)" if "seconds" in o else ""))
+
+
+def print_runs(runs: list[RunState]) -> None:
+    table = Table()
+    for col in ("run", "Mac", "playbook", "status", "next step", "updated"):
+        table.add_column(col)
+    for r in runs:
+        nxt = next((s.id for s in r.steps if s.state not in ("done", "skipped", "excluded")), "")
+        table.add_row(r.run_id, f"{r.serial} {r.computer_name}", r.playbook, r.status, nxt, _when(r.updated))
+    console.print(table)
+
+
+def print_plan_confirmation(step, plan: StepPlan) -> None:
+    console.print(f"[bold]Step {step.number} ({step.id})[/] — {step.title}: {len(plan.changes)} change(s)")
+    for c in plan.changes:
+        console.print(f"   - {change_line(c)}", markup=False)

@@ -1,0 +1,166 @@
+"""`cleanup plan | run | resume | status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cleanup.cli import render
+from cleanup.cli.common import HostOpt, JsonOpt, PlaybookOpt, StateDirOpt, state_store
+from cleanup.cli.reporter import ConsoleReporter
+from cleanup.engine.context import RunOptions
+from cleanup.engine.loader import load_playbook, parse_playbook
+from cleanup.engine.runner import Runner, Selection
+from cleanup.errors import Paused, UsageError
+from cleanup.hosts import open_host
+
+OnlyOpt = typer.Option(None, "--only", help="Limit to device or cloud steps (operator steps such as the wait stay).")
+FromOpt = typer.Option(None, "--from", help="First step (id or article number).")
+ToOpt = typer.Option(None, "--to", help="Last step (id or article number).")
+SkipOpt = typer.Option([], "--skip", help="Mark a step skipped (explicit, recorded in the state and audit log). Repeatable.")
+WaitOpt = typer.Option(None, "--wait-seconds", min=0, help="Override the playbook's wait (explicit, recorded in the state and audit log).")
+NoWaitOpt = typer.Option(False, "--no-wait", help="Do not wait: exit with status 3 and the time to resume at.")
+YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask before destructive steps.")
+SerialOpt = typer.Option(None, "--serial", help="The serial number the Mac must have (refuses any other Mac).")
+AutoOpt = typer.Option(True, "--autoresume/--no-autoresume", help="On this Mac, install a one-shot LaunchDaemon that resumes after the restart.")
+
+
+def _selection(only: str | None, start: str | None, stop: str | None) -> Selection:
+    if only not in (None, "device", "cloud"):
+        raise UsageError(f"--only takes device or cloud, not {only!r}")
+    return Selection(only, start, stop)
+
+
+def _finish(run, as_json: bool) -> None:
+    if as_json:
+        render.emit_json(run.to_json())
+    else:
+        render.console.print(f"[bold green]run {run.run_id}: done[/]")
+
+
+def plan(
+    playbook: str = PlaybookOpt,
+    host: str = HostOpt,
+    only: Optional[str] = OnlyOpt,
+    start: Optional[str] = FromOpt,
+    stop: Optional[str] = ToOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Dry-run: print exactly what the playbook would remove on the Mac, changing nothing."""
+    pb = load_playbook(playbook)
+    selection = _selection(only, start, stop)
+    report = Runner(None, open_host(host), pb, RunOptions(dry_run=True)).plan(selection)
+    render.emit_json(render.dry_run_json(report)) if as_json else render.print_dry_run(report)
+
+
+def run(
+    playbook: str = PlaybookOpt,
+    host: str = HostOpt,
+    only: Optional[str] = OnlyOpt,
+    start: Optional[str] = FromOpt,
+    stop: Optional[str] = ToOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Same as `cleanup plan`."),
+    yes: bool = YesOpt,
+    serial: Optional[str] = SerialOpt,
+    skip: list[str] = SkipOpt,
+    wait_seconds: Optional[float] = WaitOpt,
+    no_wait: bool = NoWaitOpt,
+    autoresume: bool = AutoOpt,
+    state_dir: Optional[Path] = StateDirOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the playbook on a Mac, checkpointing every step (resume with `cleanup resume`)."""
+    if dry_run:
+        return plan(playbook, host, only, start, stop, as_json)
+    from cleanup.actions.probes import valid_serial
+
+    pb = load_playbook(playbook)
+    selection = _selection(only, start, stop)
+    for ref in skip:
+        pb.step(ref)
+    options = RunOptions(yes=yes, no_wait=no_wait, wait_seconds=wait_seconds, autoresume=autoresume, serial=serial and valid_serial(serial))
+    the_host = open_host(host)
+    if not yes and not serial and not _confirm_target(the_host):
+        raise UsageError("the target Mac is not confirmed: give --serial SN (or --yes) when no one can answer at a terminal")
+    runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json))
+    _finish(runner.start(selection, skip), as_json)
+
+
+def _confirm_target(host) -> bool:
+    import sys
+
+    from cleanup.actions import probes
+
+    if not sys.stdin.isatty():
+        return False
+    serial = probes.serial_number(host)
+    name = probes.check(host, [probes.SCUTIL, "--get", "ComputerName"]).stdout.strip()
+    return typer.confirm(f"Reset Mac {serial} ({name}) on {host.spec}?", default=False)
+
+
+def resume(
+    run_id: Optional[str] = typer.Argument(None, help="The run to continue (see `cleanup status`)."),
+    latest: bool = typer.Option(False, "--latest", help="Continue the most recent run."),
+    host: Optional[str] = typer.Option(None, "--host", help="Where the Mac is (default: where the run started)."),
+    yes: bool = YesOpt,
+    skip: list[str] = SkipOpt,
+    wait_seconds: Optional[float] = WaitOpt,
+    no_wait: bool = NoWaitOpt,
+    autoresume: bool = AutoOpt,
+    state_dir: Optional[Path] = StateDirOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Continue a run at its first step that is not done (a half-done step is planned again)."""
+    store = state_store(state_dir)
+    if not run_id and not latest:
+        raise UsageError("name the run to resume, or use --latest", hint="`cleanup status` lists the runs")
+    rid = run_id or store.latest()
+    state, text = store.load(rid)
+    pb = parse_playbook(text, source=f"run {rid}")
+    for ref in skip:
+        pb.step(ref)
+    options = RunOptions(
+        yes=yes or bool(state.options.get("yes")),
+        no_wait=no_wait,
+        wait_seconds=wait_seconds,
+        autoresume=autoresume and bool(state.options.get("autoresume", True)),
+    )
+    runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json))
+    _finish(runner.resume(rid, skip), as_json)
+
+
+def status(
+    run_id: Optional[str] = typer.Argument(None, help="A run id; without it, every run."),
+    latest: bool = typer.Option(False, "--latest", help="The most recent run."),
+    state_dir: Optional[Path] = StateDirOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show each step's state, timings and outcome."""
+    store = state_store(state_dir)
+    if run_id or latest:
+        rid = run_id or store.latest()
+        state, text = store.load(rid)
+        if as_json:
+            return render.emit_json(state.to_json())
+        pb = parse_playbook(text, source=f"run {rid}")
+        render.print_status(state, {s.id: (s.number, s.title) for s in pb.steps})
+        return
+    runs = [store.load(r)[0] for r in store.run_ids()]
+    if as_json:
+        return render.emit_json([r.to_json() for r in runs])
+    if not runs:
+        render.console.print(f"no runs in {store.root}")
+        return
+    render.print_runs(runs)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(plan)
+    app.command()(run)
+    app.command()(resume)
+    app.command()(status)
+
+
+__all__ = ["register", "Paused"]

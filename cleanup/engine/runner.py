@@ -1,0 +1,287 @@
+"""The runner: walks a playbook's steps in order, probe -> plan -> apply, checkpointing every transition.
+
+A dry-run is the same walk stopped after planning, with no store and no lock. A run can be killed at any
+moment: on resume the interrupted step is probed and planned again, and changes whose intent was logged
+but whose result was not are reconciled against the new plan (gone = applied before the crash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cleanup.actions import get_actions, probes
+from cleanup.actions.base import ChangeBlocked, Pause
+from cleanup.engine.audit import AuditLog
+from cleanup.engine.context import RunContext, RunOptions
+from cleanup.engine.model import Playbook, Step
+from cleanup.engine.plan import StepPlan
+from cleanup.engine.reporter import Reporter
+from cleanup.engine.state import FINISHED, RunState, StepState
+from cleanup.engine.store import StateStore
+from cleanup.errors import CleanupError, Paused, SafetyRefusal, StepFailed
+from cleanup.hosts.base import Host
+
+
+@dataclass
+class Selection:
+    only: str | None = None  # device | cloud
+    start: str | None = None  # step ref for --from
+    stop: str | None = None  # step ref for --to
+
+    def to_json(self) -> dict:
+        return {"only": self.only, "from": self.start, "to": self.stop}
+
+    def included(self, playbook: Playbook) -> set[str]:
+        actions = get_actions()
+        lo = playbook.index(self.start) if self.start else 0
+        hi = playbook.index(self.stop, last=True) if self.stop else len(playbook.steps) - 1
+        ids = set()
+        for i, step in enumerate(playbook.steps):
+            if actions[step.action].read_only:
+                ids.add(step.id)  # facts and preflight always run: later steps need them
+            elif lo <= i <= hi and (self.only is None or step.acts_on in (self.only, "operator")):
+                ids.add(step.id)
+        return ids
+
+
+@dataclass
+class DryRun:
+    host: str
+    playbook: Playbook
+    facts: dict
+    plans: list[tuple[Step, StepPlan | None]] = field(default_factory=list)  # None: excluded by the selection
+
+
+def _no_change(outcome: str) -> bool:
+    return outcome.startswith("already")
+
+
+class Runner:
+    def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None):
+        self.store = store
+        self.host = host
+        self.playbook = playbook
+        self.options = options
+        self.reporter = reporter or Reporter()
+        self.actions = get_actions()
+
+    def _context(self, facts: dict | None = None, run_id: str = "") -> RunContext:
+        return RunContext(
+            host=self.host,
+            options=self.options,
+            facts=dict(facts or {}),
+            run_id=run_id,
+            state_dir=str(self.store.root) if self.store else "",
+            wait_ui=None if self.options.no_wait else self.reporter.wait_until,
+        )
+
+    # -- dry-run -------------------------------------------------------------------------------
+    def plan(self, selection: Selection) -> DryRun:
+        included = selection.included(self.playbook)
+        ctx = self._context()
+        report = DryRun(self.host.spec, self.playbook, ctx.facts)
+        for step in self.playbook.steps:
+            if step.id not in included:
+                report.plans.append((step, None))
+                continue
+            ctx.data = {}
+            action = self.actions[step.action]
+            if action.read_only:
+                plan = action.plan(ctx, step)  # a Mac we cannot even read is an error, not a plan
+            else:
+                try:
+                    plan = action.plan(ctx, step)
+                except SafetyRefusal:
+                    raise
+                except CleanupError as exc:
+                    plan = StepPlan(cannot_plan=exc.message)
+            ctx.facts.update(plan.facts)
+            report.plans.append((step, plan))
+        report.facts = ctx.facts
+        return report
+
+    # -- real runs -----------------------------------------------------------------------------
+    def start(self, selection: Selection, skip: list[str] = ()) -> RunState:
+        assert self.store is not None
+        serial = probes.serial_number(self.host)
+        with self.store.lock(serial):
+            ctx = self._context()
+            prefix: list[tuple[Step, StepPlan]] = []
+            for step in self.playbook.steps:
+                action = self.actions[step.action]
+                if not action.read_only:
+                    break
+                self.reporter.step_started(step)
+                plan = action.plan(ctx, step)
+                ctx.facts.update(plan.facts)
+                prefix.append((step, plan))
+                self.reporter.step_ended(step, "done", plan.summary())
+            included = selection.included(self.playbook)
+            now = time.time()
+            run = RunState(
+                run_id=self.store.new_run_id(serial),
+                playbook=self.playbook.name,
+                playbook_sha256=hashlib.sha256(self.playbook.text.encode()).hexdigest(),
+                host=self.host.spec,
+                serial=serial,
+                computer_name=ctx.facts.get("computer_name", ""),
+                created=now,
+                updated=now,
+                options={**selection.to_json(), "yes": self.options.yes, "autoresume": self.options.autoresume},
+                facts=ctx.facts,
+                steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
+            )
+            for step, plan in prefix:
+                st = run.step(step.id)
+                st.mark("running")
+                st.mark("done", plan.summary())
+                st.notes = plan.notes
+            self.store.create(run, self.playbook.text)
+            ctx.run_id = run.run_id
+            self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
+            self._overrides(run, skip)
+            return self._walk(run, ctx)
+
+    def resume(self, run_id: str, skip: list[str] = ()) -> RunState:
+        assert self.store is not None
+        run, _ = self.store.load(run_id)
+        serial = probes.serial_number(self.host)
+        if serial != run.serial:
+            raise SafetyRefusal(f"run {run_id} belongs to Mac {run.serial}, but {self.host.spec} is Mac {serial}; refusing")
+        with self.store.lock(serial, run_id):
+            run, _ = self.store.load(run_id)  # re-read under the lock
+            if run.status == "done":
+                return run
+            ctx = self._context(run.facts, run.run_id)
+            self._overrides(run, skip)
+            return self._walk(run, ctx)
+
+    def _audit(self, run: RunState) -> AuditLog:
+        return AuditLog(Path(self.store.run_dir(run.run_id)) / "audit.jsonl")
+
+    def _overrides(self, run: RunState, skip) -> None:
+        """Record every explicit operator override in the state and the audit log."""
+        records = []
+        for ref in skip:
+            step = self.playbook.step(ref)
+            st = run.step(step.id)
+            if st.state in FINISHED:
+                continue
+            st.mark("skipped", "skipped by the operator (--skip)")
+            records.append({"kind": "skip", "step": step.id, "number": step.number})
+        if self.options.wait_seconds is not None:
+            for step in self.playbook.steps:
+                if step.action == "wait.settle" and run.step(step.id).state not in FINISHED:
+                    records.append({"kind": "wait", "step": step.id, "seconds": self.options.wait_seconds})
+        for rec in records:
+            rec = {**rec, "time": time.time(), "by": "command line"}
+            run.overrides.append(rec)
+            self._audit(run).append({"event": "override", "run": run.run_id, **rec})
+        if records:
+            self.store.save(run)
+
+    def _walk(self, run: RunState, ctx: RunContext) -> RunState:
+        audit = self._audit(run)
+        for step in self.playbook.steps:
+            st = run.step(step.id)
+            if st.state in FINISHED:
+                continue
+            action = self.actions[step.action]
+            ctx.data = st.data
+            self.reporter.step_started(step)
+            try:
+                plan = action.plan(ctx, step)
+            except CleanupError as exc:
+                self._stop(run, st, "failed", exc.message)
+                raise
+            dangling = self._reconcile(audit, run, step, plan)
+            if plan.cannot_plan:
+                self._stop(run, st, "blocked", plan.cannot_plan)
+                raise Paused(f"step {step.number} ({step.id}) cannot run: {plan.cannot_plan}")
+            if plan.changes and step.destructive and not self.options.yes:
+                answer = self.reporter.confirm(step, plan)
+                if answer is None:
+                    self.store.save(run)
+                    raise Paused(f"step {step.number} ({step.id}) changes the Mac and needs confirmation: run `cleanup resume {run.run_id}` at a terminal, or add --yes")
+                if not answer:
+                    self.store.save(run)
+                    raise CleanupError(f"stopped before step {step.number} ({step.id}): not confirmed; it changed nothing", hint=f"`cleanup resume {run.run_id}` continues")
+            st.mark("running")
+            st.notes = plan.notes
+            self.store.save(run)
+            blocked = list(plan.blocked)
+            changed = 0
+            for change in plan.changes:
+                base = {"run": run.run_id, "step": step.id, "number": step.number, "key": change.key, "kind": change.kind, "target": change.target}
+                if change.details.get("once") and change.key in dangling:
+                    # its effect cannot be probed, so a start logged before an interruption is not repeated
+                    audit.append({"event": "result", **base, "result": "started before an interruption (not repeated)", "changed": True})
+                    continue
+                audit.append({"event": "intent", **base, "details": change.details})
+                try:
+                    outcome = action.apply(ctx, step, change)
+                except ChangeBlocked as exc:
+                    audit.append({"event": "result", **base, "result": "blocked", "changed": False, "reason": str(exc)})
+                    blocked.append(str(exc))
+                    continue
+                except (CleanupError, OSError) as exc:
+                    msg = exc.message if isinstance(exc, CleanupError) else f"{change.target}: {exc}"
+                    audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
+                    self._stop(run, st, "failed", msg)
+                    raise StepFailed(f"step {step.number} ({step.id}) failed: {msg}", hint=f"fix the cause, then `cleanup resume {run.run_id}`") from None
+                audit.append({"event": "result", **base, "result": outcome, "changed": not _no_change(outcome)})
+                changed += not _no_change(outcome)
+                self.reporter.change_applied(step, change, outcome)
+            pause: Pause | None = None
+            if not blocked:
+                try:
+                    pause = action.finish(ctx, step, plan)
+                except CleanupError as exc:
+                    self._stop(run, st, "failed", exc.message)
+                    raise
+            summary = plan.noop_reason if not plan.changes else f"{changed} change(s) applied"
+            if blocked:
+                self._stop(run, st, "blocked", "; ".join(blocked))
+                raise Paused(f"step {step.number} ({step.id}) is blocked: " + "; ".join(blocked))
+            if pause:
+                self._stop(run, st, "paused", pause.reason)
+                raise Paused(pause.reason)
+            st.mark("done", summary)
+            self.store.save(run)
+            self.reporter.step_ended(step, "done", summary or "")
+        run.status = "done"
+        self.store.save(run)
+        audit.append({"event": "run-done", "run": run.run_id})
+        return run
+
+    def _stop(self, run: RunState, st: StepState, state: str, why: str) -> None:
+        st.mark(state, why)
+        run.status = "failed" if state == "failed" else "paused"
+        self.store.save(run)
+        step = next(s for s in self.playbook.steps if s.id == st.id)
+        self.reporter.step_ended(step, state, why)
+
+    @staticmethod
+    def _reconcile(audit: AuditLog, run: RunState, step: Step, plan: StepPlan) -> dict:
+        """Close intents a crash left open: a change no longer planned was applied before the crash."""
+        planned = {c.key for c in plan.changes}
+        dangling = audit.dangling_intents(step.id)
+        for key, rec in dangling.items():
+            if key not in planned:
+                audit.append(
+                    {
+                        "event": "result",
+                        "run": run.run_id,
+                        "step": step.id,
+                        "number": step.number,
+                        "key": key,
+                        "kind": rec.get("kind"),
+                        "target": rec.get("target"),
+                        "result": "applied before an interruption (confirmed on resume)",
+                        "changed": True,
+                    }
+                )
+        return dangling

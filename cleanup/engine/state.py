@@ -1,0 +1,80 @@
+"""The run's checkpoint: what each step has done, the facts recorded before anything was destroyed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cleanup.errors import StateError
+
+FORMAT = "cleanup-run/1"
+STEP_STATES = ("pending", "running", "done", "skipped", "blocked", "paused", "failed", "excluded")
+FINISHED = ("done", "skipped", "excluded")
+
+
+@dataclass
+class StepState:
+    id: str
+    state: str = "pending"
+    started: float | None = None
+    ended: float | None = None
+    attempts: int = 0
+    outcome: str = ""
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # the action's durable data (boot time, not-before time)
+
+    def mark(self, state: str, outcome: str | None = None) -> None:
+        self.state = state
+        if outcome is not None:
+            self.outcome = outcome
+        if state == "running":
+            self.started = time.time()
+            self.ended = None
+            self.attempts += 1
+        elif state != "pending":
+            self.ended = time.time()
+
+
+@dataclass
+class RunState:
+    run_id: str
+    playbook: str
+    playbook_sha256: str
+    host: str
+    serial: str
+    computer_name: str
+    created: float
+    updated: float
+    options: dict[str, Any]
+    facts: dict[str, Any]
+    steps: list[StepState]
+    overrides: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "running"  # running | paused | done | failed
+    format: str = FORMAT
+
+    def step(self, step_id: str) -> StepState:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise StateError(f"run {self.run_id} has no step {step_id!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> "RunState":
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise StateError(f"{where} is not a cleanup run state (format {FORMAT!r} expected)")
+        try:
+            steps = [StepState(**s) for s in data["steps"]]
+            fields = {k: data[k] for k in cls.__dataclass_fields__ if k != "steps" and k in data}
+            run = cls(steps=steps, **fields)
+        except (KeyError, TypeError) as exc:
+            raise StateError(f"{where} is incomplete or damaged ({exc})") from None
+        for s in run.steps:
+            if s.state not in STEP_STATES:
+                raise StateError(f"{where}: step {s.id} has unknown state {s.state!r}")
+        if not isinstance(run.serial, str) or not isinstance(run.facts, dict):
+            raise StateError(f"{where} is damaged (serial/facts)")
+        return run

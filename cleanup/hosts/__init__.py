@@ -1,0 +1,11 @@
+"""Hosts: the Mac the tool acts on (this Mac, a simulated Mac; SSH comes later)."""
+
+from cleanup.hosts.base import CommandResult, Host, LocalUser, PathInfo
+
+__all__ = ["CommandResult", "Host", "LocalUser", "PathInfo", "open_host"]
+
+
+def open_host(spec: str) -> Host:
+    from cleanup.hosts.local import open_local_host
+
+    return open_local_host(spec)

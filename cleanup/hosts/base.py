@@ -1,0 +1,89 @@
+"""The Host interface: where device commands run and device paths are read or removed.
+
+Paths given to a Host are always *Mac paths* (``/Library/...``, ``/Users/alice/...``). A host rooted
+elsewhere (the simulated Mac) maps them under its root; the product never sees the difference.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+LAUNCHCTL = "/bin/launchctl"
+SUDO = "/usr/bin/sudo"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What ``lstat`` saw at a Mac path; the final component is never followed."""
+
+    path: str
+    kind: str  # "file" | "dir" | "link" | "other"
+    size: int  # bytes; for a directory the total of its tree (links counted as links, never followed)
+    mode: int  # permission bits (st_mode & 0o7777)
+    uid: int
+    link_target: str | None = None  # for kind == "link": the raw target text
+
+
+@dataclass(frozen=True)
+class LocalUser:
+    name: str
+    uid: int
+    home: str
+
+
+class Host(ABC):
+    """A Mac the tool acts on."""
+
+    #: how the host was named on the command line (``local``, ``sim:/path``)
+    spec: str
+
+    @abstractmethod
+    def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
+        """Run an argv list (never a shell string). A missing executable gives returncode 127."""
+
+    @abstractmethod
+    def lstat(self, path: str) -> PathInfo | None:
+        """Facts about ``path`` without following its final component; None when absent."""
+
+    @abstractmethod
+    def linked_parent(self, path: str) -> str | None:
+        """The first parent directory of ``path`` that is a symlink (or not a directory), else None."""
+
+    @abstractmethod
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory (not following a link at ``path``); [] when absent."""
+
+    @abstractmethod
+    def read_bytes(self, path: str) -> bytes:
+        ...
+
+    @abstractmethod
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Create or replace a regular file atomically; parents must exist and not be links."""
+
+    @abstractmethod
+    def remove(self, path: str) -> None:
+        """Remove a file, a symlink (as a link) or a directory tree, never following any link.
+
+        Refuses (raises ``UnsafePath``) when a parent component is a symlink, so nothing outside the
+        path the caller checked can be touched. Absent path: no error.
+        """
+
+    def run_as_user(self, user: LocalUser, argv: Sequence[str], **kw) -> CommandResult:
+        """Run in ``user``'s login session, as that user (needed for login keychains, ``open``)."""
+        wrapped = [LAUNCHCTL, "asuser", str(user.uid), SUDO, "-u", user.name, *argv]
+        return self.run(wrapped, **kw)

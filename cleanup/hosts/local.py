@@ -1,0 +1,526 @@
+"""LocalHost: this Mac (root ``/``) or a simulated Mac (a directory standing in for ``/``).
+
+Every path argument is a *Mac path*: absolute and normalised. It is mapped under ``root``. Anything that
+deletes, writes or reads walks the path one component at a time from ``root`` with directory file
+descriptors and ``O_NOFOLLOW``, so a symlink anywhere below ``root`` can never redirect the operation.
+``root`` itself is trusted (it may sit below a symlink, e.g. ``/tmp`` on macOS).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shlex
+import signal
+import stat
+import subprocess
+from typing import Sequence
+
+from cleanup.errors import HostError, UnsafePath, UsageError
+from cleanup.hosts.base import CommandResult, Host, PathInfo
+
+#: the Mac PATH used for commands (each entry is mapped under root)
+MAC_PATH = ("/usr/bin", "/bin", "/usr/sbin", "/sbin")
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_SIM_MARKER = os.path.join(".lab", "state.json")
+
+
+def check_mac_path(path: str) -> list[str]:
+    """Validate a Mac path and return its components; raise UnsafePath when it is not acceptable.
+
+    Accepted: absolute, normalised (no ``.``/``..``/empty components, no trailing slash), no NUL,
+    and not the root itself.
+    """
+    if not isinstance(path, str):
+        raise UnsafePath(f"path must be a string, not {type(path).__name__}: {path!r}")
+    if "\0" in path:
+        raise UnsafePath(f"path contains a NUL byte: {path!r}")
+    if not path.startswith("/"):
+        raise UnsafePath(f"path is not absolute: {path!r}")
+    if path == "/":
+        raise UnsafePath("refusing to act on the root directory '/'")
+    if path.endswith("/"):
+        raise UnsafePath(f"path has a trailing slash: {path!r}")
+    parts = path[1:].split("/")
+    for part in parts:
+        if part == "":
+            raise UnsafePath(f"path has an empty component ('//'): {path!r}")
+        if part in (".", ".."):
+            raise UnsafePath(f"path has a '{part}' component: {path!r}")
+    return parts
+
+
+def _join(parts: Sequence[str]) -> str:
+    return "/" + "/".join(parts)
+
+
+class LocalHost(Host):
+    """This Mac (``root="/"``) or a simulated Mac rooted at a directory."""
+
+    def __init__(self, root: str = "/", spec: str = "local"):
+        if not isinstance(root, str) or not root or "\0" in root:
+            raise UsageError(f"invalid host root: {root!r}")
+        root = os.path.abspath(root)
+        self.root = root
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        return f"LocalHost(root={self.root!r}, spec={self.spec!r})"
+
+    # ------------------------------------------------------------------ mapping
+    def map_path(self, path: str) -> str:
+        """The local filesystem path for a (validated) Mac path."""
+        check_mac_path(path)
+        if self.root == "/":
+            return path
+        return self.root + path
+
+    def _map_unchecked(self, path: str) -> str:
+        return path if self.root == "/" else self.root + path
+
+    # ------------------------------------------------------------------ commands
+    def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("argv must be a list of strings, not a single string (no shell is used)")
+        argv = tuple(argv)
+        if not argv:
+            raise TypeError("argv must not be empty")
+        for a in argv:
+            if not isinstance(a, str):
+                raise TypeError(f"argv items must be str, not {type(a).__name__}")
+        exe = argv[0]
+        if exe.startswith("/"):
+            exe = self.map_path(exe)
+        real_argv = [exe, *argv[1:]]
+        env = dict(os.environ)
+        env["PATH"] = ":".join(self._map_unchecked(p) for p in MAC_PATH)
+        env["LC_ALL"] = "C"
+        shown = shlex.join(argv)
+        try:
+            proc = subprocess.Popen(
+                real_argv,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,  # no controlling terminal; lets a timeout kill the whole group
+                close_fds=True,
+            )
+        except (FileNotFoundError, NotADirectoryError):
+            return CommandResult(argv, 127, "", f"{argv[0]}: command not found")
+        except PermissionError:
+            return CommandResult(argv, 126, "", f"{argv[0]}: permission denied (not executable)")
+        except OSError as e:
+            raise HostError(f"cannot run {shown}: {e.strerror or e}") from None
+        try:
+            out, err = proc.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._kill_group(proc)
+            raise HostError(f"command timed out after {timeout:g}s: {shown}") from None
+        except BaseException:
+            self._kill_group(proc)
+            raise
+        return CommandResult(argv, proc.returncode, out or "", err or "")
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+        try:
+            proc.communicate(timeout=5)
+        except (subprocess.TimeoutExpired, OSError, ValueError):
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                try:
+                    if stream is not None:
+                        stream.close()
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+    # ------------------------------------------------------------------ facts
+    def lstat(self, path: str) -> PathInfo | None:
+        local = self.map_path(path)
+        try:
+            st = os.lstat(local)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            raise HostError(f"cannot stat {path}: {e.strerror}") from None
+        mode = st.st_mode
+        target = None
+        if stat.S_ISLNK(mode):
+            kind = "link"
+            size = st.st_size
+            try:
+                target = os.readlink(local)
+            except OSError as e:
+                raise HostError(f"cannot read link {path}: {e.strerror}") from None
+        elif stat.S_ISDIR(mode):
+            kind = "dir"
+            size = _tree_size(local)
+        elif stat.S_ISREG(mode):
+            kind = "file"
+            size = st.st_size
+        else:
+            kind = "other"
+            size = 0
+        return PathInfo(path=path, kind=kind, size=size, mode=stat.S_IMODE(mode), uid=st.st_uid, link_target=target)
+
+    def linked_parent(self, path: str) -> str | None:
+        parts = check_mac_path(path)
+        for i in range(1, len(parts)):
+            mac = _join(parts[:i])
+            try:
+                st = os.lstat(self._map_unchecked(mac))
+            except (FileNotFoundError, NotADirectoryError):
+                return None  # nothing further down can exist, so nothing can be reached through a link
+            except OSError as e:
+                raise HostError(f"cannot stat {mac}: {e.strerror}") from None
+            if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+                return mac
+        return None
+
+    def listdir(self, path: str) -> list[str]:
+        parts = check_mac_path(path)
+        try:
+            parent_fd = self._open_parent(path, parts)
+        except _Absent:
+            return []
+        try:
+            try:
+                fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent_fd)
+            except OSError as e:
+                kind = _classify(e, parts[-1], parent_fd)
+                if kind == "absent":
+                    return []
+                if kind == "link":
+                    raise UnsafePath(f"refusing to list {path}: it is a symlink") from None
+                if kind == "notdir":
+                    raise HostError(f"cannot list {path}: not a directory") from None
+                raise HostError(f"cannot list {path}: {e.strerror}") from None
+            try:
+                with os.scandir(fd) as it:
+                    return sorted(entry.name for entry in it)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(parent_fd)
+
+    # ------------------------------------------------------------------ content
+    def read_bytes(self, path: str) -> bytes:
+        parts = check_mac_path(path)
+        try:
+            parent_fd = self._open_parent(path, parts)
+        except _Absent:
+            raise HostError(f"cannot read {path}: no such file") from None
+        try:
+            try:
+                fd = os.open(
+                    parts[-1],
+                    os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                    dir_fd=parent_fd,
+                )
+            except OSError as e:
+                kind = _classify(e, parts[-1], parent_fd)
+                if kind == "link":
+                    raise UnsafePath(f"refusing to read {path}: it is a symlink") from None
+                if kind == "absent":
+                    raise HostError(f"cannot read {path}: no such file") from None
+                raise HostError(f"cannot read {path}: {e.strerror}") from None
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise HostError(f"cannot read {path}: not a regular file")
+                os.set_blocking(fd, True)
+                chunks = []
+                while True:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                return b"".join(chunks)
+            except OSError as e:
+                raise HostError(f"cannot read {path}: {e.strerror}") from None
+            finally:
+                os.close(fd)
+        finally:
+            os.close(parent_fd)
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        parts = check_mac_path(path)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes")
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+            raise ValueError(f"invalid file mode: {mode!r}")
+        name = parts[-1]
+        try:
+            parent_fd = self._open_parent(path, parts)
+        except _Absent:
+            raise HostError(f"cannot write {path}: parent directory does not exist") from None
+        try:
+            tmp = None
+            for attempt in range(100):
+                candidate = f".{name[:200]}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
+                try:
+                    fd = os.open(
+                        candidate,
+                        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                        0o600,
+                        dir_fd=parent_fd,
+                    )
+                except FileExistsError:
+                    continue
+                except OSError as e:
+                    raise HostError(f"cannot write {path}: {e.strerror}") from None
+                tmp = candidate
+                break
+            if tmp is None:
+                raise HostError(f"cannot write {path}: no free temporary name")
+            try:
+                try:
+                    view = memoryview(data)
+                    while view:
+                        n = os.write(fd, view)
+                        view = view[n:]
+                    os.fchmod(fd, mode)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+                tmp = None
+            except OSError as e:
+                raise HostError(f"cannot write {path}: {e.strerror}") from None
+            finally:
+                if tmp is not None:
+                    try:
+                        os.unlink(tmp, dir_fd=parent_fd)
+                    except OSError:
+                        pass
+            try:
+                os.fsync(parent_fd)
+            except OSError:
+                pass  # some filesystems cannot fsync a directory; the rename is done
+        finally:
+            os.close(parent_fd)
+
+    # ------------------------------------------------------------------ removal
+    def remove(self, path: str) -> None:
+        parts = check_mac_path(path)
+        try:
+            parent_fd = self._open_parent(path, parts)
+        except _Absent:
+            return
+        name = parts[-1]
+        try:
+            try:
+                st = os.lstat(name, dir_fd=parent_fd)
+            except (FileNotFoundError, NotADirectoryError):
+                return
+            except OSError as e:
+                raise HostError(f"cannot remove {path}: {e.strerror}") from None
+            try:
+                if stat.S_ISDIR(st.st_mode):
+                    _rmtree_at(parent_fd, name)
+                else:
+                    os.unlink(name, dir_fd=parent_fd)
+            except FileNotFoundError:
+                return
+            except OSError as e:
+                where = f" ({e.filename})" if getattr(e, "filename", None) and e.filename != name else ""
+                raise HostError(f"cannot remove {path}{where}: {e.strerror}") from None
+        finally:
+            os.close(parent_fd)
+
+    # ------------------------------------------------------------------ fd walk
+    def _open_root(self) -> int:
+        try:
+            return os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as e:
+            raise HostError(f"cannot open host root {self.root}: {e.strerror}") from None
+
+    def _open_parent(self, path: str, parts: list[str]) -> int:
+        """Open the directory holding ``parts[-1]``, one component at a time from root, never following links.
+
+        Returns an fd the caller must close. Raises UnsafePath when a parent is a symlink, ``_Absent`` when a
+        parent does not exist or is not a directory (so the path itself cannot exist).
+        """
+        fd = self._open_root()
+        try:
+            for i, comp in enumerate(parts[:-1]):
+                try:
+                    nfd = os.open(comp, _DIR_FLAGS, dir_fd=fd)
+                except OSError as e:
+                    kind = _classify(e, comp, fd)
+                    mac = _join(parts[: i + 1])
+                    if kind == "link":
+                        try:
+                            target = os.readlink(comp, dir_fd=fd)
+                        except OSError:
+                            target = "?"
+                        raise UnsafePath(
+                            f"refusing {path}: parent {mac} is a symlink (-> {target})",
+                            hint="a link in the middle of a path could redirect the operation elsewhere",
+                        ) from None
+                    if kind in ("absent", "notdir"):
+                        raise _Absent() from None
+                    raise HostError(f"cannot open {mac}: {e.strerror}") from None
+                os.close(fd)
+                fd = nfd
+            return fd
+        except BaseException:
+            os.close(fd)
+            raise
+
+
+class _Absent(Exception):
+    """A parent of the path does not exist (or is not a directory)."""
+
+
+# what open(O_NOFOLLOW|O_DIRECTORY) reports for a link or non-directory (ELOOP on Linux/macOS; EMLINK on
+# FreeBSD; EFTYPE on some BSDs)
+_NOFOLLOW_ERRNOS = frozenset(
+    e for e in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK, getattr(errno, "EFTYPE", None)) if e is not None
+)
+
+
+def _classify(err: OSError, name: str, dir_fd: int) -> str:
+    """Why an O_NOFOLLOW open of ``name`` failed: "link" | "absent" | "notdir" | "other"."""
+    if err.errno == errno.ENOENT:
+        return "absent"
+    if err.errno in _NOFOLLOW_ERRNOS:
+        try:
+            st = os.lstat(name, dir_fd=dir_fd)
+        except (FileNotFoundError, NotADirectoryError):
+            return "absent"
+        except OSError:
+            return "other"
+        if stat.S_ISLNK(st.st_mode):
+            return "link"
+        if not stat.S_ISDIR(st.st_mode):
+            return "notdir"
+    return "other"
+
+
+def _rmtree_at(parent_fd: int, name: str) -> None:
+    """Remove the directory ``name`` (relative to ``parent_fd``) and its tree, never following a link.
+
+    Iterative (no recursion limit); every directory is opened with O_NOFOLLOW relative to its parent's fd,
+    and every entry is unlinked or removed relative to its own directory's fd.
+    """
+    # stack frames: [dir_fd_of_parent, name, own_fd, iterator over remaining entries]
+    stack: list[list] = []
+
+    def push(pfd: int, nm: str) -> bool:
+        try:
+            fd = os.open(nm, _DIR_FLAGS, dir_fd=pfd)
+        except OSError as e:
+            if e.errno == errno.ENOENT:
+                return False
+            if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                # swapped for a link or a file since we looked: remove that entry itself, never its target
+                os.unlink(nm, dir_fd=pfd)
+                return False
+            raise
+        try:
+            with os.scandir(fd) as it:
+                entries = [(ent.name, ent.is_dir(follow_symlinks=False)) for ent in it]
+        except BaseException:
+            os.close(fd)
+            raise
+        stack.append([pfd, nm, fd, iter(entries)])
+        return True
+
+    try:
+        if not push(parent_fd, name):
+            return
+        while stack:
+            frame = stack[-1]
+            fd = frame[2]
+            descended = False
+            for ent_name, is_dir in frame[3]:
+                if is_dir:
+                    if push(fd, ent_name):
+                        descended = True
+                        break
+                else:
+                    try:
+                        os.unlink(ent_name, dir_fd=fd)
+                    except FileNotFoundError:
+                        pass
+                    except IsADirectoryError:
+                        if push(fd, ent_name):
+                            descended = True
+                            break
+                    except PermissionError:
+                        # Linux reports EISDIR/EPERM for unlink on a directory that replaced a file
+                        st = os.lstat(ent_name, dir_fd=fd)
+                        if stat.S_ISDIR(st.st_mode) and push(fd, ent_name):
+                            descended = True
+                            break
+                        raise
+            if descended:
+                continue
+            stack.pop()
+            os.close(fd)
+            try:
+                os.rmdir(frame[1], dir_fd=frame[0])
+            except FileNotFoundError:
+                pass
+    finally:
+        while stack:
+            os.close(stack.pop()[2])
+
+
+def _tree_size(local_dir: str) -> int:
+    """Total bytes of regular files under a directory, never following links."""
+    total = 0
+    pending = [local_dir]
+    while pending:
+        d = pending.pop()
+        try:
+            with os.scandir(d) as it:
+                for ent in it:
+                    try:
+                        if ent.is_dir(follow_symlinks=False):
+                            pending.append(ent.path)
+                        elif ent.is_file(follow_symlinks=False):
+                            total += ent.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
+
+
+def open_local_host(spec: str) -> Host:
+    """Open a host named on the command line: ``local`` or ``sim:DIR``."""
+    if not isinstance(spec, str):
+        raise UsageError(f"invalid host: {spec!r}")
+    if spec == "local":
+        return LocalHost("/", "local")
+    if spec.startswith("sim:"):
+        raw = spec[len("sim:"):]
+        if not raw or "\0" in raw:
+            raise UsageError("sim:DIR needs a directory (create one with `cleanup lab mac create DIR`)")
+        d = os.path.abspath(os.path.expanduser(raw))
+        if not os.path.isdir(d) or not os.path.isfile(os.path.join(d, _SIM_MARKER)):
+            raise UsageError(f"sim:{raw} is not a simulated Mac (create one with `cleanup lab mac create {raw}`)")
+        return LocalHost(d, f"sim:{d}")
+    if spec.startswith("ssh:"):
+        raise UsageError("ssh hosts are not supported yet (next release); run cleanup on the Mac or use sim:DIR")
+    raise UsageError(
+        f"unknown host {spec!r}: use `local` (this Mac) or `sim:DIR` (a simulated Mac); "
+        "`ssh://user@mac` is planned for the next release"
+    )

@@ -1,0 +1,287 @@
+"""The fake macOS tools of the simulated Mac. Each fake script in DIR calls ``main(<tool>, <DIR>)``.
+
+Conventions:
+- Every absolute path in argv is a Mac path, mapped under DIR (symlinks resolved Mac-style).
+- Identity: env ``SIMMAC_USER`` (set by the fake ``sudo``) else the user whose uid is
+  ``state["caller_uid"]`` (0 = root).
+- Unknown verbs/flags: a usage line on stderr, exit 2.
+- Without ``DIR/.lab/faults.json`` nothing is written except the command's own effect.
+
+Decisions (where the spec left a choice):
+- ``jamf`` verbs other than ``version``/``help`` need root: stderr ``This command requires root privileges.``, exit 1.
+- ``profiles renew -type enrollment`` on a Mac that is not DEP-assigned: stderr
+  ``profiles: The device is not assigned to an MDM server via Automated Device Enrollment.``, exit 1;
+  non-root: ``profiles: this command requires root privileges.``, exit 1. A renew (and opening
+  ``<jamf_url>/enroll...``) re-installs the Jamf framework *and* ``Self Service.app``.
+- ``security delete-identity`` needs the certificate *and* a visible private key (klbl == hpky): a
+  certificate whose key is not visible (Secure Enclave) is not an identity -> exit 44.
+- ``security delete-certificate -c`` matching more than one certificate: exit 1 ("is ambiguous").
+- A blob prints as ``"text"`` when all bytes are printable ASCII, else ``0x<HEX>`` followed by
+  ``  "<escaped>"`` when at least one byte is printable (as the real tool does).
+- ``launchctl asuser``/``sudo`` with a command that does not exist in DIR: exit 127 / exit 1.
+- Extra fake (not in the spec's list): ``Jamf Conditional Access`` inside the JAMF folder
+  (``clean`` / ``gatherAADInfo`` / ``registerWithIntune`` / ``version``, run as the logged-in user).
+- Fault "after" kills happen in the final *fake* of a launchctl/sudo chain; a chain ending in a
+  non-fake program is counted but its "after" kill is lost.
+- The fake scripts' shebang is ``#!<sys.executable> -S`` (no site: faster start, stdlib only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from cleanup.lab.simmac import common as C
+
+OUT = sys.stdout
+ERR = sys.stderr
+
+
+class Fail(Exception):
+    def __init__(self, code: int, msg: str | None = None):
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+
+
+def out(line: str = "") -> None:
+    OUT.write(line + "\n")
+
+
+def err(line: str) -> None:
+    ERR.write(line + "\n")
+
+
+def usage(line: str):
+    raise Fail(2, line)
+
+
+# --------------------------------------------------------------------------- context
+
+
+class Ctx:
+    def __init__(self, tool: str, root: str):
+        self.tool = tool
+        self.root = root
+        self._state = None
+        self._users = None
+        self._me = None
+        self._lockfd = None
+
+    @property
+    def state(self) -> dict:
+        if self._state is None:
+            self._state = C.load_state(self.root)
+        return self._state
+
+    @property
+    def users(self) -> list[dict]:
+        if self._users is None:
+            self._users = C.load_users(self.root)
+        return self._users
+
+    def lock(self) -> None:
+        """Serialize mutations (flock on the .lab directory; creates no file). Reloads the state."""
+        if self._lockfd is None:
+            import fcntl
+
+            self._lockfd = os.open(os.path.join(self.root, C.LAB_DIR), os.O_RDONLY)
+            fcntl.flock(self._lockfd, fcntl.LOCK_EX)
+            self._state = None
+
+    def save(self) -> None:
+        C.save_state(self.root, self.state)
+
+    @property
+    def me(self) -> dict:
+        if self._me is None:
+            name = os.environ.get("SIMMAC_USER")
+            if name:
+                u = C.user_by_name(self.users, name)
+                if u is None:
+                    raise Fail(1, f"{self.tool}: unknown user {name}")
+            else:
+                uid = int(self.state.get("caller_uid", 0))
+                u = C.user_by_uid(self.users, uid) or {"name": str(uid), "uid": uid, "home": "/var/empty",
+                                                      "gid": "20"}
+            self._me = u
+        return self._me
+
+    @property
+    def is_root(self) -> bool:
+        return self.me["uid"] == 0
+
+    def host(self, mac: str) -> str:
+        return C.resolve_host(self.root, mac)
+
+    def home_of(self, name: str) -> str | None:
+        u = C.user_by_name(self.users, name)
+        return u["home"] if u else None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _count_call(root: str) -> int:
+    import fcntl
+
+    fd = os.open(os.path.join(root, C.CALLS_REL), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = os.read(fd, 64).strip()
+        n = (int(raw) if raw else 0) + 1
+        os.lseek(fd, 0, 0)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{n}\n".encode())
+    finally:
+        os.close(fd)
+    return n
+
+
+def _kill_parent() -> None:
+    import signal
+
+    try:
+        OUT.flush()
+        ERR.flush()
+    except Exception:
+        pass
+    os.kill(os.getppid(), signal.SIGKILL)
+
+
+def main(tool: str, root: str) -> None:
+    env = os.environ
+    if "SIMMAC_COUNTED" not in env:
+        faults_path = os.path.join(root, C.FAULTS_REL)
+        if os.path.exists(faults_path):
+            env["SIMMAC_COUNTED"] = "1"
+            with open(faults_path, "rb") as f:
+                faults = json.load(f)
+            n = _count_call(root)
+            if n == faults.get("kill_caller_before_call"):
+                _kill_parent()
+                os._exit(1)
+            if n == faults.get("kill_caller_after_call"):
+                env["SIMMAC_KILL_AFTER"] = "1"
+    ctx = Ctx(tool, root)
+    try:
+        rc = _tool(tool)(ctx, sys.argv[1:]) or 0
+    except Fail as e:
+        if e.msg:
+            err(e.msg)
+        rc = e.code
+    if env.get("SIMMAC_KILL_AFTER") == "1":
+        _kill_parent()
+    OUT.flush()
+    ERR.flush()
+    sys.exit(rc)
+
+
+def _exec(ctx: Ctx, cmd: str, args: list[str], not_found):
+    """execv a Mac command (PID kept); ``not_found`` is called when it does not exist in DIR."""
+    if "/" not in cmd:
+        for d in C.MAC_PATH:
+            cand = f"{d}/{cmd}"
+            if os.path.exists(ctx.host(cand)):
+                cmd = cand
+                break
+    hp = ctx.host(cmd) if cmd.startswith("/") else None
+    if hp is None or not os.path.isfile(hp):
+        not_found()
+    if not os.access(hp, os.X_OK):
+        raise Fail(126, f"{ctx.tool}: {cmd}: Permission denied")
+    OUT.flush()
+    ERR.flush()
+    os.execv(hp, [cmd, *args])
+
+
+# --------------------------------------------------------------------------- launchctl, sudo
+
+
+def t_launchctl(ctx: Ctx, argv: list[str]):
+    if not argv or argv[0] != "asuser":
+        usage("Usage: launchctl asuser <uid> <command> [args ...]")
+    if len(argv) < 3:
+        usage("Usage: launchctl asuser <uid> <command> [args ...]")
+    try:
+        uid = int(argv[1])
+    except ValueError:
+        usage("Usage: launchctl asuser <uid> <command> [args ...]")
+    if not ctx.is_root:
+        raise Fail(1, "Could not switch to audit session 0x0: 1: Operation not permitted")
+    os.environ["SIMMAC_ASUSER"] = str(uid)
+
+    def nf():
+        raise Fail(127, f"launchctl: execve({argv[2]}): No such file or directory")
+
+    _exec(ctx, argv[2], argv[3:], nf)
+
+
+def t_sudo(ctx: Ctx, argv: list[str]):
+    user = "root"
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        a = argv[i]
+        if a == "--":
+            i += 1
+            break
+        if a == "-u":
+            if i + 1 >= len(argv):
+                usage("usage: sudo [-nH] [-u user] command [arg ...]")
+            user = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("-u") and len(a) > 2:
+            user = a[2:]
+        elif a not in ("-n", "-H", "-E"):
+            usage("usage: sudo [-nH] [-u user] command [arg ...]")
+        i += 1
+    if i >= len(argv):
+        usage("usage: sudo [-nH] [-u user] command [arg ...]")
+    if not ctx.is_root:
+        raise Fail(1, "sudo: a password is required")
+    if user.startswith("#"):
+        u = C.user_by_uid(ctx.users, int(user[1:])) if user[1:].lstrip("-").isdigit() else None
+    else:
+        u = C.user_by_name(ctx.users, user)
+    if u is None:
+        raise Fail(1, f"sudo: unknown user {user}")
+    os.environ["SIMMAC_USER"] = u["name"]
+    cmd = argv[i]
+
+    def nf():
+        raise Fail(1, f"sudo: {cmd}: command not found")
+
+    _exec(ctx, cmd, argv[i + 1:], nf)
+
+
+#: tool name -> (module, function); modules are imported on demand to keep start-up short
+TOOLS = {
+    "security": ("tool_security", "t_security"),
+    "profiles": ("tool_mdm", "t_profiles"),
+    "jamf": ("tool_mdm", "t_jamf"),
+    "open": ("tool_mdm", "t_open"),
+    "jamfaad": ("tool_mdm", "t_jamfaad"),
+    "pkgutil": ("tool_misc", "t_pkgutil"),
+    "killall": ("tool_misc", "t_killall"),
+    "sysctl": ("tool_misc", "t_sysctl"),
+    "shutdown": ("tool_misc", "t_shutdown"),
+    "dscl": ("tool_misc", "t_dscl"),
+    "stat": ("tool_misc", "t_stat"),
+    "id": ("tool_misc", "t_id"),
+    "sw_vers": ("tool_misc", "t_sw_vers"),
+    "ioreg": ("tool_misc", "t_ioreg"),
+    "scutil": ("tool_misc", "t_scutil"),
+    "launchctl": (None, "t_launchctl"),
+    "sudo": (None, "t_sudo"),
+}
+
+
+def _tool(tool: str):
+    mod, fn = TOOLS[tool]
+    if mod is None:
+        return globals()[fn]
+    import importlib
+
+    return getattr(importlib.import_module(f"cleanup.lab.simmac.{mod}"), fn)

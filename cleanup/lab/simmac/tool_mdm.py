@@ -1,0 +1,281 @@
+"""The fake ``jamf``, ``profiles`` and ``open`` (MDM enrollment and the Jamf framework)."""
+
+from __future__ import annotations
+
+import os
+
+from cleanup.lab.simmac import common as C
+from cleanup.lab.simmac.fakes import Ctx, Fail, out, usage
+
+# --------------------------------------------------------------------------- jamf
+
+
+def _reinstall_framework(ctx: Ctx) -> None:
+    C.install_jamf_framework(ctx.root)
+    if not os.path.isdir(ctx.host("/Applications/Self Service.app")):
+        C.install_self_service(ctx.root)
+    st = ctx.state
+    for p in C.JAMF_PKGS:
+        if p not in st["pkgs"]:
+            st["pkgs"].append(p)
+    st["mdm"]["enrolled"] = True
+    st["mdm"]["user_approved"] = True
+
+
+def _rm(hp: str) -> None:
+    import shutil
+
+    if os.path.islink(hp) or os.path.isfile(hp):
+        os.unlink(hp)
+    elif os.path.isdir(hp):
+        shutil.rmtree(hp)
+
+
+def t_jamf(ctx: Ctx, argv: list[str]):
+    use = "Usage: jamf <verb> [options]  (verbs: removeMdmProfile, removeFramework, policy, recon, version)"
+    if not argv:
+        usage(use)
+    verb = argv[0].lower()
+    args = argv[1:]
+    if verb == "version":
+        out(f"version={C.JAMF_VERSION}")
+        return 0
+    if verb == "help":
+        out(use)
+        return 0
+    if verb not in ("removemdmprofile", "removeframework", "policy", "recon", "manage", "checkjssconnection"):
+        usage(use)
+    if not ctx.is_root:
+        raise Fail(1, "This command requires root privileges.")
+    url = ctx.state["jamf_url"]
+    if verb == "removemdmprofile":
+        ctx.lock()
+        mdm = ctx.state["mdm"]
+        if not mdm.get("enrolled"):
+            out("No MDM Profile installed.")
+            return 0
+        if not mdm.get("removable", True):
+            raise Fail(1, "Error: The MDM profile is not removable (installed via Automated Device Enrollment).")
+        out("Removing MDM Profile...")
+        mdm["enrolled"] = False
+        mdm["user_approved"] = False
+        ctx.save()
+        out("Removed MDM Profile.")
+        return 0
+    if verb == "removeframework":
+        import glob
+
+        ctx.lock()
+        out("Removing the Jamf management framework...")
+        for mac in ("/usr/local/jamf", C.JAMF_LINK, C.JAMF_SUPPORT):
+            _rm(C.host_path(ctx.root, mac))
+        for pattern in ("/Library/LaunchDaemons/com.jamfsoftware.*", "/Library/LaunchAgents/com.jamf*"):
+            for hp in sorted(glob.glob(glob.escape(C.host_path(ctx.root, os.path.dirname(pattern))) + "/"
+                                       + os.path.basename(pattern))):
+                _rm(hp)
+        ctx.state["pkgs"] = [p for p in ctx.state["pkgs"] if not p.startswith("com.jamfsoftware")]
+        ctx.save()
+        out("Removed the Jamf management framework.")
+        return 0
+    if verb == "policy":
+        entry = None
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a in ("-event", "-trigger") and i + 1 < len(args):
+                entry = {"event": args[i + 1]}
+                i += 2
+            elif a == "-id" and i + 1 < len(args):
+                entry = {"id": args[i + 1]}
+                i += 2
+            elif a in ("-verbose", "-forceNoRecon"):
+                i += 1
+            else:
+                usage("Usage: jamf policy [-event <trigger>] [-id <id>] [-verbose]")
+        if entry is None:
+            entry = {"event": "recurring check-in"}
+        ctx.lock()
+        ctx.state["policies_run"].append(entry)
+        ctx.save()
+        if "event" in entry:
+            out(f'Checking for policies triggered by "{entry["event"]}" for user "{ctx.state.get("console_user") or "root"}"...')
+        else:
+            out(f"Checking for policy ID {entry['id']}...")
+            out(f"Executing Policy {entry['id']}")
+        out(f"Submitting log to {url}/")
+        return 0
+    if verb == "recon":
+        ctx.lock()
+        ctx.state["recons"] = int(ctx.state.get("recons", 0)) + 1
+        ctx.save()
+        out(f"Retrieving inventory preferences from {url}/...")
+        out("Locating accounts...")
+        out("Locating applications...")
+        out("Locating hard drive information...")
+        out("Gathering application usage information...")
+        out(f"Submitting data to {url}/...")
+        out(f"<computer_id>{1000 + ctx.state['recons']}</computer_id>")
+        return 0
+    if verb == "manage":
+        out("Enforcing management framework...")
+        return 0
+    out(f"Checking availability of {url}/...")
+    out("The JSS is available.")
+    return 0
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def t_profiles(ctx: Ctx, argv: list[str]):
+    use = "usage: profiles status -type enrollment | profiles renew -type enrollment"
+    if len(argv) != 3 or argv[1] != "-type" or argv[2] != "enrollment" or argv[0] not in ("status", "renew"):
+        usage(use)
+    if argv[0] == "status":
+        mdm = ctx.state["mdm"]
+        enrolled = bool(mdm.get("enrolled"))
+        out(f"Enrolled via DEP: {'Yes' if enrolled and mdm.get('dep') else 'No'}")
+        if enrolled:
+            out("MDM enrollment: Yes (User Approved)" if mdm.get("user_approved") else "MDM enrollment: Yes")
+            out(f"MDM server: {mdm.get('server')}")
+        else:
+            out("MDM enrollment: No")
+        return 0
+    if not ctx.is_root:
+        raise Fail(1, "profiles: this command requires root privileges.")
+    ctx.lock()
+    if not ctx.state["mdm"].get("dep"):
+        raise Fail(1, "profiles: The device is not assigned to an MDM server via Automated Device Enrollment.")
+    _reinstall_framework(ctx)
+    ctx.save()
+    return 0
+
+
+# --------------------------------------------------------------------------- open
+
+
+def t_open(ctx: Ctx, argv: list[str]):
+    use = "Usage: open [-a <application>] [-b <bundle identifier>] [-g] [-j] <url | file> ..."
+    app = None
+    targets = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-a", "-b") and i + 1 < len(argv):
+            app = (a, argv[i + 1])
+            i += 2
+        elif a in ("-g", "-j", "-n", "-F", "-W"):
+            i += 1
+        elif a.startswith("-"):
+            usage(use)
+        else:
+            targets.append(a)
+            i += 1
+    if app is None and not targets:
+        usage(use)
+    ctx.lock()
+    st = ctx.state
+    changed = False
+    if app is not None:
+        name = app[1]
+        if app[0] == "-b":
+            names = {"com.microsoft.CompanyPortalMac": "Company Portal",
+                     "com.jamfsoftware.selfservice.mac": "Self Service", "com.apple.Safari": "Safari"}
+            if name not in names:
+                raise Fail(1, f"Unable to find application with bundle identifier '{name}'")
+            name = names[name]
+        if name.endswith(".app"):
+            name = name[:-4]
+        if not os.path.isdir(ctx.host(f"/Applications/{name}.app")):
+            raise Fail(1, f"Unable to find application named '{name}'")
+        if name not in st["running_apps"]:
+            st["running_apps"].append(name)
+            changed = True
+    for t in targets:
+        if "://" in t:
+            handled = True
+            st["opened_urls"].append(t)
+            changed = True
+            jamf_url = (st.get("jamf_url") or "").rstrip("/")
+            if jamf_url and t.startswith(jamf_url + "/enroll"):
+                _reinstall_framework(ctx)
+            elif t.startswith("jamfselfservice://"):
+                if not os.path.isdir(ctx.host("/Applications/Self Service.app")):
+                    handled = False
+                else:
+                    from urllib.parse import parse_qs, urlsplit
+
+                    q = parse_qs(urlsplit(t).query)
+                    if q.get("entity") == ["policy"] and q.get("id") and q.get("action", ["view"])[0] == "execute":
+                        st["policies_run"].append({"id": q["id"][0], "via": "self-service"})
+            elif not (t.startswith("http://") or t.startswith("https://")):
+                handled = False
+            if not handled:
+                ctx.save()
+                raise Fail(1, f"LSOpenURLsWithRole() failed with error -10814 for the URL {t}.")
+        else:
+            hp = ctx.host(t if t.startswith("/") else "/" + t)
+            if not os.path.exists(hp):
+                if changed:
+                    ctx.save()
+                raise Fail(1, f"The file {t} does not exist.")
+            base = os.path.basename(t.rstrip("/"))
+            if base.endswith(".app") and base[:-4] not in st["running_apps"]:
+                st["running_apps"].append(base[:-4])
+                changed = True
+    if changed:
+        ctx.save()
+    return 0
+
+
+# --------------------------------------------------------------------------- Jamf Conditional Access (jamfAAD)
+
+
+def t_jamfaad(ctx: Ctx, argv: list[str]):
+    """``Jamf Conditional Access <verb>`` run as the logged-in user.
+
+    ``clean`` removes the ``com.jamf.management.jamfAAD`` generic password from the user's login keychain
+    and ``have_an_Azure_id``/``last_aad_token_timestamp`` from ``~/Library/Preferences/com.jamf.management.jamfAAD.plist``.
+    ``gatherAADInfo``/``registerWithIntune`` only record ``{"jamfaad": verb, "user": name}`` in policies_run.
+    """
+    use = "Usage: Jamf Conditional Access [-verbose] clean | gatherAADInfo [-disable-cache-read] | registerWithIntune | version"
+    args = [a for a in argv if a not in ("-verbose", "-disable-cache-read")]
+    if len(args) != 1:
+        usage(use)
+    verb = args[0]
+    if verb == "version":
+        out("2.1.0")
+        return 0
+    if verb not in ("clean", "gatherAADInfo", "registerWithIntune"):
+        usage(use)
+    me = ctx.me
+    if me["uid"] == 0:
+        raise Fail(1, "Jamf Conditional Access must be run as the logged-in user, not as root.")
+    if me["name"] not in (ctx.state.get("logged_in") or []):
+        raise Fail(1, "The login keychain is locked: the user is not logged in.")
+    ctx.lock()
+    if verb == "clean":
+        import plistlib
+
+        kc_hp = ctx.host(f"{me['home']}/{C.LOGIN_KEYCHAIN_REL}")
+        if os.path.isfile(kc_hp):
+            kc = C.load_keychain(kc_hp)
+            keep = [i for i in kc.get("items", []) if not (i.get("class") == "genp" and i.get("svce") == "com.jamf.management.jamfAAD")]
+            if len(keep) != len(kc.get("items", [])):
+                kc["items"] = keep
+                C.save_keychain(kc_hp, kc)
+        pref = C.host_path(ctx.root, C.resolve_mac(
+            ctx.root, f"{me['home']}/Library/Preferences/com.jamf.management.jamfAAD.plist", follow_last=False))
+        if os.path.isfile(pref) and not os.path.islink(pref):
+            with open(pref, "rb") as f:
+                data = plistlib.load(f)
+            if "have_an_Azure_id" in data or "last_aad_token_timestamp" in data:
+                data.pop("have_an_Azure_id", None)
+                data.pop("last_aad_token_timestamp", None)
+                C.write_atomic(pref, plistlib.dumps(data, sort_keys=True), 0o644)
+        out("Jamf Conditional Access: cleaned the AAD token from the keychain and preferences.")
+        return 0
+    ctx.state["policies_run"].append({"jamfaad": verb, "user": me["name"]})
+    ctx.save()
+    out(f"Jamf Conditional Access: {verb} started for {me['name']}.")
+    return 0

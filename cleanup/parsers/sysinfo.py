@@ -1,0 +1,63 @@
+"""Parsers for small system facts: boot time, sw_vers, ioreg platform, pkgutil, stat."""
+
+from __future__ import annotations
+
+import re
+
+_BOOTTIME = re.compile(
+    r"^\s*(?:kern\.boottime\s*[:=]\s*)?\{\s*sec\s*=\s*(?P<sec>\d+)\s*,\s*usec\s*=\s*(?P<usec>\d+)\s*\}"
+)
+
+
+def parse_boottime(text: str) -> int:
+    """Boot time (epoch seconds) from ``sysctl -n kern.boottime`` or ``sysctl kern.boottime``."""
+    m = _BOOTTIME.match(text or "")
+    if not m:
+        raise ValueError(f"not a kern.boottime value: {(text or '')[:80]!r}")
+    return int(m.group("sec"))
+
+
+def parse_sw_vers(text: str) -> dict:
+    """``sw_vers`` -> {"ProductName": "macOS", "ProductVersion": "14.5", "BuildVersion": "23F79", ...}.
+    Keys as printed. ValueError when no ``Key: value`` line is present."""
+    out: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip() or " " in key.strip():
+            continue
+        out[key.strip()] = value.strip()
+    if not out:
+        raise ValueError("not sw_vers output")
+    return out
+
+
+_IOREG = re.compile(r'^\s*\|?\s*"(?P<key>[^"]+)"\s*=\s*"(?P<value>[^"]*)"\s*$')
+
+
+def parse_ioreg_platform(text: str) -> dict:
+    """``ioreg -rd1 -c IOPlatformExpertDevice`` -> {"serial": ..., "uuid": ...}; ValueError when either is missing."""
+    found: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        m = _IOREG.match(line)
+        if m and m.group("key") not in found:
+            found[m.group("key")] = m.group("value")
+    serial = found.get("IOPlatformSerialNumber")
+    uuid = found.get("IOPlatformUUID")
+    if not serial or not uuid:
+        raise ValueError("ioreg output has no IOPlatformSerialNumber / IOPlatformUUID")
+    return {"serial": serial, "uuid": uuid}
+
+
+def parse_pkgutil_pkgs(text: str) -> list[str]:
+    """``pkgutil --pkgs`` -> package ids, in the order printed; blank lines skipped."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def parse_stat_uid(text: str) -> int:
+    """``stat -f %u /dev/console`` -> the uid; ValueError unless the output is one decimal number."""
+    t = (text or "").strip()
+    if not re.fullmatch(r"\d+", t):
+        raise ValueError(f"not a uid: {t[:40]!r}")
+    return int(t)
