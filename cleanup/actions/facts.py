@@ -10,6 +10,7 @@ from cleanup.actions.keychain_items import read_keychain, keychains
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
+from cleanup.errors import HostError
 
 
 def jamf_url_from_mdm_server(server: str | None) -> str | None:
@@ -54,7 +55,11 @@ class GatherFacts(Action):
         device_ids: dict[str, list[str]] = {}
         issuer = p["workplace_join_issuer"].casefold()
         for path, owner in keychains(ctx):
-            view = read_keychain(host, path, owner)
+            try:
+                view = read_keychain(host, path, owner)
+            except HostError as exc:
+                notes.append(f"cannot read {path}: {exc.message}")
+                continue
             who = owner.name if owner else "System"
             if view.locked:
                 notes.append(f"{view.who} is locked: its Workplace Join deviceId cannot be read now")

@@ -7,7 +7,7 @@ from cleanup.actions.base import Action
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
-from cleanup.errors import SafetyRefusal, UsageError
+from cleanup.errors import SafetyRefusal
 
 
 class Preflight(Action):
@@ -18,8 +18,7 @@ class Preflight(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         host = ctx.host
-        if not probes.is_mac(host):
-            raise UsageError(f"{host.spec} is not a Mac (sw_vers is missing)", hint="use --host sim:DIR for a simulated Mac")
+        probes.require_mac(host)
         serial = probes.serial_number(host)
         recorded = ctx.facts.get("serial")
         if recorded and recorded != serial:
@@ -27,11 +26,8 @@ class Preflight(Action):
         if ctx.options.serial and ctx.options.serial != serial:
             raise SafetyRefusal(f"--serial {ctx.options.serial} was given, but {host.spec} is Mac {serial}; refusing")
         notes = []
-        uid = probes.effective_uid(host)
-        if uid != 0:
-            if not ctx.options.dry_run:
-                raise UsageError(
-                    f"the reset must run as root on the Mac (running as uid {uid})", hint="run it with sudo"
-                )
+        if not ctx.options.dry_run:
+            probes.require_root(host)
+        elif (uid := probes.effective_uid(host)) != 0:
             notes.append(f"running as uid {uid}, not root: items only root can read may be missing from this plan")
         return StepPlan(noop_reason=f"target is Mac {serial} ({ctx.facts.get('computer_name', '?')})", notes=notes)

@@ -40,6 +40,13 @@ def is_mac(host: Host) -> bool:
     return host.run([SW_VERS, "-productVersion"]).ok
 
 
+def require_mac(host: Host) -> None:
+    from cleanup.errors import UsageError
+
+    if not is_mac(host):
+        raise UsageError(f"{host.spec} is not a Mac ({SW_VERS} is missing)", hint="on a workstation, try the lab: --host sim:DIR")
+
+
 def serial_number(host: Host) -> str:
     out = check(host, [IOREG, "-rd1", "-c", "IOPlatformExpertDevice"]).stdout
     serial = sysinfo.parse_ioreg_platform(out).get("serial")
@@ -66,6 +73,14 @@ def boot_time(host: Host) -> int:
 
 def effective_uid(host: Host) -> int:
     return int(check(host, [ID, "-u"]).stdout.strip())
+
+
+def require_root(host: Host) -> None:
+    from cleanup.errors import UsageError
+
+    uid = effective_uid(host)
+    if uid != 0:
+        raise UsageError(f"the reset must run as root on the Mac (running as uid {uid})", hint="run it with sudo")
 
 
 def local_users(host: Host) -> list[LocalUser]:

@@ -124,7 +124,7 @@ def resume(
     options = RunOptions(
         yes=yes or bool(state.options.get("yes")),
         no_wait=no_wait,
-        wait_seconds=wait_seconds,
+        wait_seconds=wait_seconds if wait_seconds is not None else state.options.get("wait_seconds"),
         autoresume=autoresume and bool(state.options.get("autoresume", True)),
     )
     runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json))

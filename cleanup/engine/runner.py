@@ -81,6 +81,7 @@ class Runner:
     # -- dry-run -------------------------------------------------------------------------------
     def plan(self, selection: Selection) -> DryRun:
         included = selection.included(self.playbook)
+        probes.require_mac(self.host)
         ctx = self._context()
         report = DryRun(self.host.spec, self.playbook, ctx.facts)
         for step in self.playbook.steps:
@@ -106,6 +107,8 @@ class Runner:
     # -- real runs -----------------------------------------------------------------------------
     def start(self, selection: Selection, skip: list[str] = ()) -> RunState:
         assert self.store is not None
+        probes.require_mac(self.host)
+        probes.require_root(self.host)  # before step 0 reads keychains as their users
         serial = probes.serial_number(self.host)
         with self.store.lock(serial):
             ctx = self._context()
@@ -130,7 +133,12 @@ class Runner:
                 computer_name=ctx.facts.get("computer_name", ""),
                 created=now,
                 updated=now,
-                options={**selection.to_json(), "yes": self.options.yes, "autoresume": self.options.autoresume},
+                options={
+                    **selection.to_json(),
+                    "yes": self.options.yes,
+                    "autoresume": self.options.autoresume,
+                    "wait_seconds": self.options.wait_seconds,
+                },
                 facts=ctx.facts,
                 steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
             )
@@ -148,6 +156,8 @@ class Runner:
     def resume(self, run_id: str, skip: list[str] = ()) -> RunState:
         assert self.store is not None
         run, _ = self.store.load(run_id)
+        probes.require_mac(self.host)
+        probes.require_root(self.host)
         serial = probes.serial_number(self.host)
         if serial != run.serial:
             raise SafetyRefusal(f"run {run_id} belongs to Mac {run.serial}, but {self.host.spec} is Mac {serial}; refusing")
@@ -172,10 +182,11 @@ class Runner:
                 continue
             st.mark("skipped", "skipped by the operator (--skip)")
             records.append({"kind": "skip", "step": step.id, "number": step.number})
-        if self.options.wait_seconds is not None:
+        ws = self.options.wait_seconds
+        if ws is not None and not any(o["kind"] == "wait" and o.get("seconds") == ws for o in run.overrides):
             for step in self.playbook.steps:
                 if step.action == "wait.settle" and run.step(step.id).state not in FINISHED:
-                    records.append({"kind": "wait", "step": step.id, "seconds": self.options.wait_seconds})
+                    records.append({"kind": "wait", "step": step.id, "seconds": ws})
         for rec in records:
             rec = {**rec, "time": time.time(), "by": "command line"}
             run.overrides.append(rec)
