@@ -58,7 +58,7 @@ class RemoveCompanyPortal(Action):
             return "removed"
         res = ctx.host.run(change.details["argv"])
         if change.key == "command:quit-company-portal":
-            return "quit" if res.ok else "was not running"
+            return "quit" if res.ok else "already quit (was not running)"
         if res.ok:
             return "receipt forgotten"
         if "no receipt" in res.stderr.lower():

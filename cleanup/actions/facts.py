@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from cleanup.actions import probes
 from cleanup.actions.base import Action, Param
-from cleanup.actions.keychain_items import read_keychain, keychains
+from cleanup.actions.keychain_items import read_all
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
@@ -54,13 +54,13 @@ class GatherFacts(Action):
         notes: list[str] = []
         device_ids: dict[str, list[str]] = {}
         issuer = p["workplace_join_issuer"].casefold()
-        for path, owner in keychains(ctx):
-            try:
-                view = read_keychain(host, path, owner)
-            except HostError as exc:
-                notes.append(f"cannot read {path}: {exc.message}")
-                continue
-            who = owner.name if owner else "System"
+        try:
+            views = read_all(ctx)
+        except HostError as exc:
+            notes.append(f"cannot read the keychains: {exc.message}")
+            views = []
+        for view in views:
+            who = view.owner.name if view.owner else "System"
             if view.locked:
                 notes.append(f"{view.who} is locked: its Workplace Join deviceId cannot be read now")
                 continue

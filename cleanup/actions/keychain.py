@@ -176,10 +176,11 @@ class DeleteExact(Action):
                 if spec:
                     chosen.append((item, "exact item: " + _spec_text(spec)))
             changes, notes = plan_deletions(view, chosen)
+            # Preferences first: once their certificate is gone, security(1) no longer shows them.
+            plan.changes += self._identity_preferences(ctx, view, specs)
             plan.changes += changes
             plan.notes += notes
             plan.notes += self._invisible_keys(view, chosen)
-            plan.changes += self._identity_preferences(ctx, view, specs)
         if not plan.changes and not plan.blocked:
             plan.noop_reason = "none of the listed items is present"
         return plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,6 +15,7 @@ from cleanup.parsers.security import INTERACTION_NOT_ALLOWED, KeychainItem, pars
 SECURITY = "/usr/bin/security"
 SYSTEM_KEYCHAIN = "/Library/Keychains/System.keychain"
 LOGIN_KEYCHAIN = "Library/Keychains/login.keychain-db"
+READ_WORKERS = 4  # security(1) calls in flight at once: one keychain per user
 
 # Removing these breaks the Mac's Jamf enrollment (the article's one exception); no rule can override it.
 _PROTECTED_KEY_WORD = "jamf"
@@ -68,7 +70,18 @@ def read_keychain(host: Host, path: str, owner: LocalUser | None) -> KeychainVie
 
 
 def read_all(ctx: RunContext) -> list[KeychainView]:
-    return [read_keychain(ctx.host, path, owner) for path, owner in keychains(ctx)]
+    """Every keychain of the Mac, read concurrently (each login keychain as its user).
+
+    In a dry-run nothing changes between steps, so each keychain is read once and shared by the steps.
+    """
+    found = keychains(ctx)
+    cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
+    todo = [(p, o) for p, o in found if p not in cache]
+    if todo:
+        with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+            for (path, _), view in zip(todo, pool.map(lambda po: read_keychain(ctx.host, *po), todo)):
+                cache[path] = view
+    return [cache[p] for p, _ in found]
 
 
 def item_text(item: KeychainItem) -> dict[str, str]:

@@ -90,19 +90,20 @@ def local_users(host: Host) -> list[LocalUser]:
         pairs = dscl.parse_uid_list(out)
     except ValueError as exc:
         raise HostError(f"cannot read the user database of {host.spec}: {exc}") from None
-    users = []
-    for name, uid in pairs:
-        if uid < FIRST_REAL_UID:
-            continue
+    real = [(name, uid) for name, uid in pairs if uid >= FIRST_REAL_UID]
+    for name, uid in real:
         if not USER_RE.match(name) or ".." in name:
             raise SafetyRefusal(
                 f"the user database of {host.spec} holds a user named {name!r} (UID {uid}); "
                 "refusing to build paths from it",
                 hint="remove or rename that record, then run again",
             )
-        home_out = check(host, [DSCL, ".", "-read", f"/Users/{name}", "NFSHomeDirectory"]).stdout
-        home = dscl.parse_read_value(home_out, "NFSHomeDirectory") or ""
-        users.append(LocalUser(name, uid, home))
+    homes_out = check(host, [DSCL, ".", "-list", "/Users", "NFSHomeDirectory"]).stdout
+    try:
+        homes = dscl.parse_attribute_list(homes_out)
+    except ValueError as exc:
+        raise HostError(f"cannot read the home folders of {host.spec}: {exc}") from None
+    users = [LocalUser(name, uid, homes.get(name, "")) for name, uid in real]
     return sorted(users, key=lambda u: u.uid)
 
 

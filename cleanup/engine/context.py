@@ -25,6 +25,7 @@ class RunContext:
     options: RunOptions
     facts: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)  # the current step's durable data
+    cache: dict[str, Any] = field(default_factory=dict)  # probes shared between the steps of one dry-run
     run_id: str = ""
     state_dir: str = ""
     clock: Callable[[], float] = time.time

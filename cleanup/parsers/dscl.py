@@ -43,3 +43,17 @@ def parse_read_value(text: str, key: str) -> str | None:
                 return value
         return None
     return None
+
+
+def parse_attribute_list(text: str) -> dict[str, str]:
+    """``dscl . -list /Users NFSHomeDirectory`` -> {name: value}; the value is the rest of the line (paths may hold
+    spaces); ValueError on a line with no value."""
+    out: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        parts = line.strip().split(None, 1)
+        if len(parts) != 2:
+            raise ValueError(f"dscl: unparsable line: {line[:80]!r}")
+        out[parts[0]] = parts[1].strip()
+    return out

@@ -21,63 +21,53 @@ from cleanup.engine.loader import load_playbook
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.hosts import open_host
-from cleanup.lab.simmac.builder import create_sim_mac
+from cleanup.lab.simmac.common import USERS_DB
+from tests.conftest import keychain, set_lab_state
 
-USERS_DB = "var/db/dslocal/nodes/Default/users"
+SYSTEM_KC = "/Library/Keychains/System.keychain"
 
 
 def login_kc(user: str) -> str:
     return f"/Users/{user}/Library/Keychains/login.keychain-db"
 
 
-SYSTEM_KC = "/Library/Keychains/System.keychain"
-
-
 class SimMac:
-    """A simulated Mac on disk plus the product's view of it (host, playbook, facts)."""
+    """A simulated Mac on disk plus the product's view of it (host, playbook, actions)."""
 
-    def __init__(self, root: Path, summary: dict):
+    def __init__(self, root: Path):
         self.root = root
-        self.summary = summary
         self.host = open_host(f"sim:{root}")
         self.playbook = load_playbook("cause6")
         self.actions = get_actions()
 
-    # -- files -------------------------------------------------------------------------------
+    # -- the simulated Mac -------------------------------------------------------------------
     def hp(self, mac_path: str) -> Path:
         """The host path of a Mac path (lexical: never resolves links)."""
         return self.root / mac_path.lstrip("/")
 
     def keychain(self, mac_path: str) -> dict:
-        return json.loads(self.hp(mac_path).read_text())
+        return keychain(self.root, mac_path)
 
     def write_keychain(self, mac_path: str, data: dict) -> None:
         self.hp(mac_path).write_text(json.dumps(data, indent=2) + "\n")
 
-    def state(self) -> dict:
-        return json.loads((self.root / ".lab/state.json").read_text())
-
     def set_state(self, **changes) -> None:
-        st = self.state()
-        st.update(changes)
-        (self.root / ".lab/state.json").write_text(json.dumps(st))
+        set_lab_state(self.root, **changes)
 
     def add_user_record(self, name: str, uid: int, home: str) -> None:
-        """Add a record to the simulated local user database (what `dscl . -list /Users` reads)."""
+        """Add a record to the local user database (what `dscl . -list /Users UniqueID` reads)."""
         rec = {
             "name": [name], "uid": [str(uid)], "gid": ["20"], "home": [home], "shell": ["/bin/zsh"],
-            "realname": [name],
-            "generateduid": [str(uuid.UUID(hex=hashlib.md5(name.encode()).hexdigest())).upper()],
+            "realname": [name], "generateduid": [str(uuid.UUID(hex=hashlib.md5(name.encode()).hexdigest())).upper()],
         }
-        (self.root / USERS_DB / f"{name}.plist").write_bytes(plistlib.dumps(rec))
+        (self.hp(USERS_DB) / f"{name}.plist").write_bytes(plistlib.dumps(rec))
 
     # -- the product -------------------------------------------------------------------------
     def context(self, **options) -> RunContext:
         """A RunContext whose facts come from really running step 0 (facts.gather) on this Mac."""
         ctx = RunContext(host=self.host, options=RunOptions(yes=True, **options))
         facts_step = self.playbook.step("facts")
-        plan = self.actions[facts_step.action].plan(ctx, facts_step)
-        ctx.facts.update(plan.facts)
+        ctx.facts.update(self.actions[facts_step.action].plan(ctx, facts_step).facts)
         return ctx
 
     def step(self, ref: str) -> Step:
@@ -94,23 +84,34 @@ class SimMac:
 
 
 @pytest.fixture
-def sim_mac(tmp_path):
-    """Factory: ``sim_mac(users=[...], scenario=..., logged_out=[...])`` -> SimMac."""
+def sim_mac(make_mac):
+    """Factory: ``sim_mac(users=[...], scenario=..., logged_out=[...])`` -> SimMac (built by ``make_mac``)."""
     n = [0]
 
-    def make(name: str | None = None, **kw) -> SimMac:
+    def make(**kw) -> SimMac:
         n[0] += 1
-        root = tmp_path / (name or f"mac{n[0]}")
-        summary = create_sim_mac(root, **kw)
-        return SimMac(Path(summary["root"]), summary)
+        return SimMac(make_mac(f"mac{n[0]}", **kw).resolve())
 
     return make
 
 
-def item_label(item) -> str:
-    """A stable human label of a keychain item (JSON dict of the sim) for set comparisons."""
+def item_label(item: dict) -> str:
+    """A keychain item's label (of the sim's JSON form), falling back to its service or server."""
     return item.get("labl") or item.get("svce") or item.get("srvr") or ""
 
 
-def read_bytes_if_exists(path: Path) -> bytes | None:
-    return path.read_bytes() if os.path.lexists(path) and path.is_file() else None
+def tree_bytes(root) -> dict[str, bytes | str]:
+    """Every entry below a host folder: file -> bytes, link -> 'link:<text>', dir -> 'dir' (links never followed)."""
+    out: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                out[rel] = "link:" + os.readlink(p)
+            elif os.path.isdir(p):
+                out[rel] = "dir"
+            else:
+                with open(p, "rb") as f:
+                    out[rel] = f.read()
+    return out

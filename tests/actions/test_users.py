@@ -72,7 +72,8 @@ def test_unsafe_username_refuses_before_anything_changes(sim_mac, store):
 
     with pytest.raises(SafetyRefusal) as exc:
         mac.context()  # step 0 on its own
-    assert "../root" in exc.value.message
+    # refused where the name is read, naming the record (not merely tripped over later by a bent path)
+    assert "user database" in exc.value.message and "'../root'" in exc.value.message
 
     with pytest.raises(SafetyRefusal):
         drive(store, mac.root)  # a real run: stops in step 0, before any destructive step

@@ -1,0 +1,99 @@
+"""Test-only crash injection: loaded into the product process through PYTHONPATH, never part of the product.
+
+``CRASHKIT=<mode>:<n>:<counter file>`` SIGKILLs the process at the n-th event of a kind, counted across
+every process that shares the counter file (a run and its resumes):
+
+- ``save-before`` / ``save-after``: just before / right after the n-th checkpoint write (os.replace onto state.json)
+- ``change-before`` / ``change-after``: just before the n-th destructive operation (a delete/remove command
+  or a file removal), or after it took effect but before its result reaches the audit log
+- ``count``: only count; the counter file then holds the totals and a description of each destructive operation
+"""
+
+import json
+import os
+import signal
+import sys
+
+_spec = os.environ.get("CRASHKIT")
+DESTRUCTIVE_WORDS = (
+    "delete-generic-password", "delete-internet-password", "delete-certificate", "delete-identity",
+    "set-identity-preference", "removeMdmProfile", "removeFramework", "--forget",
+)
+DESTRUCTIVE_TOOLS = ("/sbin/shutdown", "/usr/bin/killall")
+
+
+def _install(spec: str) -> None:
+    mode, n, path = spec.split(":", 2)
+    n = int(n)
+    busy = False
+    armed = False
+
+    def load():
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {"saves": 0, "changes": 0, "fired": False, "log": []}
+
+    def store(data):
+        with open(path + ".tmp", "w") as f:
+            json.dump(data, f)
+        os.rename(path + ".tmp", path)
+
+    def die():
+        data = load()
+        data["fired"] = True
+        store(data)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def destructive(event, args):
+        if event == "subprocess.Popen":
+            argv = [str(a) for a in (args[1] or [])]
+            if any(w in argv for w in DESTRUCTIVE_WORDS) or (argv and argv[0].endswith(DESTRUCTIVE_TOOLS)):
+                tool = next((t for t in DESTRUCTIVE_TOOLS if argv and argv[0].endswith(t)), None)
+                return tool or " ".join(a for a in argv if a.startswith("delete") or a in DESTRUCTIVE_WORDS)
+        if event in ("os.remove", "os.rmdir"):
+            return f"{event} {args[0]}"
+        return None
+
+    def hook(event, args):
+        nonlocal busy, armed
+        if busy:
+            return
+        if event not in ("os.rename", "subprocess.Popen", "os.remove", "os.rmdir", "open"):
+            return
+        busy = True
+        try:
+            if armed:
+                if mode == "save-after" or (event == "open" and str(args[0]).endswith("audit.jsonl")):
+                    die()
+                return
+            if event == "open":
+                return
+            is_save = event == "os.rename" and str(args[1]).endswith("state.json")
+            what = None if is_save else destructive(event, args)
+            if not is_save and what is None:
+                return
+            data = load()
+            if data["fired"]:
+                return
+            kind = "saves" if is_save else "changes"
+            data[kind] += 1
+            if mode == "count":
+                if what:
+                    data["log"].append(what)
+                store(data)
+                return
+            store(data)
+            if data[kind] == n and mode.startswith("save" if is_save else "change"):
+                if mode.endswith("before"):
+                    die()
+                armed = True
+        finally:
+            busy = False
+
+    sys.addaudithook(hook)
+
+
+if _spec:
+    _install(_spec)
