@@ -32,8 +32,9 @@ def path_problem(path: str) -> str | None:
         return f"path {path!r}: {USER_TOKEN} may only stand for the home folder name, as /Users/{USER_TOKEN}/..."
     if path.count(USER_TOKEN) > 1:
         return f"path {path!r}: {USER_TOKEN} may appear once"
+    folded = path.casefold()  # macOS volumes are case-insensitive by default: /Library/keychains is the keychain folder
     for bad in FORBIDDEN:
-        if path == bad or path.startswith(bad + "/"):
+        if folded == bad.casefold() or folded.startswith(bad.casefold() + "/"):
             return f"path {path!r} is inside {bad} (keychains are changed with security(1) only)"
     for root, depth in PERMITTED_ROOTS:
         if path.startswith(root + "/"):

@@ -68,7 +68,13 @@ def _rule_matches(rule: dict, item) -> str | None:
 
 def _run_change(ctx: RunContext, change: Change) -> str:
     owner = next((u for u in ctx.users if u.name == change.details.get("owner")), None)
-    res = runner(ctx.host, owner)(change.details["argv"])
+    run = runner(ctx.host, owner)
+    argv = change.details["argv"]
+    res = run(argv)
+    if res.returncode == ITEM_NOT_FOUND and argv[1] == "delete-identity":
+        # Its private key may already be gone with another certificate of the same key pair: the
+        # certificate alone is then no identity, so remove it as a certificate.
+        res = run([argv[0], "delete-certificate", *argv[2:]])
     if res.ok:
         return "removed"
     if res.returncode == ITEM_NOT_FOUND:
