@@ -170,7 +170,10 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]]) -
         elif item.item_class == "key":
             owner_cert = next((c for c in view.items if c.item_class == "cert" and c.get("hpky") and c.get("hpky") == item.get("klbl")), None)
             if owner_cert is not None and item.key_kind == "private":
-                notes.append(f"{label} in {view.who} is removed together with its certificate {owner_cert.get('labl')!r} (delete-identity)")
+                notes.append(
+                    f"{label} in {view.who} is not removed on its own: security(1) deletes it only with its "
+                    f"certificate {owner_cert.get('labl')!r} (delete-identity)"
+                )
             else:
                 notes.append(
                     f"cannot remove {label} in {view.who} with security(1), which cannot delete a key on its own: "
