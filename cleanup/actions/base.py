@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import StepFailed
 
 if TYPE_CHECKING:
     from cleanup.engine.context import RunContext
@@ -22,6 +23,12 @@ class Param:
     help: str = ""
     item: dict[str, "Param"] = field(default_factory=dict)  # for table_list: the keys of each table
     check: Callable[[Any], str | None] | None = None  # extra validation; returns an error text or None
+
+
+def command_failed(argv, res) -> StepFailed:
+    """The error for a device command that did not succeed: the command, its status, its last words."""
+    detail = (res.stderr or res.stdout).strip()[:200]
+    return StepFailed(f"`{' '.join(argv)}` failed (exit {res.returncode}): {detail}")
 
 
 class ChangeBlocked(Exception):

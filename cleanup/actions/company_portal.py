@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cleanup.actions import probes
 from cleanup.actions.base import Action, Param
+from cleanup.actions.files import remove_planned_path
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
@@ -51,11 +52,7 @@ class RemoveCompanyPortal(Action):
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
         if change.kind == "remove-path":
-            path = change.details["path"]
-            if ctx.host.lstat(path) is None:
-                return "already gone"
-            ctx.host.remove(path)
-            return "removed"
+            return remove_planned_path(ctx, change.details["path"])
         res = ctx.host.run(change.details["argv"])
         if change.key == "command:quit-company-portal":
             return "quit" if res.ok else "already quit (was not running)"

@@ -7,11 +7,10 @@ opened for the console user. The step completes once ``profiles`` reports MDM en
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, Pause, Param
+from cleanup.actions.base import Action, Pause, Param, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import StepFailed
 
 OPEN = "/usr/bin/open"
 DRY_RUN_NOTE = "planned as it will run after steps 2-3 removed the MDM profile and the Jamf framework"
@@ -39,7 +38,7 @@ def run_change(ctx: RunContext, change: Change) -> str:
     argv = change.details["argv"]
     res = ctx.host.run_as_user(user, argv) if user else ctx.host.run(argv)
     if not res.ok:
-        raise StepFailed(f"`{' '.join(argv)}` failed (exit {res.returncode}): {(res.stderr or res.stdout).strip()[:200]}")
+        raise command_failed(argv, res)
     return "started"
 
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from cleanup.actions import probes
 from cleanup.actions.base import Action, Param
-from cleanup.actions.keychain_items import read_all
+from cleanup.actions.keychain_items import in_parallel, read_all
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
@@ -36,15 +36,26 @@ class GatherFacts(Action):
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         host = ctx.host
         p = step.params
-        users = probes.local_users(host)
-        mdm = probes.enrollment(host)
+        os_version = probes.require_mac(host)
+        # independent read-only probes: run them side by side
+        users, mdm, serial, name, console, boot = in_parallel(
+            lambda probe: probe(),
+            [
+                lambda: probes.local_users(host),
+                lambda: probes.memo(ctx, "enrollment", lambda: probes.enrollment(host)),
+                lambda: probes.memo(ctx, "serial", lambda: probes.serial_number(host)),
+                lambda: probes.check(host, [probes.SCUTIL, "--get", "ComputerName"]).stdout.strip(),
+                lambda: probes.console_user_name(host),
+                lambda: probes.memo(ctx, "boot_time", lambda: probes.boot_time(host)),
+            ],
+        )
         facts = {
-            "serial": probes.serial_number(host),
-            "computer_name": probes.check(host, [probes.SCUTIL, "--get", "ComputerName"]).stdout.strip(),
-            "os_version": probes.check(host, [probes.SW_VERS, "-productVersion"]).stdout.strip(),
+            "serial": serial,
+            "computer_name": name,
+            "os_version": os_version,
             "users": [{"name": u.name, "uid": u.uid, "home": u.home} for u in users],
-            "console_user": probes.console_user_name(host),
-            "boot_time": probes.boot_time(host),
+            "console_user": console,
+            "boot_time": boot,
             "jamf_present": host.lstat(p["jamf_binary"]) is not None,
             "mdm": {"enrolled": mdm.enrolled, "dep": mdm.dep, "user_approved": mdm.user_approved, "server": mdm.server},
             "jamf_url": jamf_url_from_mdm_server(mdm.server),

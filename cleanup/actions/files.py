@@ -102,10 +102,14 @@ class RemovePaths(Action):
         return plan
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
-        path = change.details["path"]
-        if ctx.host.lstat(path) is None:
-            return "already gone"
-        if ctx.host.linked_parent(path):
-            raise UnsafePath(f"{path}: a parent became a symlink after planning; refusing")
-        ctx.host.remove(path)
-        return "removed"
+        return remove_planned_path(ctx, change.details["path"])
+
+
+def remove_planned_path(ctx: RunContext, path: str) -> str:
+    """Remove a path that was planned; the host re-checks every parent as it walks (no link is followed)."""
+    if ctx.host.lstat(path) is None:
+        return "already gone"
+    if ctx.host.linked_parent(path):
+        raise UnsafePath(f"{path}: a parent became a symlink after planning; refusing")
+    ctx.host.remove(path)
+    return "removed"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, ChangeBlocked, Param
+from cleanup.actions.base import Action, ChangeBlocked, Param, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
@@ -22,7 +22,7 @@ def run_jamf_change(ctx: RunContext, change: Change) -> str:
     if res.returncode == 127:
         return "already gone (jamf binary absent)"
     if not res.ok:
-        raise StepFailed(f"`{' '.join(change.details['argv'])}` failed (exit {res.returncode}): {(res.stderr or res.stdout).strip()[:200]}")
+        raise command_failed(change.details["argv"], res)
     return "done"
 
 
@@ -33,7 +33,7 @@ class RemoveMdmProfile(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         jamf = step.params["jamf_binary"]
-        status = probes.enrollment(ctx.host)
+        status = probes.memo(ctx, "enrollment", lambda: probes.enrollment(ctx.host))
         if not status.enrolled:
             return StepPlan(noop_reason="no MDM profile is installed")
         if ctx.host.lstat(jamf) is None:
@@ -48,7 +48,7 @@ class RemoveMdmProfile(Action):
         if not res.ok and "not removable" in (res.stderr + res.stdout).lower():
             raise ChangeBlocked(NON_REMOVABLE)
         if not res.ok:
-            raise StepFailed(f"jamf removeMdmProfile failed (exit {res.returncode}): {(res.stderr or res.stdout).strip()[:200]}")
+            raise command_failed(change.details["argv"], res)
         if probes.enrollment(ctx.host).enrolled:
             raise ChangeBlocked(NON_REMOVABLE)
         return "MDM profile removed"

@@ -11,6 +11,7 @@ from cleanup.actions.keychain_items import (
     SECURITY,
     KeychainView,
     describe,
+    in_parallel,
     item_text,
     locked_reason,
     plan_deletions,
@@ -172,7 +173,9 @@ class DeleteExact(Action):
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         plan = StepPlan()
         specs = step.params["items"]
-        for view in read_all(ctx):
+        views = read_all(ctx)
+        prefs = in_parallel(lambda v: [] if v.locked else self._identity_preferences(ctx, v, specs), views)
+        for view, view_prefs in zip(views, prefs):
             if view.locked:
                 plan.blocked.append(locked_reason(view))
                 continue
@@ -183,7 +186,7 @@ class DeleteExact(Action):
                     chosen.append((item, "exact item: " + _spec_text(spec)))
             changes, notes = plan_deletions(view, chosen)
             # Preferences first: once their certificate is gone, security(1) no longer shows them.
-            plan.changes += self._identity_preferences(ctx, view, specs)
+            plan.changes += view_prefs
             plan.changes += changes
             plan.notes += notes
             plan.notes += self._invisible_keys(view, chosen)

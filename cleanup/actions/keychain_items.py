@@ -77,11 +77,17 @@ def read_all(ctx: RunContext) -> list[KeychainView]:
     found = keychains(ctx)
     cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
     todo = [(p, o) for p, o in found if p not in cache]
-    if todo:
-        with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-            for (path, _), view in zip(todo, pool.map(lambda po: read_keychain(ctx.host, *po), todo)):
-                cache[path] = view
+    for (path, _), view in zip(todo, in_parallel(lambda po: read_keychain(ctx.host, *po), todo)):
+        cache[path] = view
     return [cache[p] for p, _ in found]
+
+
+def in_parallel(fn, items: list) -> list:
+    """``[fn(i) for i in items]`` with a few security(1) calls in flight (keychains of different users)."""
+    if len(items) < 2:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        return list(pool.map(fn, items))
 
 
 def item_text(item: KeychainItem) -> dict[str, str]:

@@ -18,8 +18,7 @@ class Preflight(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         host = ctx.host
-        probes.require_mac(host)
-        serial = probes.serial_number(host)
+        serial = probes.memo(ctx, "serial", lambda: probes.serial_number(host))
         recorded = ctx.facts.get("serial")
         if recorded and recorded != serial:
             raise SafetyRefusal(f"this run belongs to Mac {recorded}, but {host.spec} is Mac {serial}; refusing")

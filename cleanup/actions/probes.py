@@ -36,15 +36,27 @@ def check(host: Host, argv: Sequence[str]) -> CommandResult:
     return res
 
 
+def memo(ctx, key: str, probe):
+    """A probe's result shared by the steps of one dry-run (nothing changes in between); fresh in a real run."""
+    if not ctx.options.dry_run:
+        return probe()
+    if key not in ctx.cache:
+        ctx.cache[key] = probe()
+    return ctx.cache[key]
+
+
 def is_mac(host: Host) -> bool:
     return host.run([SW_VERS, "-productVersion"]).ok
 
 
-def require_mac(host: Host) -> None:
+def require_mac(host: Host) -> str:
+    """The macOS version; a host without sw_vers is not a Mac (bad input, status 2)."""
     from cleanup.errors import UsageError
 
-    if not is_mac(host):
+    res = host.run([SW_VERS, "-productVersion"])
+    if not res.ok:
         raise UsageError(f"{host.spec} is not a Mac ({SW_VERS} is missing)", hint="on a workstation, try the lab: --host sim:DIR")
+    return res.stdout.strip()
 
 
 def serial_number(host: Host) -> str:

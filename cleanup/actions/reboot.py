@@ -10,11 +10,10 @@ import plistlib
 import sys
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, Pause, Param
+from cleanup.actions.base import Action, Pause, Param, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import StepFailed
 
 SHUTDOWN = "/sbin/shutdown"
 DAEMON_LABEL = "com.cleanup.resume"
@@ -43,7 +42,7 @@ class Restart(Action):
     params = {"command": Param("str_list", default=[SHUTDOWN, "-r", "now"])}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        now = probes.boot_time(ctx.host)
+        now = probes.memo(ctx, "boot_time", lambda: probes.boot_time(ctx.host))
         before = ctx.data.get("boot_before")
         if before is not None and now != before:
             plan = StepPlan(noop_reason=f"the Mac restarted (boot time {before} -> {now})")
@@ -69,7 +68,7 @@ class Restart(Action):
             return "removed"
         res = ctx.host.run(change.details["argv"])
         if not res.ok:
-            raise StepFailed(f"restart failed (exit {res.returncode}): {(res.stderr or res.stdout).strip()[:200]}")
+            raise command_failed(change.details["argv"], res)
         return "restart requested"
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:

@@ -81,7 +81,6 @@ class Runner:
     # -- dry-run -------------------------------------------------------------------------------
     def plan(self, selection: Selection) -> DryRun:
         included = selection.included(self.playbook)
-        probes.require_mac(self.host)
         ctx = self._context()
         report = DryRun(self.host.spec, self.playbook, ctx.facts)
         for step in self.playbook.steps:

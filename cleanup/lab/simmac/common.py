@@ -154,6 +154,20 @@ def load_users(root: str) -> list[dict]:
     return out
 
 
+def load_user_file(root: str, name: str) -> dict | None:
+    """The record in ``users/<name>.plist`` when that file holds user ``name`` (a fast path: one file, not all)."""
+    import plistlib
+
+    if "/" in name or name.startswith("."):
+        return None
+    try:
+        with open(os.path.join(host_path(root, USERS_DB), name + ".plist"), "rb") as f:
+            user = record_to_user(plistlib.load(f))
+    except Exception:
+        return None
+    return user if user["name"] == name else None
+
+
 def record_to_user(rec: dict) -> dict:
     def first(key, default=None):
         v = rec.get(key)
