@@ -33,7 +33,14 @@ def _selection(only: str | None, start: str | None, stop: str | None) -> Selecti
     return Selection(only, start, stop)
 
 
-def _finish(run, as_json: bool) -> None:
+def _finish(runner: Runner, go, as_json: bool) -> None:
+    """Run ``go()``; with --json print the run's state whether it finished or paused."""
+    try:
+        run = go()
+    except Paused:
+        if as_json and runner.store.run_ids():
+            render.emit_json(runner.store.load(runner.store.latest())[0].to_json())
+        raise
     if as_json:
         render.emit_json(run.to_json())
     else:
@@ -85,7 +92,7 @@ def run(
     if not yes and not serial and not _confirm_target(the_host):
         raise UsageError("the target Mac is not confirmed: give --serial SN (or --yes) when no one can answer at a terminal")
     runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json))
-    _finish(runner.start(selection, skip), as_json)
+    _finish(runner, lambda: runner.start(selection, skip), as_json)
 
 
 def _confirm_target(host) -> bool:
@@ -128,7 +135,7 @@ def resume(
         autoresume=autoresume and bool(state.options.get("autoresume", True)),
     )
     runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json))
-    _finish(runner.resume(rid, skip), as_json)
+    _finish(runner, lambda: runner.resume(rid, skip), as_json)
 
 
 def status(
@@ -162,5 +169,3 @@ def register(app: typer.Typer) -> None:
     app.command()(resume)
     app.command()(status)
 
-
-__all__ = ["register", "Paused"]

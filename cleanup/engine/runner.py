@@ -38,6 +38,10 @@ class Selection:
         actions = get_actions()
         lo = playbook.index(self.start) if self.start else 0
         hi = playbook.index(self.stop, last=True) if self.stop else len(playbook.steps) - 1
+        if lo > hi:
+            from cleanup.errors import UsageError
+
+            raise UsageError(f"--from {self.start} comes after --to {self.stop}")
         ids = set()
         for i, step in enumerate(playbook.steps):
             if actions[step.action].read_only:

@@ -145,3 +145,29 @@ def test_destructive_steps_wait_for_confirmation_without_yes(make_mac, store, st
     assert tree_manifest(mac) == before  # step 2 asked first and nobody answered
     state, _ = store.load(store.latest())
     assert state.step("remove-mdm-profile").state == "pending"
+
+
+def test_from_after_to_and_unknown_step(make_mac, state_dir):
+    mac = make_mac()
+    assert "--from 9 comes after --to 6" in one_error(run_cli("plan", "--host", f"sim:{mac}", "--from", "9", "--to", "6", state_dir=state_dir), 2)
+    assert "has no step 'nine'" in one_error(run_cli("plan", "--host", f"sim:{mac}", "--from", "nine", state_dir=state_dir), 2)
+
+
+def test_edited_stored_playbook_is_refused(make_mac, store, state_dir):
+    mac = make_mac(logged_out=[])
+    assert run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--to", "3", state_dir=state_dir).returncode == 0
+    stored = store.run_dir(store.latest()) / "playbook.toml"
+    stored.write_text(stored.read_text().replace('"/Library/Preferences/com.microsoft.CompanyPortal.plist"', '"/Library/Preferences/com.apple.x.plist"'))
+    before = tree_manifest(mac)
+    line = one_error(run_cli("resume", "--latest", state_dir=state_dir), 2)
+    assert "stored playbook was changed" in line
+    assert tree_manifest(mac) == before
+
+
+def test_json_output_on_pause_is_the_run_state(make_mac, state_dir):
+    mac = make_mac()
+    res = run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--json", state_dir=state_dir)
+    assert res.returncode == 3
+    data = json.loads(res.stdout)
+    assert data["status"] == "paused"
+    assert {s["id"]: s["state"] for s in data["steps"]}["purge-keychains"] == "blocked"
