@@ -15,9 +15,7 @@ USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 FIRST_REAL_UID = 500
 
 IOREG = "/usr/sbin/ioreg"
-SYSCTL = "/usr/sbin/sysctl"
 DSCL = "/usr/bin/dscl"
-STAT = "/usr/bin/stat"
 PROFILES = "/usr/bin/profiles"
 SW_VERS = "/usr/bin/sw_vers"
 SCUTIL = "/usr/sbin/scutil"
@@ -76,11 +74,7 @@ def valid_serial(text: str) -> str:
 
 
 def boot_time(host: Host) -> int:
-    out = check(host, [SYSCTL, "-n", "kern.boottime"]).stdout
-    try:
-        return sysinfo.parse_boottime(out)
-    except ValueError:
-        raise HostError(f"cannot read the boot time of {host.spec} from sysctl: {out.strip()[:80]!r}") from None
+    return host.boot_time()
 
 
 def effective_uid(host: Host) -> int:
@@ -120,8 +114,7 @@ def local_users(host: Host) -> list[LocalUser]:
 
 
 def console_user_name(host: Host) -> str | None:
-    name = check(host, [STAT, "-f", "%Su", "/dev/console"]).stdout.strip()
-    return None if name in ("", "root", "loginwindow") else name
+    return host.console_user()
 
 
 def enrollment(host: Host) -> profiles.EnrollmentStatus:

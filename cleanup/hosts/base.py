@@ -12,6 +12,8 @@ from typing import Sequence
 
 LAUNCHCTL = "/bin/launchctl"
 SUDO = "/usr/bin/sudo"
+SYSCTL = "/usr/sbin/sysctl"
+STAT = "/usr/bin/stat"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,29 @@ class Host(ABC):
         Refuses (raises ``UnsafePath``) when a parent component is a symlink, so nothing outside the
         path the caller checked can be touched. Absent path: no error.
         """
+
+    def boot_time(self) -> int:
+        """``kern.boottime`` in epoch seconds: it changes when the Mac restarts."""
+        from cleanup.errors import HostError
+        from cleanup.parsers.sysinfo import parse_boottime
+
+        res = self.run([SYSCTL, "-n", "kern.boottime"])
+        try:
+            if not res.ok:
+                raise ValueError(res.stderr.strip())
+            return parse_boottime(res.stdout)
+        except ValueError:
+            raise HostError(f"cannot read the boot time of {self.spec} (sysctl exit {res.returncode}): {res.stdout.strip()[:80]!r}") from None
+
+    def console_user(self) -> str | None:
+        """Short name of the user logged in at the console; None at the login window."""
+        from cleanup.errors import HostError
+
+        res = self.run([STAT, "-f", "%Su", "/dev/console"])
+        if not res.ok:
+            raise HostError(f"cannot tell who is logged in on {self.spec} (stat exit {res.returncode})")
+        name = res.stdout.strip()
+        return None if name in ("", "root", "loginwindow") else name
 
     def run_as_user(self, user: LocalUser, argv: Sequence[str], **kw) -> CommandResult:
         """Run in ``user``'s login session, as that user (needed for login keychains, ``open``)."""
