@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
 import typer
 
 from cleanup import __version__
 from cleanup.cli import common
-from cleanup.errors import EXIT_USAGE, CleanupError, Paused
+from cleanup.errors import CleanupError, Paused
 
 app = typer.Typer(
     name="cleanup",
@@ -47,8 +46,9 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point: Typer reports its own usage errors (status 2); ours become one line and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="cleanup")
     except Paused as exc:
         common.err(exc.message, prefix="paused: ")
         sys.exit(exc.exit_code)
@@ -57,15 +57,3 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         common.err(exc.message, hint=exc.hint)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        common.err("aborted")
-        sys.exit(1)
-    except click.ClickException as exc:
-        common.err(exc.format_message())
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        common.err("interrupted; `cleanup resume --latest` continues")
-        sys.exit(130)
-    sys.exit(0)
