@@ -36,11 +36,11 @@ class GatherFacts(Action):
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         host = ctx.host
         p = step.params
-        os_version = probes.require_mac(host)
-        # independent read-only probes: run them side by side
-        users, mdm, serial, name, console, boot = in_parallel(
+        # independent read-only probes, side by side; "not a Mac" is reported first if it fails
+        os_version, users, mdm, serial, name, console, boot = in_parallel(
             lambda probe: probe(),
             [
+                lambda: probes.require_mac(host),
                 lambda: probes.local_users(host),
                 lambda: probes.memo(ctx, "enrollment", lambda: probes.enrollment(host)),
                 lambda: probes.memo(ctx, "serial", lambda: probes.serial_number(host)),

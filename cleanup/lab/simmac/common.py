@@ -5,7 +5,6 @@ Stdlib only and cheap to import (the fakes import this module on every invocatio
 
 from __future__ import annotations
 
-import json
 import os
 import posixpath
 import sys
@@ -67,7 +66,42 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
 
 
 def dump_json(obj) -> bytes:
+    import json
+
     return (json.dumps(obj, indent=2) + "\n").encode()
+
+
+class _ScanContext:
+    """What the C JSON scanner reads from ``json.JSONDecoder``, without importing json (and re, enum) at all."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = None
+    memo = None
+
+
+_scan = None
+
+
+def load_json(path: str):
+    """Read a JSON file the lab wrote. Every fake tool reads some; importing ``json`` would cost each call ~10 ms."""
+    global _scan
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8")
+    try:
+        if _scan is None:
+            import _json
+
+            _scan = _json.make_scanner(_ScanContext())
+        start = len(text) - len(text.lstrip())
+        return _scan(text, start)[0]
+    except (ImportError, StopIteration, ValueError):
+        import json
+
+        return json.loads(text)
 
 
 # --------------------------------------------------------------------------- paths
@@ -121,8 +155,7 @@ def resolve_host(root: str, mac: str) -> str:
 
 
 def load_state(root) -> dict:
-    with open(os.path.join(os.fspath(root), STATE_REL), "rb") as f:
-        return json.load(f)
+    return load_json(os.path.join(os.fspath(root), STATE_REL))
 
 
 def save_state(root, state: dict) -> None:
@@ -154,15 +187,58 @@ def load_users(root: str) -> list[dict]:
     return out
 
 
+def _string_arrays_plist(data: bytes) -> dict | None:
+    """A user record plist (a dict of arrays of strings, as dslocal keeps them) read with expat alone;
+    None for anything else (the caller then uses plistlib, whose imports cost each fake call ~10 ms)."""
+    import pyexpat
+
+    rec: dict = {}
+    stack: list[str] = []
+    text: list[str] = []
+    key = None
+    ok = True
+
+    def start(tag, attrs):
+        nonlocal ok
+        stack.append(tag)
+        text.clear()
+        if tag not in ("plist", "dict", "key", "array", "string"):
+            ok = False
+
+    def end(tag):
+        nonlocal key
+        value = "".join(text)
+        stack.pop()
+        if tag == "key":
+            key = value
+            rec[key] = []
+        elif tag == "string" and key is not None and stack[-1:] == ["array"]:
+            rec[key].append(value)
+
+    parser = pyexpat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text.append
+    try:
+        parser.Parse(data, True)
+    except pyexpat.ExpatError:
+        return None
+    return rec if ok else None
+
+
 def load_user_file(root: str, name: str) -> dict | None:
     """The record in ``users/<name>.plist`` when that file holds user ``name`` (a fast path: one file, not all)."""
-    import plistlib
-
     if "/" in name or name.startswith("."):
         return None
     try:
         with open(os.path.join(host_path(root, USERS_DB), name + ".plist"), "rb") as f:
-            user = record_to_user(plistlib.load(f))
+            data = f.read()
+        rec = _string_arrays_plist(data)
+        if rec is None:
+            import plistlib
+
+            rec = plistlib.loads(data)
+        user = record_to_user(rec)
     except Exception:
         return None
     return user if user["name"] == name else None
@@ -207,8 +283,7 @@ def user_by_uid(users: list[dict], uid: int) -> dict | None:
 
 
 def load_keychain(path: str) -> dict:
-    with open(path, "rb") as f:
-        return json.load(f)
+    return load_json(path)
 
 
 def save_keychain(path: str, kc: dict) -> None:

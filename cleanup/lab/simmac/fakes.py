@@ -28,9 +28,7 @@ Decisions (where the spec left a choice):
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 
 from cleanup.lab.simmac import common as C
@@ -165,8 +163,7 @@ def main(tool: str, root: str) -> None:
         faults_path = os.path.join(root, C.FAULTS_REL)
         if os.path.exists(faults_path):
             env["SIMMAC_COUNTED"] = "1"
-            with open(faults_path, "rb") as f:
-                faults = json.load(f)
+            faults = C.load_json(faults_path)
             n = _count_call(root)
             if n == faults.get("kill_caller_before_call"):
                 _kill_parent()
@@ -191,7 +188,17 @@ def _run(tool: str, root: str, args: list[str]) -> None:
     sys.exit(rc)
 
 
-_FAKE_MAIN = re.compile(rb"from cleanup\.lab\.simmac\.fakes import main; main\('([a-zA-Z_ -]+)'")
+_FAKE_MAIN = b"from cleanup.lab.simmac.fakes import main; main('"
+
+
+def _fake_tool(head: bytes) -> str | None:
+    """The tool name in a fake script of this lab, or None for any other program."""
+    at = head.find(_FAKE_MAIN)
+    if at < 0:
+        return None
+    start = at + len(_FAKE_MAIN)
+    end = head.find(b"'", start)
+    return head[start:end].decode() if end > start else None
 
 
 def _exec(ctx: Ctx, cmd: str, args: list[str], not_found):
@@ -211,12 +218,12 @@ def _exec(ctx: Ctx, cmd: str, args: list[str], not_found):
     ERR.flush()
     with open(hp, "rb") as f:
         head = f.read(512)
-    fake = _FAKE_MAIN.search(head)
+    fake = _fake_tool(head)
     if fake:
         # Another fake of this Mac: run it in this process (same PID, as execv would keep) instead of
         # starting a new interpreter, which would cost the lab most of its time.
         sys.argv = [cmd, *args]
-        _run(fake.group(1).decode(), ctx.root, args)
+        _run(fake, ctx.root, args)
     os.execv(hp, [cmd, *args])
 
 
