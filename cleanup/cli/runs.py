@@ -13,7 +13,7 @@ from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.engine.runner import Runner, Selection
-from cleanup.errors import Paused, UsageError
+from cleanup.errors import Paused, StateError, UsageError
 from cleanup.hosts import open_host
 
 OnlyOpt = typer.Option(None, "--only", help="Limit to device or cloud steps (operator steps such as the wait stay).")
@@ -154,13 +154,20 @@ def status(
         pb = parse_playbook(text, source=f"run {rid}")
         render.print_status(state, {s.id: (s.number, s.title) for s in pb.steps})
         return
-    runs = [store.load(r)[0] for r in store.run_ids()]
+    runs, damaged = [], []
+    for rid in store.run_ids():
+        try:
+            runs.append(store.load(rid)[0])
+        except StateError as exc:  # one damaged run must not hide the others
+            damaged.append({"run_id": rid, "error": exc.message})
     if as_json:
-        return render.emit_json([r.to_json() for r in runs])
-    if not runs:
+        return render.emit_json([r.to_json() for r in runs] + damaged)
+    if not runs and not damaged:
         render.console.print(f"no runs in {store.root}")
         return
     render.print_runs(runs)
+    for d in damaged:
+        render.err_console.print(f"damaged: {d['error']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -171,3 +171,14 @@ def test_json_output_on_pause_is_the_run_state(make_mac, state_dir):
     data = json.loads(res.stdout)
     assert data["status"] == "paused"
     assert {s["id"]: s["state"] for s in data["steps"]}["purge-keychains"] == "blocked"
+
+
+def test_status_lists_the_other_runs_when_one_is_damaged(make_mac, store, state_dir):
+    mac = make_mac(logged_out=[])
+    for _ in range(2):
+        assert run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--to", "1", state_dir=state_dir).returncode == 0
+    good, bad = store.run_ids()
+    (store.run_dir(bad) / "state.json").write_text("{trunc")
+    res = run_cli("status", state_dir=state_dir)
+    assert res.returncode == 0
+    assert good in res.stdout and "damaged:" in res.stderr and bad in res.stderr
