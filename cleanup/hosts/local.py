@@ -8,7 +8,6 @@ descriptors and ``O_NOFOLLOW``, so a symlink anywhere below ``root`` can never r
 
 from __future__ import annotations
 
-import errno
 import os
 import shlex
 import signal
@@ -18,11 +17,11 @@ from typing import Sequence
 
 from cleanup.errors import HostError, UnsafePath, UsageError
 from cleanup.hosts.base import CommandResult, Host, PathInfo
+from cleanup.hosts.fdwalk import DIR_FLAGS, Absent, classify_open_error, remove_tree_at, tree_size
 
 #: the Mac PATH used for commands (each entry is mapped under root)
 MAC_PATH = ("/usr/bin", "/bin", "/usr/sbin", "/sbin")
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _SIM_MARKER = os.path.join(".lab", "state.json")
 
 
@@ -169,7 +168,7 @@ class LocalHost(Host):
                 raise HostError(f"cannot read link {path}: {e.strerror}") from None
         elif stat.S_ISDIR(mode):
             kind = "dir"
-            size = _tree_size(local)
+            size = tree_size(local)
         elif stat.S_ISREG(mode):
             kind = "file"
             size = st.st_size
@@ -196,13 +195,13 @@ class LocalHost(Host):
         parts = check_mac_path(path)
         try:
             parent_fd = self._open_parent(path, parts)
-        except _Absent:
+        except Absent:
             return []
         try:
             try:
-                fd = os.open(parts[-1], _DIR_FLAGS, dir_fd=parent_fd)
+                fd = os.open(parts[-1], DIR_FLAGS, dir_fd=parent_fd)
             except OSError as e:
-                kind = _classify(e, parts[-1], parent_fd)
+                kind = classify_open_error(e, parts[-1], parent_fd)
                 if kind == "absent":
                     return []
                 if kind == "link":
@@ -223,7 +222,7 @@ class LocalHost(Host):
         parts = check_mac_path(path)
         try:
             parent_fd = self._open_parent(path, parts)
-        except _Absent:
+        except Absent:
             raise HostError(f"cannot read {path}: no such file") from None
         try:
             try:
@@ -233,7 +232,7 @@ class LocalHost(Host):
                     dir_fd=parent_fd,
                 )
             except OSError as e:
-                kind = _classify(e, parts[-1], parent_fd)
+                kind = classify_open_error(e, parts[-1], parent_fd)
                 if kind == "link":
                     raise UnsafePath(f"refusing to read {path}: it is a symlink") from None
                 if kind == "absent":
@@ -267,7 +266,7 @@ class LocalHost(Host):
         name = parts[-1]
         try:
             parent_fd = self._open_parent(path, parts)
-        except _Absent:
+        except Absent:
             raise HostError(f"cannot write {path}: parent directory does not exist") from None
         try:
             tmp = None
@@ -320,7 +319,7 @@ class LocalHost(Host):
         parts = check_mac_path(path)
         try:
             parent_fd = self._open_parent(path, parts)
-        except _Absent:
+        except Absent:
             return
         name = parts[-1]
         try:
@@ -332,7 +331,7 @@ class LocalHost(Host):
                 raise HostError(f"cannot remove {path}: {e.strerror}") from None
             try:
                 if stat.S_ISDIR(st.st_mode):
-                    _rmtree_at(parent_fd, name)
+                    remove_tree_at(parent_fd, name)
                 else:
                     os.unlink(name, dir_fd=parent_fd)
             except FileNotFoundError:
@@ -353,16 +352,16 @@ class LocalHost(Host):
     def _open_parent(self, path: str, parts: list[str]) -> int:
         """Open the directory holding ``parts[-1]``, one component at a time from root, never following links.
 
-        Returns an fd the caller must close. Raises UnsafePath when a parent is a symlink, ``_Absent`` when a
+        Returns an fd the caller must close. Raises UnsafePath when a parent is a symlink, ``Absent`` when a
         parent does not exist or is not a directory (so the path itself cannot exist).
         """
         fd = self._open_root()
         try:
             for i, comp in enumerate(parts[:-1]):
                 try:
-                    nfd = os.open(comp, _DIR_FLAGS, dir_fd=fd)
+                    nfd = os.open(comp, DIR_FLAGS, dir_fd=fd)
                 except OSError as e:
-                    kind = _classify(e, comp, fd)
+                    kind = classify_open_error(e, comp, fd)
                     mac = _join(parts[: i + 1])
                     if kind == "link":
                         try:
@@ -374,7 +373,7 @@ class LocalHost(Host):
                             hint="a link in the middle of a path could redirect the operation elsewhere",
                         ) from None
                     if kind in ("absent", "notdir"):
-                        raise _Absent() from None
+                        raise Absent() from None
                     raise HostError(f"cannot open {mac}: {e.strerror}") from None
                 os.close(fd)
                 fd = nfd
@@ -382,126 +381,6 @@ class LocalHost(Host):
         except BaseException:
             os.close(fd)
             raise
-
-
-class _Absent(Exception):
-    """A parent of the path does not exist (or is not a directory)."""
-
-
-# what open(O_NOFOLLOW|O_DIRECTORY) reports for a link or non-directory (ELOOP on Linux/macOS; EMLINK on
-# FreeBSD; EFTYPE on some BSDs)
-_NOFOLLOW_ERRNOS = frozenset(
-    e for e in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK, getattr(errno, "EFTYPE", None)) if e is not None
-)
-
-
-def _classify(err: OSError, name: str, dir_fd: int) -> str:
-    """Why an O_NOFOLLOW open of ``name`` failed: "link" | "absent" | "notdir" | "other"."""
-    if err.errno == errno.ENOENT:
-        return "absent"
-    if err.errno in _NOFOLLOW_ERRNOS:
-        try:
-            st = os.lstat(name, dir_fd=dir_fd)
-        except (FileNotFoundError, NotADirectoryError):
-            return "absent"
-        except OSError:
-            return "other"
-        if stat.S_ISLNK(st.st_mode):
-            return "link"
-        if not stat.S_ISDIR(st.st_mode):
-            return "notdir"
-    return "other"
-
-
-def _rmtree_at(parent_fd: int, name: str) -> None:
-    """Remove the directory ``name`` (relative to ``parent_fd``) and its tree, never following a link.
-
-    Iterative (no recursion limit); every directory is opened with O_NOFOLLOW relative to its parent's fd,
-    and every entry is unlinked or removed relative to its own directory's fd.
-    """
-    # stack frames: [dir_fd_of_parent, name, own_fd, iterator over remaining entries]
-    stack: list[list] = []
-
-    def push(pfd: int, nm: str) -> bool:
-        try:
-            fd = os.open(nm, _DIR_FLAGS, dir_fd=pfd)
-        except OSError as e:
-            if e.errno == errno.ENOENT:
-                return False
-            if e.errno in (errno.ELOOP, errno.ENOTDIR):
-                # swapped for a link or a file since we looked: remove that entry itself, never its target
-                os.unlink(nm, dir_fd=pfd)
-                return False
-            raise
-        try:
-            with os.scandir(fd) as it:
-                entries = [(ent.name, ent.is_dir(follow_symlinks=False)) for ent in it]
-        except BaseException:
-            os.close(fd)
-            raise
-        stack.append([pfd, nm, fd, iter(entries)])
-        return True
-
-    try:
-        if not push(parent_fd, name):
-            return
-        while stack:
-            frame = stack[-1]
-            fd = frame[2]
-            descended = False
-            for ent_name, is_dir in frame[3]:
-                if is_dir:
-                    if push(fd, ent_name):
-                        descended = True
-                        break
-                else:
-                    try:
-                        os.unlink(ent_name, dir_fd=fd)
-                    except FileNotFoundError:
-                        pass
-                    except IsADirectoryError:
-                        if push(fd, ent_name):
-                            descended = True
-                            break
-                    except PermissionError:
-                        # Linux reports EISDIR/EPERM for unlink on a directory that replaced a file
-                        st = os.lstat(ent_name, dir_fd=fd)
-                        if stat.S_ISDIR(st.st_mode) and push(fd, ent_name):
-                            descended = True
-                            break
-                        raise
-            if descended:
-                continue
-            stack.pop()
-            os.close(fd)
-            try:
-                os.rmdir(frame[1], dir_fd=frame[0])
-            except FileNotFoundError:
-                pass
-    finally:
-        while stack:
-            os.close(stack.pop()[2])
-
-
-def _tree_size(local_dir: str) -> int:
-    """Total bytes of regular files under a directory, never following links."""
-    total = 0
-    pending = [local_dir]
-    while pending:
-        d = pending.pop()
-        try:
-            with os.scandir(d) as it:
-                for ent in it:
-                    try:
-                        if ent.is_dir(follow_symlinks=False):
-                            pending.append(ent.path)
-                        elif ent.is_file(follow_symlinks=False):
-                            total += ent.stat(follow_symlinks=False).st_size
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return total
 
 
 def open_local_host(spec: str) -> Host:

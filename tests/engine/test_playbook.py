@@ -1,7 +1,6 @@
 """The Cause 6 playbook is the article's procedure, and a bad playbook is refused with file, step and field named."""
 
 import re
-from pathlib import Path
 
 import pytest
 

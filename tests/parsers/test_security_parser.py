@@ -303,7 +303,7 @@ def test_unparsable_values_kept_raw():
 
 
 def test_garbage_der_in_issu_gives_none():
-    text = f'keychain: "/k"\nclass: 0x80001000\nattributes:\n    "issu"<blob>=0x3081FF0102\n    "subj"<blob>=0x\n'
+    text = 'keychain: "/k"\nclass: 0x80001000\nattributes:\n    "issu"<blob>=0x3081FF0102\n    "subj"<blob>=0x\n'
     [item] = parse_items(text)
     assert item.issuer_cn is None and item.subject_cn is None and item.get("issu") == "3081FF0102"
 
