@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, Param
+from cleanup.actions.base import Action, Param, command_failed
 from cleanup.actions.files import remove_planned_path
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import StepFailed, UnsafePath
+from cleanup.errors import UnsafePath
 
 KILLALL = "/usr/bin/killall"
 
@@ -60,4 +60,4 @@ class RemoveCompanyPortal(Action):
             return "receipt forgotten"
         if "no receipt" in res.stderr.lower():
             return "already gone"
-        raise StepFailed(f"pkgutil failed (exit {res.returncode}): {res.stderr.strip()[:200]}")
+        raise command_failed(change.details["argv"], res)

@@ -14,6 +14,7 @@ from cleanup.actions.keychain_items import (
     in_parallel,
     item_text,
     locked_reason,
+    paired_private_key,
     plan_deletions,
     read_all,
     runner,
@@ -39,7 +40,7 @@ def _subset(allowed):
 _RULE = {
     "name": Param("str", required=True),
     "contains": Param("str_list", required=True, help="case-insensitive text any matched field contains"),
-    "fields": Param("str_list", check=None),
+    "fields": Param("str_list"),
     "classes": Param("str_list"),
 }
 
@@ -196,8 +197,6 @@ class DeleteExact(Action):
 
     @staticmethod
     def _invisible_keys(view: KeychainView, chosen) -> list[str]:
-        from cleanup.actions.keychain_items import paired_private_key
-
         notes = []
         for item, _ in chosen:
             if item.item_class == "cert" and paired_private_key(view, item) is None:

@@ -43,10 +43,6 @@ def memo(ctx, key: str, probe):
     return ctx.cache[key]
 
 
-def is_mac(host: Host) -> bool:
-    return host.run([SW_VERS, "-productVersion"]).ok
-
-
 def require_mac(host: Host) -> str:
     """The macOS version; a host without sw_vers is not a Mac (bad input, status 2)."""
     from cleanup.errors import UsageError

@@ -18,10 +18,6 @@ class Step:
     destructive: bool
     params: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def label(self) -> str:
-        return f"{self.number} ({self.id})"
-
 
 @dataclass(frozen=True)
 class Playbook:
