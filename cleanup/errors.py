@@ -38,6 +38,10 @@ class SafetyRefusal(CleanupError):
     exit_code = EXIT_REFUSED
 
 
+class Ambiguous(SafetyRefusal):
+    """Several objects match where one is expected; the operator must choose explicitly."""
+
+
 class LockHeld(SafetyRefusal):
     """Another run holds the lock for this Mac."""
 

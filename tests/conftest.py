@@ -19,7 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_cli(*args, state_dir, env=None, input=None, timeout=180):
     """Run the real command line in a child process, as a user would."""
-    e = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), COLUMNS="250")
+    # no cloud configuration unless a test gives one: the user's own config must never leak into a test
+    e = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), COLUMNS="250", CLEANUP_CONFIG=str(Path(state_dir).parent / "no-config.toml"))
+    for k in [k for k in e if k.startswith("CLEANUP_") and k not in ("CLEANUP_STATE_DIR", "CLEANUP_CONFIG")]:
+        del e[k]
     e.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "cleanup", *map(str, args)],

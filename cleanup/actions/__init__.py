@@ -7,16 +7,21 @@ from cleanup.actions.base import Action
 
 def _registry() -> dict[str, Action]:
     from cleanup.actions import (
-        cloud_pending,
+        cloud_facts,
+        cloud_preflight,
         company_portal,
         enrollment,
+        entra_devices,
         facts,
         files,
+        intune_devices,
         jamf_binary,
+        jamf_inventory,
         keychain,
         preflight,
         reboot,
         registration,
+        verify,
         wait,
     )
 
@@ -33,7 +38,12 @@ def _registry() -> dict[str, Action]:
         wait.Wait(),
         enrollment.TriggerEnrollment(),
         registration.StartRegistration(),
-        *cloud_pending.ACTIONS,
+        cloud_facts.GatherCloudFacts(),
+        cloud_preflight.CloudPreflight(),
+        jamf_inventory.DeleteJamfRecord(),
+        entra_devices.DeleteEntraDevice(),
+        intune_devices.DeleteIntuneRecords(),
+        verify.VerifyRegistration(),
     ]
     return {a.name: a for a in actions}
 

@@ -57,6 +57,27 @@ class Action:
         """Carry out one planned change; return what happened, raise on failure."""
         raise NotImplementedError(f"{self.name} plans no changes")
 
+    def apply_many(self, ctx: "RunContext", step: "Step", changes: list[Change]) -> list[str | Exception]:
+        """Carry out several changes at once (one outcome or exception per change, in order).
+
+        Actions that talk to a service with a batch endpoint override this; the runner logs every intent
+        before the call and every result after it.
+        """
+        out: list[str | Exception] = []
+        for change in changes:
+            try:
+                out.append(self.apply(ctx, step, change))
+            except Exception as exc:  # noqa: BLE001 - handed back to the runner, which classifies it
+                out.append(exc)
+        return out
+
+    #: True when "already ..." for a change whose intent an interruption left open means that earlier attempt
+    #: did it (a recorded cloud object that is gone now); False where "already" may have been true all along
+    already_means_applied: bool = False
+
+    #: True when ``apply_many`` is worth calling (the runner otherwise applies one change at a time)
+    batched: bool = False
+
     def finish(self, ctx: "RunContext", step: "Step", plan: StepPlan) -> Pause | None:
         """After every change applied: check the outcome; return a Pause to stop the run here."""
         return None

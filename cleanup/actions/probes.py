@@ -7,9 +7,9 @@ from typing import Sequence
 
 from cleanup.errors import HostError, SafetyRefusal
 from cleanup.hosts.base import CommandResult, Host, LocalUser
+from cleanup.identifiers import SERIAL_RE
 from cleanup.parsers import dscl, profiles, sysinfo
 
-SERIAL_RE = re.compile(r"^[A-Z0-9]{8,14}$")
 # A real local user's short name: no '/', no '..', no leading '.', nothing a path could be bent with.
 USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 FIRST_REAL_UID = 500
@@ -56,17 +56,9 @@ def require_mac(host: Host) -> str:
 def serial_number(host: Host) -> str:
     out = check(host, [IOREG, "-rd1", "-c", "IOPlatformExpertDevice"]).stdout
     serial = sysinfo.parse_ioreg_platform(out).get("serial")
-    if not serial or not SERIAL_RE.match(serial):
+    if not serial or not SERIAL_RE.fullmatch(serial):
         raise SafetyRefusal(f"{host.spec} reports an odd serial number {serial!r}; refusing to act on it")
     return serial
-
-
-def valid_serial(text: str) -> str:
-    from cleanup.errors import UsageError
-
-    if not SERIAL_RE.match(text):
-        raise UsageError(f"{text!r} is not an Apple serial number (8-14 upper-case letters and digits)")
-    return text
 
 
 def boot_time(host: Host) -> int:

@@ -35,9 +35,10 @@ def _root(
 
 
 def _register() -> None:
-    from cleanup.cli import lab, playbooks, runs
+    from cleanup.cli import creds, lab, playbooks, runs
 
     runs.register(app)
+    app.add_typer(creds.app, name="creds")
     app.add_typer(playbooks.app, name="playbooks")
     app.add_typer(lab.app, name="lab")
 

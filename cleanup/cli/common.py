@@ -10,7 +10,8 @@ from cleanup.cli.render import err_console
 
 VERBOSE = False
 
-HostOpt = typer.Option("local", "--host", help="Where the Mac is: local (this Mac) or sim:DIR (a simulated Mac).")
+HostOpt = typer.Option(None, "--host", help="Where the Mac is: local (this Mac, the default), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).")
+ConfigOpt = typer.Option(None, "--config", envvar="CLEANUP_CONFIG", help="Config file (Jamf Pro URL, tenant, client ids; default: the platform's config folder).")
 PlaybookOpt = typer.Option("cause6", "--playbook", "-p", help="Playbook name or TOML file.")
 StateDirOpt = typer.Option(None, "--state-dir", envvar="CLEANUP_STATE_DIR", help="Where runs are checkpointed.")
 JsonOpt = typer.Option(False, "--json", help="Print data for scripts instead of text.")
@@ -26,3 +27,23 @@ def state_store(state_dir: Path | None):
     from cleanup.engine.store import StateStore, default_state_dir
 
     return StateStore(state_dir or default_state_dir())
+
+
+def host_spec(host: str | None, only: str | None) -> str:
+    return host or ("none" if only == "cloud" else "local")
+
+
+def cloud_opener(config: Path | None):
+    """Opens the Jamf Pro / Graph connection on first use; None when nothing is configured."""
+    from cleanup.clients.config import load_config
+
+    cfg = load_config(config)  # a broken config file is an error now, not halfway through a run
+    if not (cfg.jamf_configured() or cfg.graph_configured()):
+        return None
+
+    def opener():
+        from cleanup.clients.cloud import open_cloud
+
+        return open_cloud(config)
+
+    return opener

@@ -11,9 +11,18 @@ import typer
 from cleanup.cli import render
 from cleanup.errors import UsageError
 
-app = typer.Typer(help="The lab: a simulated Mac to try cleanup on.", no_args_is_help=True)
+app = typer.Typer(help="The lab: a simulated Mac and an emulated Jamf Pro + Entra + Intune to try cleanup on.", no_args_is_help=True)
 mac_app = typer.Typer(help="Simulated Macs.", no_args_is_help=True)
 app.add_typer(mac_app, name="mac")
+
+
+def _tenant_app() -> typer.Typer:
+    from cleanup.cli.lab_tenant import app as tenant_app
+
+    return tenant_app
+
+
+app.add_typer(_tenant_app(), name="tenant")
 
 
 def _users(text: str | None) -> list[str] | None:
@@ -49,6 +58,21 @@ def logout(directory: Path, user: str) -> None:
     _set_login(directory, user, False)
 
 
+@mac_app.command("link")
+def link_tenant(directory: Path, tenant_dir: Path = typer.Argument(..., help="The folder given to `cleanup lab tenant start` (holds tenant.json).")) -> None:
+    """Link a simulated Mac to a running emulated tenant: re-enrollment and the registration policy then create its new records there."""
+    import json
+
+    from cleanup.lab.simmac.tenant_link import link
+
+    try:
+        info = json.loads((tenant_dir / "tenant.json").read_text())
+        link(str(directory), info["url"], info["ca_pem"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"cannot link {directory} to the tenant in {tenant_dir}: {exc}") from None
+    render.console.print(f"simulated Mac {directory} linked to the tenant at {info['url']}", markup=False)
+
+
 def _set_login(directory: Path, user: str, on: bool) -> None:
     from cleanup.lab.sessions import set_logged_in
 
@@ -62,12 +86,13 @@ def _set_login(directory: Path, user: str, on: bool) -> None:
 def demo(
     keep: Optional[Path] = typer.Option(None, "--keep", help="Build the simulated Mac here and keep it (default: a temporary folder)."),
     wait_seconds: float = typer.Option(5, "--wait-seconds", help="The 30-minute wait, shortened for the demo (recorded as an override)."),
+    scenario: str = typer.Option("intune-duplicates", "--scenario", help="The emulated tenant's state (`cleanup lab tenant scenarios`)."),
 ) -> None:
-    """Create a simulated Mac and run the device-side Cause 6 reset on it, live, then show what was removed and kept."""
+    """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where."""
     from cleanup.lab.demo import run_demo
 
     if keep is not None:
-        run_demo(keep, wait_seconds)
+        run_demo(keep, wait_seconds, scenario)
         return
     with tempfile.TemporaryDirectory(prefix="cleanup-demo-") as tmp:
-        run_demo(Path(tmp), wait_seconds)
+        run_demo(Path(tmp), wait_seconds, scenario)

@@ -35,6 +35,8 @@ def change_line(change: Change) -> str:
         return f"remove {change.target}"
     if change.kind in ("run-command", "restart"):
         return f"run {change.target}"
+    if change.kind in ("delete-jamf-record", "delete-entra-device", "delete-intune-record"):
+        return f"delete {change.target}"
     return f"{change.kind} {change.target}"
 
 
@@ -45,14 +47,30 @@ def dry_run_json(report: DryRun) -> dict:
         entry.update(plan.to_json() if plan else {"status": "excluded"})
         steps.append(entry)
     total = sum(len(p.changes) for _, p in report.plans if p)
-    return {"dry_run": True, "host": report.host, "playbook": report.playbook.name, "facts": report.facts, "total_changes": total, "steps": steps}
+    return {"dry_run": True, "host": report.host, "playbook": report.playbook.name, "facts": report.facts, "total_changes": total,
+            "steps": steps, "refusals": report.refusals}
+
+
+def print_cloud_records(cloud: dict | None) -> None:
+    """What step 0 found in each service, so helpdesk sees the whole picture."""
+    if not cloud:
+        return
+    from cleanup.actions.cloud_records import describe
+
+    for service, title in (("jamf", "Jamf Pro"), ("entra", "Entra ID"), ("intune", "Intune")):
+        recs = cloud.get(service) or []
+        console.print(f"  {title}: {len(recs)} record(s) of Mac {cloud.get('serial')}")
+        for r in recs:
+            console.print(f"     {describe(service, r)}", markup=False)
 
 
 def print_dry_run(report: DryRun) -> None:
     f = report.facts
     console.print(f"[bold]Plan for Mac {f.get('serial', '?')} ({f.get('computer_name', '?')})[/] on {report.host}, playbook {report.playbook.name} — dry-run, nothing is changed")
     users = ", ".join(u["name"] for u in f.get("users", [])) or "none"
-    console.print(f"  users: {users}; console user: {f.get('console_user') or 'nobody'}; Entra deviceId: {f.get('entra_device_id') or 'unknown'}")
+    if "users" in f:
+        console.print(f"  users: {users}; console user: {f.get('console_user') or 'nobody'}; Entra deviceId: {f.get('entra_device_id') or 'unknown'}")
+    print_cloud_records(f.get("cloud"))
     for step, plan in report.plans:
         tag = f"{step.acts_on}{', destructive' if step.destructive else ''}"
         if plan is None:
@@ -68,6 +86,8 @@ def print_dry_run(report: DryRun) -> None:
             console.print(f"     · {n}", markup=False)
     total = sum(len(p.changes) for _, p in report.plans if p)
     console.print(f"[bold]{total} change(s) would be made.[/] Nothing was changed.")
+    for r in report.refusals:
+        console.print(f"[red]a run would refuse:[/] {r}")
 
 
 def _when(ts: float | None) -> str:
@@ -85,7 +105,8 @@ def print_status(run: RunState, titles: dict[str, tuple[int, str]]) -> None:
         table.add_row(str(num), st.id, st.state, _when(st.started), took, st.outcome)
     console.print(table)
     for o in run.overrides:
-        console.print(f"override: {o['kind']} on step {o['step']}" + (f" ({o['seconds']} s)" if "seconds" in o else ""))
+        where = f" on step {o['step']}" if "step" in o else ""
+        console.print(f"override: {o['kind']}{where}" + (f" ({o['seconds']} s)" if "seconds" in o else ""))
 
 
 def print_runs(runs: list[RunState]) -> None:

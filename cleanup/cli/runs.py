@@ -8,12 +8,12 @@ from typing import Optional
 import typer
 
 from cleanup.cli import render
-from cleanup.cli.common import HostOpt, JsonOpt, PlaybookOpt, StateDirOpt, state_store
+from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, PlaybookOpt, StateDirOpt, cloud_opener, host_spec, state_store
 from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.engine.runner import Runner, Selection
-from cleanup.errors import Paused, StateError, UsageError
+from cleanup.errors import Paused, SafetyRefusal, StateError, UsageError
 from cleanup.hosts import open_host
 
 OnlyOpt = typer.Option(None, "--only", help="Limit to device or cloud steps (operator steps such as the wait stay).")
@@ -24,6 +24,8 @@ WaitOpt = typer.Option(None, "--wait-seconds", min=0, help="Override the playboo
 NoWaitOpt = typer.Option(False, "--no-wait", help="Do not wait: exit with status 3 and the time to resume at.")
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask before destructive steps.")
 SerialOpt = typer.Option(None, "--serial", help="The serial number the Mac must have (refuses any other Mac).")
+JamfPickOpt = typer.Option([], "--jamf-record", help="When several Jamf Pro records share the serial: the id to delete (repeatable, recorded).")
+EntraPickOpt = typer.Option([], "--entra-device", help="When several Entra devices match: the object id to delete (repeatable, recorded).")
 AutoOpt = typer.Option(True, "--autoresume/--no-autoresume", help="On this Mac, install a one-shot LaunchDaemon that resumes after the restart.")
 
 
@@ -47,27 +49,48 @@ def _finish(runner: Runner, go, as_json: bool) -> None:
         render.console.print(f"[bold green]run {run.run_id}: done[/]")
 
 
+def _choices(jamf: list[str], entra: list[str]) -> dict[str, list[str]]:
+    from cleanup.identifiers import valid_guid
+
+    for i in jamf:
+        if not i.isdigit():
+            raise UsageError(f"--jamf-record {i!r}: a Jamf Pro computer id is a number")
+    return {k: v for k, v in (("jamf", list(jamf)), ("entra", [valid_guid(e) for e in entra])) if v}
+
+
 def plan(
     playbook: str = PlaybookOpt,
-    host: str = HostOpt,
+    host: Optional[str] = HostOpt,
     only: Optional[str] = OnlyOpt,
     start: Optional[str] = FromOpt,
     stop: Optional[str] = ToOpt,
+    serial: Optional[str] = SerialOpt,
+    jamf_record: list[str] = JamfPickOpt,
+    entra_device: list[str] = EntraPickOpt,
+    config: Optional[Path] = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Dry-run: print exactly what the playbook would remove on the Mac, changing nothing."""
+    """Dry-run: print exactly what the playbook would remove on the Mac and in each cloud, changing nothing."""
+    from cleanup.identifiers import valid_serial
+
     pb = load_playbook(playbook)
     selection = _selection(only, start, stop)
-    report = Runner(None, open_host(host), pb, RunOptions(dry_run=True)).plan(selection)
+    options = RunOptions(dry_run=True, serial=serial and valid_serial(serial), choices=_choices(jamf_record, entra_device))
+    report = Runner(None, open_host(host_spec(host, only)), pb, options, cloud_opener=cloud_opener(config)).plan(selection)
     render.emit_json(render.dry_run_json(report)) if as_json else render.print_dry_run(report)
+    if report.refusals:
+        raise SafetyRefusal(f"{len(report.refusals)} ambiguity(ies): a run would refuse until you choose (see above)")
 
 
 def run(
     playbook: str = PlaybookOpt,
-    host: str = HostOpt,
+    host: Optional[str] = HostOpt,
     only: Optional[str] = OnlyOpt,
     start: Optional[str] = FromOpt,
     stop: Optional[str] = ToOpt,
+    jamf_record: list[str] = JamfPickOpt,
+    entra_device: list[str] = EntraPickOpt,
+    config: Optional[Path] = ConfigOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Same as `cleanup plan`."),
     yes: bool = YesOpt,
     serial: Optional[str] = SerialOpt,
@@ -80,18 +103,20 @@ def run(
 ) -> None:
     """Run the playbook on a Mac, checkpointing every step (resume with `cleanup resume`)."""
     if dry_run:
-        return plan(playbook, host, only, start, stop, as_json)
-    from cleanup.actions.probes import valid_serial
+        return plan(playbook, host, only, start, stop, serial, jamf_record, entra_device, config, as_json)
+    from cleanup.identifiers import valid_serial
 
     pb = load_playbook(playbook)
     selection = _selection(only, start, stop)
     for ref in skip:
         pb.step(ref)
-    options = RunOptions(yes=yes, no_wait=no_wait, wait_seconds=wait_seconds, autoresume=autoresume, serial=serial and valid_serial(serial))
-    the_host = open_host(host)
-    if not yes and not serial and not _confirm_target(the_host):
+    options = RunOptions(yes=yes, no_wait=no_wait, wait_seconds=wait_seconds, autoresume=autoresume, serial=serial and valid_serial(serial),
+                         choices=_choices(jamf_record, entra_device))
+    opener = cloud_opener(config)
+    the_host = open_host(host_spec(host, only))
+    if the_host.device and not yes and not serial and not _confirm_target(the_host):
         raise UsageError("the target Mac is not confirmed: give --serial SN (or --yes) when no one can answer at a terminal")
-    runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json))
+    runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json), cloud_opener=opener)
     _finish(runner, lambda: runner.start(selection, skip), as_json)
 
 
@@ -107,6 +132,16 @@ def _confirm_target(host) -> bool:
     return typer.confirm(f"Reset Mac {serial} ({name}) on {host.spec}?", default=False)
 
 
+def _named_run(state_dir, run_id, latest: bool, verb: str):
+    """The store, the run id and its loaded state and playbook text, for commands that act on one run."""
+    store = state_store(state_dir)
+    if not run_id and not latest:
+        raise UsageError(f"name the run to {verb}, or use --latest", hint="`cleanup status` lists the runs")
+    rid = run_id or store.latest()
+    state, text = store.load(rid)
+    return store, rid, state, text
+
+
 def resume(
     run_id: Optional[str] = typer.Argument(None, help="The run to continue (see `cleanup status`)."),
     latest: bool = typer.Option(False, "--latest", help="Continue the most recent run."),
@@ -116,15 +151,12 @@ def resume(
     wait_seconds: Optional[float] = WaitOpt,
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
+    config: Optional[Path] = ConfigOpt,
     state_dir: Optional[Path] = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Continue a run at its first step that is not done (a half-done step is planned again)."""
-    store = state_store(state_dir)
-    if not run_id and not latest:
-        raise UsageError("name the run to resume, or use --latest", hint="`cleanup status` lists the runs")
-    rid = run_id or store.latest()
-    state, text = store.load(rid)
+    store, rid, state, text = _named_run(state_dir, run_id, latest, "resume")
     pb = parse_playbook(text, source=f"run {rid}")
     for ref in skip:
         pb.step(ref)
@@ -133,9 +165,38 @@ def resume(
         no_wait=no_wait,
         wait_seconds=wait_seconds if wait_seconds is not None else state.options.get("wait_seconds"),
         autoresume=autoresume and bool(state.options.get("autoresume", True)),
+        serial=state.serial,
+        choices=dict(state.options.get("choices") or {}),
     )
-    runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json))
+    runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json), cloud_opener=cloud_opener(config))
     _finish(runner, lambda: runner.resume(rid, skip), as_json)
+
+
+def verify(
+    run_id: Optional[str] = typer.Argument(None, help="The run whose Mac to check (see `cleanup status`)."),
+    latest: bool = typer.Option(False, "--latest", help="The most recent run."),
+    config: Optional[Path] = ConfigOpt,
+    state_dir: Optional[Path] = StateDirOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check again that Jamf Pro, Entra and Intune each have the Mac's new registration (exit 0 verified, 3 not yet)."""
+    from cleanup.actions.cloud_records import cloud_facts
+    from cleanup.actions.verify import check_registration
+    from cleanup.engine.context import RunContext
+
+    _, rid, state, _ = _named_run(state_dir, run_id, latest, "verify")
+    opener = cloud_opener(config)
+    ctx = RunContext(host=open_host("none"), options=RunOptions(dry_run=True), facts=state.facts, cloud_opener=opener)
+    try:
+        result = check_registration(ctx.cloud, cloud_facts(ctx))
+    finally:
+        ctx.close_cloud()
+    if as_json:
+        render.emit_json({"run_id": rid, "serial": state.serial, **result.to_json()})
+    else:
+        render.console.print(f"Mac {state.serial} ({state.computer_name}): {result.summary()}", markup=False)
+    if not result.verified:
+        raise Paused(f"registration of {state.serial} not verified yet")
 
 
 def status(
@@ -175,4 +236,5 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(resume)
     app.command()(status)
+    app.command()(verify)
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from cleanup.errors import UsageError
 from cleanup.hosts.base import Host, LocalUser
 
 
@@ -17,6 +18,8 @@ class RunOptions:
     wait_seconds: float | None = None  # explicit override of the playbook's wait (recorded)
     autoresume: bool = True
     serial: str | None = None  # the operator's statement of which Mac this must be
+    #: the operator's explicit picks where several cloud records match: {"jamf": [ids], "entra": [object ids]}
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -31,6 +34,33 @@ class RunContext:
     clock: Callable[[], float] = time.time
     #: prints progress for people; actions call it for long waits
     wait_ui: Callable[[float, str], None] | None = None
+    #: ids of the steps this run includes (cloud facts and preflight ask only for what those steps need)
+    included: set[str] = field(default_factory=set)
+    playbook: Any = None
+    #: opens the Jamf Pro / Graph connection on first use (None: no cloud configured)
+    cloud_opener: Callable[[], Any] | None = None
+    _cloud: Any = None
+
+    @property
+    def cloud(self) -> Any:
+        if self._cloud is None:
+            if self.cloud_opener is None:
+                raise UsageError("no Jamf Pro / Graph connection is configured", hint="`cleanup creds set jamf` and `cleanup creds set graph`, or --only device")
+            self._cloud = self.cloud_opener()
+        return self._cloud
+
+    def close_cloud(self) -> None:
+        if self._cloud is not None:
+            self._cloud.close()
+            self._cloud = None
+
+    def included_actions(self) -> set[str]:
+        steps = self.playbook.steps if self.playbook is not None else []
+        return {s.action for s in steps if s.id in self.included}
+
+    @property
+    def serial(self) -> str | None:
+        return self.facts.get("serial") or self.options.serial
 
     @property
     def users(self) -> list[LocalUser]:

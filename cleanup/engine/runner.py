@@ -21,7 +21,7 @@ from cleanup.engine.plan import StepPlan
 from cleanup.engine.reporter import Reporter
 from cleanup.engine.state import FINISHED, RunState, StepState
 from cleanup.engine.store import StateStore
-from cleanup.errors import CleanupError, Paused, SafetyRefusal, StepFailed
+from cleanup.errors import Ambiguous, CleanupError, Paused, SafetyRefusal, StepFailed
 from cleanup.hosts.base import Host
 
 
@@ -34,7 +34,7 @@ class Selection:
     def to_json(self) -> dict:
         return {"only": self.only, "from": self.start, "to": self.stop}
 
-    def included(self, playbook: Playbook) -> set[str]:
+    def included(self, playbook: Playbook, device: bool = True) -> set[str]:
         actions = get_actions()
         lo = playbook.index(self.start) if self.start else 0
         hi = playbook.index(self.stop, last=True) if self.stop else len(playbook.steps) - 1
@@ -44,8 +44,11 @@ class Selection:
             raise UsageError(f"--from {self.start} comes after --to {self.stop}")
         ids = set()
         for i, step in enumerate(playbook.steps):
+            if not device and step.acts_on == "device":
+                continue  # a cloud-only run has no Mac
             if actions[step.action].read_only:
-                ids.add(step.id)  # facts and preflight always run: later steps need them
+                if not (self.only == "device" and step.acts_on == "cloud"):
+                    ids.add(step.id)  # facts and preflight run whenever their side is in: later steps need them
             elif lo <= i <= hi and (self.only is None or step.acts_on in (self.only, "operator")):
                 ids.add(step.id)
         return ids
@@ -57,6 +60,7 @@ class DryRun:
     playbook: Playbook
     facts: dict
     plans: list[tuple[Step, StepPlan | None]] = field(default_factory=list)  # None: excluded by the selection
+    refusals: list[str] = field(default_factory=list)  # ambiguities a real run would refuse (status 4)
 
 
 def _no_change(outcome: str) -> bool:
@@ -64,7 +68,8 @@ def _no_change(outcome: str) -> bool:
 
 
 class Runner:
-    def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None):
+    def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None, cloud_opener=None):
+        self.cloud_opener = cloud_opener
         self.store = store
         self.host = host
         self.playbook = playbook
@@ -72,8 +77,11 @@ class Runner:
         self.reporter = reporter or Reporter()
         self.actions = get_actions()
 
-    def _context(self, facts: dict | None = None, run_id: str = "") -> RunContext:
+    def _context(self, facts: dict | None = None, run_id: str = "", included: set[str] | None = None) -> RunContext:
         return RunContext(
+            included=set(included or ()),
+            playbook=self.playbook,
+            cloud_opener=self.cloud_opener,
             host=self.host,
             options=self.options,
             facts=dict(facts or {}),
@@ -84,8 +92,14 @@ class Runner:
 
     # -- dry-run -------------------------------------------------------------------------------
     def plan(self, selection: Selection) -> DryRun:
-        included = selection.included(self.playbook)
-        ctx = self._context()
+        included = selection.included(self.playbook, self.host.device)
+        ctx = self._context(included=included)
+        try:
+            return self._plan(ctx, included)
+        finally:
+            ctx.close_cloud()
+
+    def _plan(self, ctx: RunContext, included: set[str]) -> DryRun:
         report = DryRun(self.host.spec, self.playbook, ctx.facts)
         for step in self.playbook.steps:
             if step.id not in included:
@@ -98,6 +112,9 @@ class Runner:
             else:
                 try:
                     plan = action.plan(ctx, step)
+                except Ambiguous as exc:
+                    report.refusals.append(f"step {step.number} ({step.id}): {exc.message}")
+                    plan = StepPlan(cannot_plan=f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
                 except SafetyRefusal:
                     raise
                 except CleanupError as exc:
@@ -110,67 +127,96 @@ class Runner:
     # -- real runs -----------------------------------------------------------------------------
     def start(self, selection: Selection, skip: list[str] = ()) -> RunState:
         assert self.store is not None
-        probes.require_mac(self.host)
-        probes.require_root(self.host)  # before step 0 reads keychains as their users
-        serial = probes.serial_number(self.host)
+        if self.host.device:
+            probes.require_mac(self.host)
+            probes.require_root(self.host)  # before step 0 reads keychains as their users
+            serial = probes.serial_number(self.host)
+            if self.options.serial and self.options.serial != serial:
+                raise SafetyRefusal(f"--serial {self.options.serial} was given, but {self.host.spec} is Mac {serial}; refusing")
+        elif not self.options.serial:
+            from cleanup.errors import UsageError
+
+            raise UsageError("a cloud-only run needs --serial SN (there is no Mac to read it from)")
+        else:
+            serial = self.options.serial
+        included = selection.included(self.playbook, self.host.device)
         with self.store.lock(serial):
-            ctx = self._context()
-            prefix: list[tuple[Step, StepPlan]] = []
-            for step in self.playbook.steps:
-                action = self.actions[step.action]
-                if not action.read_only:
-                    break
-                self.reporter.step_started(step)
-                plan = action.plan(ctx, step)
-                ctx.facts.update(plan.facts)
-                prefix.append((step, plan))
-                self.reporter.step_ended(step, "done", plan.summary())
-            included = selection.included(self.playbook)
-            now = time.time()
-            run = RunState(
-                run_id=self.store.new_run_id(serial),
-                playbook=self.playbook.name,
-                playbook_sha256=hashlib.sha256(self.playbook.text.encode()).hexdigest(),
-                host=self.host.spec,
-                serial=serial,
-                computer_name=ctx.facts.get("computer_name", ""),
-                created=now,
-                updated=now,
-                options={
-                    **selection.to_json(),
-                    "yes": self.options.yes,
-                    "autoresume": self.options.autoresume,
-                    "wait_seconds": self.options.wait_seconds,
-                },
-                facts=ctx.facts,
-                steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
-            )
-            for step, plan in prefix:
-                st = run.step(step.id)
-                st.mark("running")
-                st.mark("done", plan.summary())
-                st.notes = plan.notes
-            self.store.create(run, self.playbook.text)
-            ctx.run_id = run.run_id
-            self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
-            self._overrides(run, skip)
-            return self._walk(run, ctx)
+            ctx = self._context(included=included)
+            try:
+                return self._start(ctx, selection, included, serial, skip)
+            finally:
+                ctx.close_cloud()
+
+    def _start(self, ctx: RunContext, selection: Selection, included: set[str], serial: str, skip) -> RunState:
+        prefix: list[tuple[Step, StepPlan]] = []
+        for step in self.playbook.steps:
+            action = self.actions[step.action]
+            if not action.read_only:
+                break
+            if step.id not in included:
+                continue
+            self.reporter.step_started(step)
+            plan = action.plan(ctx, step)
+            ctx.facts.update(plan.facts)
+            prefix.append((step, plan))
+            self.reporter.step_ended(step, "done", plan.summary())
+        now = time.time()
+        run = RunState(
+            run_id=self.store.new_run_id(serial),
+            playbook=self.playbook.name,
+            playbook_sha256=hashlib.sha256(self.playbook.text.encode()).hexdigest(),
+            host=self.host.spec,
+            serial=serial,
+            computer_name=ctx.facts.get("computer_name", ""),
+            created=now,
+            updated=now,
+            options={
+                **selection.to_json(),
+                "yes": self.options.yes,
+                "autoresume": self.options.autoresume,
+                "wait_seconds": self.options.wait_seconds,
+                "choices": self.options.choices,
+            },
+            facts=ctx.facts,
+            steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
+        )
+        for step, plan in prefix:
+            st = run.step(step.id)
+            st.mark("running")
+            st.mark("done", plan.summary())
+            st.notes = plan.notes
+        self.store.create(run, self.playbook.text)
+        ctx.run_id = run.run_id
+        self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
+        for service, ids in sorted(self.options.choices.items()):
+            self._audit(run).append({"event": "override", "run": run.run_id, "kind": "choose", "service": service, "ids": ids, "time": now, "by": "command line"})
+        self._overrides(run, skip)
+        return self._walk(run, ctx)
 
     def resume(self, run_id: str, skip: list[str] = ()) -> RunState:
         assert self.store is not None
         run, _ = self.store.load(run_id)
-        probes.require_mac(self.host)
-        probes.require_root(self.host)
-        serial = probes.serial_number(self.host)
+        if self.host.device:
+            probes.require_mac(self.host)
+            probes.require_root(self.host)
+            serial = probes.serial_number(self.host)
+        elif run.host != self.host.spec:
+            raise SafetyRefusal(f"run {run_id} acts on Mac {run.serial} at {run.host}; it cannot continue without that Mac")
+        else:
+            serial = run.serial
         if serial != run.serial:
             raise SafetyRefusal(f"run {run_id} belongs to Mac {run.serial}, but {self.host.spec} is Mac {serial}; refusing")
         with self.store.lock(serial, run_id):
             run, _ = self.store.load(run_id)  # re-read under the lock
             if run.status == "done":
                 return run
-            ctx = self._context(run.facts, run.run_id)
-            self._overrides(run, skip)
-            return self._walk(run, ctx)
+            included = {s.id for s in run.steps if s.state != "excluded"}
+            ctx = self._context(run.facts, run.run_id, included)
+            try:
+                self._overrides(run, skip)
+                return self._walk(run, ctx)
+            finally:
+                ctx.close_cloud()
 
     def _audit(self, run: RunState) -> AuditLog:
         return AuditLog(Path(self.store.run_dir(run.run_id)) / "audit.jsonl")
@@ -226,29 +272,7 @@ class Runner:
             st.mark("running")
             st.notes = plan.notes
             self.store.save(run)
-            blocked = list(plan.blocked)
-            changed = 0
-            for change in plan.changes:
-                base = {"run": run.run_id, "step": step.id, "number": step.number, "key": change.key, "kind": change.kind, "target": change.target}
-                if change.details.get("once") and change.key in dangling:
-                    # its effect cannot be probed, so a start logged before an interruption is not repeated
-                    audit.append({"event": "result", **base, "result": "started before an interruption (not repeated)", "changed": True})
-                    continue
-                audit.append({"event": "intent", **base, "details": change.details})
-                try:
-                    outcome = action.apply(ctx, step, change)
-                except ChangeBlocked as exc:
-                    audit.append({"event": "result", **base, "result": "blocked", "changed": False, "reason": str(exc)})
-                    blocked.append(str(exc))
-                    continue
-                except (CleanupError, OSError) as exc:
-                    msg = exc.message if isinstance(exc, CleanupError) else f"{change.target}: {exc}"
-                    audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
-                    self._stop(run, st, "failed", msg)
-                    raise StepFailed(f"step {step.number} ({step.id}) failed: {msg}", hint=f"fix the cause, then `cleanup resume {run.run_id}`") from None
-                audit.append({"event": "result", **base, "result": outcome, "changed": not _no_change(outcome)})
-                changed += not _no_change(outcome)
-                self.reporter.change_applied(step, change, outcome)
+            blocked, changed = self._apply(audit, run, st, step, action, ctx, plan, dangling)
             pause: Pause | None = None
             if not blocked:
                 try:
@@ -270,6 +294,56 @@ class Runner:
         self.store.save(run)
         audit.append({"event": "run-done", "run": run.run_id})
         return run
+
+    def _apply(self, audit: AuditLog, run: RunState, st: StepState, step: Step, action, ctx: RunContext, plan: StepPlan, dangling: dict) -> tuple[list[str], int]:
+        """Apply the planned changes with an audit intent before and a result after each one."""
+        blocked = list(plan.blocked)
+        changed = 0
+        todo = []
+        for change in plan.changes:
+            base = {"run": run.run_id, "step": step.id, "number": step.number, "key": change.key, "kind": change.kind, "target": change.target}
+            if change.details.get("once") and change.key in dangling:
+                # its effect cannot be probed, so a start logged before an interruption is not repeated
+                audit.append({"event": "result", **base, "result": "started before an interruption (not repeated)", "changed": True})
+                continue
+            todo.append((change, base))
+        groups = [todo] if action.batched else [[t] for t in todo]
+        for group in groups:
+            for change, base in group:
+                audit.append({"event": "intent", **base, "details": change.details})
+            if action.batched:
+                outcomes = action.apply_many(ctx, step, [c for c, _ in group])
+            else:
+                change = group[0][0]
+                try:
+                    outcomes = [action.apply(ctx, step, change)]
+                except (CleanupError, ChangeBlocked, OSError) as exc:
+                    outcomes = [exc]
+            failure: CleanupError | None = None
+            for (change, base), outcome in zip(group, outcomes):
+                if isinstance(outcome, ChangeBlocked):
+                    audit.append({"event": "result", **base, "result": "blocked", "changed": False, "reason": str(outcome)})
+                    blocked.append(str(outcome))
+                    continue
+                if isinstance(outcome, BaseException):
+                    msg = outcome.message if isinstance(outcome, CleanupError) else f"{change.target}: {outcome}"
+                    audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
+                    if isinstance(outcome, SafetyRefusal):
+                        failure = failure or outcome
+                    elif not isinstance(failure, SafetyRefusal):
+                        failure = failure or StepFailed(f"step {step.number} ({step.id}) failed: {msg}", hint=f"fix the cause, then `cleanup resume {run.run_id}`")
+                    continue
+                effective = not _no_change(outcome)
+                if not effective and change.key in dangling and action.already_means_applied:
+                    # logged as intended before an interruption and now gone: that earlier attempt did it
+                    outcome, effective = f"applied before an interruption (confirmed on resume: {outcome})", True
+                audit.append({"event": "result", **base, "result": outcome, "changed": effective})
+                changed += effective
+                self.reporter.change_applied(step, change, outcome)
+            if failure is not None:
+                self._stop(run, st, "failed", failure.message)
+                raise failure
+        return blocked, changed
 
     def _stop(self, run: RunState, st: StepState, state: str, why: str) -> None:
         st.mark(state, why)

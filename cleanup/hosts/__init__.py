@@ -6,6 +6,11 @@ __all__ = ["CommandResult", "Host", "LocalUser", "PathInfo", "open_host"]
 
 
 def open_host(spec: str) -> Host:
+    """``local``, ``sim:DIR``, or ``none`` (no Mac: a cloud-only run)."""
+    if spec == "none":
+        from cleanup.hosts.nohost import NoHost
+
+        return NoHost()
     from cleanup.hosts.local import open_local_host
 
     return open_local_host(spec)

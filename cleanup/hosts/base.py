@@ -52,6 +52,8 @@ class Host(ABC):
 
     #: how the host was named on the command line (``local``, ``sim:/path``)
     spec: str
+    #: False for the stand-in of a cloud-only run: device steps are left out
+    device: bool = True
 
     @abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:

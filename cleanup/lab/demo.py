@@ -1,7 +1,9 @@
-"""`cleanup lab demo`: the device-side Cause 6 reset on a simulated Mac, live, with every pause a real run meets.
+"""`cleanup lab demo`: the whole Cause 6 reset — device and cloud — on a simulated Mac against the emulated
+Jamf Pro + Entra + Intune, live, with every pause a real run meets, then what changed in each system.
 
-The demo drives the same Runner the CLI uses, against ``sim:DIR`` through the same LocalHost path; where a
-person would act (log a user in, wait for the restart) it says so and does the lab equivalent.
+The demo drives the same Runner the CLI uses, against ``sim:DIR`` through the same LocalHost path and the
+emulator over real HTTPS with the real msal. Where a person would act (log a user in, wait for the restart)
+it says so and does the lab equivalent. The 30-minute wait is shortened by ``--wait-seconds`` (recorded).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cleanup.cli.render import console
+from cleanup.cli.render import console, print_cloud_records
 from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook
@@ -34,7 +36,7 @@ def keychain_items(mac: Path) -> dict[str, list[str]]:
             for it in data.get("items", []):
                 label = it.get("labl") or it.get("svce") or it.get("srvr") or "?"
                 kind = it["class"] if it["class"] != "key" else f"{it.get('key_kind')} key"
-                names.append(f"{kind} {label!r}")
+                names.append(f"{kind} {label!r}" + (" (new registration)" if it.get("lab_origin") else ""))
             names += [f"identity preference {svc}" for svc in data.get("identity_preferences", {})]
             out["/" + str(path.relative_to(mac))] = names
     return out
@@ -48,25 +50,75 @@ def _top_level(paths: list[str]) -> list[str]:
     return tops
 
 
-def run_demo(workdir: Path, wait_seconds: float) -> None:
+def cloud_view(tenant, serial: str, name: str) -> dict[str, list[str]]:
+    """Lab view of the tenant for one Mac: what each system holds for its serial or name."""
+    with tenant.lock:
+        jamf = [f"computer {c.id} {c.name!r}" for c in tenant.jamf.values() if c.serial == serial]
+        intune = [f"managedDevice {d.id} {d.device_name!r} ({d.management_agent}, Entra deviceId {d.aad_device_id})"
+                  for d in tenant.intune.values() if d.serial == serial]
+        linked = {d.aad_device_id.casefold() for d in tenant.intune.values() if d.serial == serial}
+        entra = [f"device {d.id} {d.display_name!r} (deviceId {d.device_id})" for d in tenant.entra.values()
+                 if d.display_name.casefold().startswith(name.casefold()) or d.device_id.casefold() in linked]
+        others = len(tenant.jamf) + len(tenant.entra) + len(tenant.intune) - len(jamf) - len(entra) - len(intune)
+    return {"Jamf Pro": jamf, "Entra ID": entra, "Intune": intune, "_others": others}
+
+
+def _show_cloud_change(before: dict, after: dict) -> None:
+    for system in ("Jamf Pro", "Entra ID", "Intune"):
+        gone = [r for r in before[system] if r not in after[system]]
+        new = [r for r in after[system] if r not in before[system]]
+        kept = [r for r in before[system] if r in after[system]]
+        console.print(f"[bold]{system}[/]: deleted {len(gone)}, new {len(new)}, kept {len(kept)}")
+        for r, mark in [(r, "-") for r in gone] + [(r, "+") for r in new] + [(r, "=") for r in kept]:
+            console.print(f"   {mark} {r}", markup=False)
+    console.print(f"Unrelated objects in the tenant: {before['_others']} before, {after['_others']} after (untouched)")
+
+
+def _lab_cloud(workdir: Path, info: dict, scenario: str):
+    from cleanup.lab.simmac.tenant_link import link
+    from cleanup.lab.tenant import MacIdentity, start_tenant
+    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
+
+    ids = [info["device_ids"][u] for u in info["users"] if u in info["device_ids"]]
+    mac_id = MacIdentity(serial=info["serial"], name=info["computer_name"], device_ids=ids, user_upn=f"{info['users'][0]}@example.com")
+    server = start_tenant(workdir / "tenant", scenario=scenario, mac=mac_id)
+    client_dir = workdir / "client"
+    client_dir.mkdir(parents=True, exist_ok=True)
+    server.write_client_files(client_dir)
+    link(str(info["root"]), server.url, str(server.ca_pem))
+    return server, lab_cloud_opener(client_dir)
+
+
+def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplicates") -> None:
     mac = workdir / "mac"
     store = StateStore(workdir / "state")
     info = create_sim_mac(mac, users=["alice", "bob"], logged_out=["bob"])
+    server, opener = _lab_cloud(workdir, info, scenario)
+    try:
+        _demo(mac, store, info, server, opener, wait_seconds, scenario)
+    finally:
+        server.stop()
+
+
+def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds: float, scenario: str) -> None:
     console.print(f"[bold]Simulated Mac {info['serial']} ({info['computer_name']})[/] in {mac}: alice at the console, bob logged out (locked keychain)")
+    console.print(f"[bold]Emulated Jamf Pro + Entra + Intune[/] at {server.url} (scenario {scenario!r}), real HTTPS and msal")
     before_tree, before_kc = tree_manifest(mac), keychain_items(mac)
+    before_cloud = cloud_view(server.tenant, info["serial"], info["computer_name"])
     host = open_host(f"sim:{mac}")
     playbook = load_playbook("cause6")
-    selection = Selection(only="device")
-    dry = Runner(None, host, playbook, RunOptions(dry_run=True)).plan(selection)
+    dry = Runner(None, host, playbook, RunOptions(dry_run=True), cloud_opener=opener).plan(Selection())
     planned = sum(len(p.changes) for _, p in dry.plans if p)
-    console.print(f"[bold]Dry-run:[/] {planned} changes planned (see `cleanup plan --host sim:{mac}`); the Mac is unchanged: {tree_manifest(mac) == before_tree}")
-    console.print("[bold]Running the device-side reset[/] (cloud steps 4, 5, 11 are excluded with --only device)")
+    console.print(f"[bold]Dry-run:[/] {planned} changes planned; the Mac is unchanged: {tree_manifest(mac) == before_tree}; "
+                  f"the tenant is unchanged: {cloud_view(server.tenant, info['serial'], info['computer_name']) == before_cloud}")
+    print_cloud_records(dry.facts.get("cloud"))
+    console.print(f"[bold]Running all 13 steps[/] (the 30-minute wait shortened to {wait_seconds:g} s by --wait-seconds, recorded as an override)")
     options = RunOptions(yes=True, wait_seconds=wait_seconds, autoresume=False)
-    runner = Runner(store, host, playbook, options, ConsoleReporter())
+    runner = Runner(store, host, playbook, options, ConsoleReporter(), cloud_opener=opener)
     run_id = None
-    for _ in range(6):
+    for _ in range(8):
         try:
-            run = runner.start(selection) if run_id is None else runner.resume(run_id)
+            run = runner.start(Selection()) if run_id is None else runner.resume(run_id)
             break
         except Paused as pause:
             run_id = run_id or store.latest()
@@ -79,9 +131,11 @@ def run_demo(workdir: Path, wait_seconds: float) -> None:
     else:  # pragma: no cover - the demo Mac always finishes
         raise RuntimeError("the demo did not finish")
     console.print(f"[bold green]run {run.run_id}: {run.status}[/] (state and audit log in {store.run_dir(run.run_id)})")
+    console.print("[bold]In the cloud[/] (records of serial " + info["serial"] + "):")
+    _show_cloud_change(before_cloud, cloud_view(server.tenant, info["serial"], info["computer_name"]))
     removed, added, _ = diff_manifests(before_tree, tree_manifest(mac))
     tops = _top_level(removed)
-    console.print(f"[bold]Removed {len(tops)} files and folders[/] ({len(removed)} paths in all):")
+    console.print(f"[bold]On the Mac: removed {len(tops)} files and folders[/] ({len(removed)} paths in all):")
     for p in tops:
         console.print(f"   - /{p}", markup=False)
     after_kc = keychain_items(mac)
@@ -93,5 +147,9 @@ def run_demo(workdir: Path, wait_seconds: float) -> None:
             console.print(f"   - {i}", markup=False)
         for i in kept:
             console.print(f"   = kept {i}", markup=False)
+    for kc, items in after_kc.items():
+        new = [i for i in items if i not in before_kc.get(kc, [])]
+        if new:
+            console.print(f"{kc}: {len(new)} new item(s) from the new registration: " + ", ".join(new[:3]) + (" …" if len(new) > 3 else ""), markup=False)
     if added:
         console.print("Added back by re-enrollment: " + ", ".join("/" + p for p in _top_level(added)), markup=False)

@@ -60,7 +60,7 @@ def test_resume_daemon_runs_this_run_once_and_only_says_yes_if_the_run_did(make_
     assert "--yes" in plistlib.loads(resume_daemon_plist(ctx))["ProgramArguments"]
 
 
-def test_lab_demo_runs_the_whole_device_reset(tmp_path, state_dir):
+def test_lab_demo_runs_all_13_steps_device_and_cloud(tmp_path, state_dir):
     res = run_cli("lab", "demo", "--keep", tmp_path / "demo", "--wait-seconds", "1", state_dir=state_dir, timeout=300)
     assert res.returncode == 0, res.stderr
     out = res.stdout
@@ -68,6 +68,11 @@ def test_lab_demo_runs_the_whole_device_reset(tmp_path, state_dir):
     assert ": done" in out
     assert "= kept private key 'JAMF'" in out
     assert "- cert '1991d161-0f46-4b3f-9930-b329544a2fb6'" in out
+    # the cloud: the old records gone, exactly one new one each, unrelated objects untouched
+    assert "Jamf Pro: deleted 1, new 1, kept 0" in out
+    assert "Entra ID: deleted 3, new 1, kept 0" in out and "Intune: deleted 3, new 1, kept 0" in out
+    assert "15 before, 15 after (untouched)" in out
+    assert "verified: Jamf Pro record" in out
 
 
 def test_lab_mac_create_and_version(tmp_path, state_dir):

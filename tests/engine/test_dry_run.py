@@ -62,17 +62,18 @@ def test_plan_reports_locked_keychain_and_unplannable_cloud_steps(make_mac, stat
     assert any("login keychain of bob is locked" in b for b in step7["blocked"])
     for n in (4, 5):
         s = next(s for s in plan["steps"] if s["number"] == n)
-        assert s["status"] == "cannot-plan" and "no cloud connection" in s["cannot_plan"]
+        assert s["status"] == "cannot-plan" and "no Jamf Pro / Graph connection" in s["cannot_plan"]
     assert plan["facts"]["entra_device_id"] == "1991d161-0f46-4b3f-9930-b329544a2fb6" or plan["facts"]["entra_device_id"]
 
 
 def test_only_and_from_to_limit_the_plan(make_mac, state_dir):
     mac = make_mac()
     plan = _plan(mac, state_dir, "--only", "device", "--from", "6", "--to", "8")
-    status = {s["number"]: s["status"] for s in plan["steps"]}
-    assert status[0] != "excluded" and status[1] != "excluded"  # facts and preflight always run
-    assert status[2] == status[4] == status[9] == "excluded"
-    assert status[6] == "would-change"
+    status = {s["id"]: s["status"] for s in plan["steps"]}
+    assert status["facts"] != "excluded" and status["preflight"] != "excluded"  # the device's facts and preflight always run
+    assert status["cloud-facts"] == status["cloud-preflight"] == "excluded"  # --only device: no cloud at all
+    assert status["remove-mdm-profile"] == status["delete-jamf-record"] == status["restart"] == "excluded"
+    assert status["remove-files"] == "would-change"
 
 
 def test_text_plan_is_readable(make_mac, state_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from cleanup.lab.simmac import common as C
+from cleanup.lab.simmac import tenant_link
 from cleanup.lab.simmac.fakes import Ctx, Fail, out, usage
 
 # --------------------------------------------------------------------------- jamf
@@ -20,6 +21,7 @@ def _reinstall_framework(ctx: Ctx) -> None:
             st["pkgs"].append(p)
     st["mdm"]["enrolled"] = True
     st["mdm"]["user_approved"] = True
+    tenant_link.on_enroll(ctx)
 
 
 def _rm(hp: str) -> None:
@@ -96,6 +98,7 @@ def t_jamf(ctx: Ctx, argv: list[str]):
             entry = {"event": "recurring check-in"}
         ctx.lock()
         ctx.state["policies_run"].append(entry)
+        tenant_link.on_policy(ctx, entry)
         ctx.save()
         if "event" in entry:
             out(f'Checking for policies triggered by "{entry["event"]}" for user "{ctx.state.get("console_user") or "root"}"...')

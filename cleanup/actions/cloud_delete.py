@@ -1,0 +1,91 @@
+"""What the three cloud deletes (steps 4, 5, 11) share: act only on objects recorded in step 0, re-read each one
+right before deleting it, refuse if its identity changed, and treat 404 as "already gone"."""
+
+from __future__ import annotations
+
+from cleanup.actions import cloud_records as R
+from cleanup.actions.base import Action
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import CleanupError
+
+
+class CloudDelete(Action):
+    service = ""  # jamf | entra | intune: the key of the recorded facts
+    what = ""  # plural, for people
+    option: str | None = None  # the operator's pick when several match where one is expected
+    kind = ""
+    batched = True
+    already_means_applied = True
+    params = {}
+
+    # -- per service -----------------------------------------------------------------------------
+    def identity(self, rec: dict) -> dict:
+        """The recorded fields the object must still have when it is deleted."""
+        raise NotImplementedError
+
+    def changed(self, expected: dict, current: dict) -> str | None:
+        """Why ``current`` is no longer the recorded object, or None."""
+        raise NotImplementedError
+
+    def read(self, ctx: RunContext, ids: list[str]) -> dict[str, dict | None]:
+        raise NotImplementedError
+
+    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, str | Exception]:
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------------------
+    def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
+        found = facts.get(self.service) or []
+        if self.option:
+            return R.chosen(ctx, self.service, found, self.what, self.option)
+        return found
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        if ctx.cloud_opener is None and ctx.options.dry_run:
+            return StepPlan(cannot_plan="no Jamf Pro / Graph connection is configured (`cleanup creds set jamf|graph`)")
+        facts = R.cloud_facts(ctx)
+        targets = self.targets(ctx, facts)
+        notes = self.notes(facts)
+        if not targets:
+            return StepPlan(noop_reason=f"no {self.what} recorded for serial {facts['serial']}", notes=notes)
+        changes = [
+            Change(key=f"{self.service}:{rec['id']}", kind=self.kind, target=R.describe(self.service, rec),
+                   details={"service": self.service, "id": rec["id"], "expect": self.identity(rec)})
+            for rec in targets
+        ]
+        return StepPlan(changes=changes, notes=notes)
+
+    def notes(self, facts: dict) -> list[str]:
+        return []
+
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+        outcome = self.apply_many(ctx, step, [change])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def apply_many(self, ctx: RunContext, step: Step, changes: list[Change]) -> list[str | Exception]:
+        ids = [c.details["id"] for c in changes]
+        try:
+            current = self.read(ctx, ids)
+        except CleanupError as exc:
+            return [exc] * len(changes)
+        outcome: dict[str, str | Exception] = {}
+        go: list[str] = []
+        for change in changes:
+            oid = change.details["id"]
+            cur = current.get(oid)
+            if cur is None:
+                outcome[oid] = "already gone"
+            elif why := self.changed(change.details["expect"], cur):
+                outcome[oid] = R.refuse_changed(self.service, {**change.details["expect"], "id": oid}, why)
+            else:
+                go.append(oid)
+        if go:
+            try:
+                outcome.update(self.delete(ctx, go))
+            except CleanupError as exc:
+                outcome.update({oid: exc for oid in go})
+        return [outcome[c.details["id"]] for c in changes]

@@ -1,0 +1,109 @@
+"""Step 0, cloud side: record the Mac's Jamf Pro record(s), Entra device(s) and Intune records before anything goes.
+
+Entra devices are looked up by deviceId: the ones on the Mac's MS-ORGANIZATION-ACCESS certificates, then the
+ones Intune's records of the serial point to. The computer name is only a fallback when no deviceId finds
+anything. Works without a Mac (``--only cloud --serial SN``).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from cleanup.actions import cloud_records as R
+from cleanup.actions.base import Action
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import StepPlan
+from cleanup.errors import UsageError
+
+CLOUD_DELETES = ("jamf_inventory.delete", "entra_devices.delete", "intune_devices.delete")
+CLOUD_READERS = CLOUD_DELETES + ("verify.registration",)
+
+
+def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
+    """Read the three services; return the record summaries and notes for people."""
+    cloud = ctx.cloud
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        jamf_f = pool.submit(cloud.jamf.computers_by_serial, serial)
+        intune_f = pool.submit(cloud.graph.managed_devices_by_serial, serial)
+        jamf = [R.jamf_summary(r) for r in jamf_f.result()]
+        intune_all = [R.intune_summary(d) for d in intune_f.result()]
+        notes: list[str] = []
+        intune = [d for d in intune_all if R.is_mac_intune(d)]
+        for d in intune_all:
+            if d not in intune:
+                notes.append(f"{R.describe('intune', d)} has this serial but is not a Mac ({d.get('operatingSystem')}): never deleted")
+        # deviceIds: the Mac's own certificates first, then the ones Intune's records of this serial point to
+        sources: dict[str, str] = {}
+        for ids in (ctx.facts.get("entra_device_ids") or {}).values():
+            for did in ids:
+                sources.setdefault(did.casefold(), "deviceId on the Mac's Workplace Join certificate")
+        for d in intune:
+            did = d.get("azureADDeviceId")
+            if did and did != R.ZERO_GUID:
+                sources.setdefault(did.casefold(), f"azureADDeviceId of Intune record {d['id']}")
+        names = {ctx.facts.get("computer_name")} | {j["name"] for j in jamf} | {d.get("deviceName") for d in intune}
+        names = sorted(n for n in names if n)
+        by_id_f = {did: pool.submit(cloud.graph.devices_by_device_id, did) for did in sources}
+        entra: list[dict] = []
+        seen: set[str] = set()
+        for did, fut in by_id_f.items():
+            for dev in fut.result():
+                if dev["id"] in seen:
+                    continue
+                seen.add(dev["id"])
+                if R.is_mac_entra(dev):
+                    entra.append(R.entra_summary(dev, sources[did]))
+                else:
+                    notes.append(f"Entra device {dev['id']} has deviceId {did} but is not a Mac ({dev.get('operatingSystem')}): never deleted")
+        # the name is a fallback when no deviceId finds a device; a dry-run also looks, to show look-alikes
+        by_name_f = {n: pool.submit(cloud.graph.devices_by_name, n) for n in names} if not entra or ctx.options.dry_run else {}
+        by_name: list[dict] = []
+        for name, fut in by_name_f.items():
+            for dev in fut.result():
+                # Entra compares names case-insensitively; we take exact (case-insensitive) equality only
+                if dev["id"] in seen or (dev.get("displayName") or "").casefold() != name.casefold():
+                    continue
+                seen.add(dev["id"])
+                if R.is_mac_entra(dev):
+                    by_name.append(R.entra_summary(dev, f"displayName {name!r}"))
+    if entra:
+        for dev in by_name:
+            notes.append(f"{R.describe('entra', dev)} has the Mac's name but is not linked to it: kept (add --entra-device {dev['id']} to include it)")
+        candidates, by_name_only = entra, False
+    else:
+        candidates, by_name_only = by_name, True
+        if by_name:
+            notes.append("no Entra device found by deviceId; falling back to the computer name")
+    return {
+        "serial": serial,
+        "gathered_at": time.time(),
+        "jamf": jamf,
+        "entra": candidates,
+        "entra_by_name_only": by_name_only,
+        "entra_other": by_name if entra else [],
+        "intune": intune,
+        "choices": dict(ctx.options.choices),
+    }, notes
+
+
+class GatherCloudFacts(Action):
+    name = "cloud.gather"
+    summary = "Record the Mac's Jamf Pro record(s), Entra device(s) and Intune records (ids, names, last contact)"
+    read_only = True
+    params = {}
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        if not ctx.included_actions() & set(CLOUD_READERS):
+            return StepPlan(noop_reason="no cloud step in this run")
+        serial = ctx.serial
+        if not serial:
+            raise UsageError("the Mac's serial number is unknown: give --serial SN")
+        if ctx.cloud_opener is None:
+            if ctx.options.dry_run:
+                return StepPlan(noop_reason="no cloud connection configured", notes=["no Jamf Pro / Graph connection is configured: the cloud steps cannot be planned (`cleanup creds set`)"])
+            ctx.cloud  # raises the clear "not configured" error before anything changes
+        cloud, notes = gather(ctx, serial)
+        summary = f"Jamf Pro: {len(cloud['jamf'])} record(s); Entra: {len(cloud['entra'])} device(s); Intune: {len(cloud['intune'])} record(s)"
+        return StepPlan(noop_reason=summary, facts={"cloud": cloud}, notes=notes)

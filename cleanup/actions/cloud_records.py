@@ -1,0 +1,101 @@
+"""The Mac's records in Jamf Pro, Entra and Intune as this tool records them, and the identity checks on them.
+
+Step 0 stores these summaries in the checkpoint; the delete steps act only on objects recorded there and
+re-read each one right before deleting it. Summaries hold ids, names and dates, never tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cleanup.engine.context import RunContext
+from cleanup.errors import Ambiguous, SafetyRefusal, UsageError
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _get(d: dict | None, *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def jamf_summary(rec: dict) -> dict:
+    return {
+        "id": str(rec.get("id")),
+        "name": _get(rec, "general", "name"),
+        "serial": _get(rec, "hardware", "serialNumber"),
+        "udid": rec.get("udid"),
+        "last_contact": _get(rec, "general", "lastContactTime"),
+        "report_date": _get(rec, "general", "reportDate"),
+        "managed": _get(rec, "general", "remoteManagement", "managed"),
+    }
+
+
+ENTRA_FIELDS = ("id", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion", "trustType", "accountEnabled",
+                "registrationDateTime", "approximateLastSignInDateTime", "isCompliant", "isManaged")
+INTUNE_FIELDS = ("id", "deviceName", "serialNumber", "azureADDeviceId", "managementAgent", "operatingSystem", "enrolledDateTime",
+                 "lastSyncDateTime", "complianceState", "userPrincipalName")
+
+
+def entra_summary(dev: dict, found_by: str) -> dict:
+    return {**{k: dev.get(k) for k in ENTRA_FIELDS}, "found_by": found_by}
+
+
+def intune_summary(dev: dict) -> dict:
+    return {k: dev.get(k) for k in INTUNE_FIELDS}
+
+
+def is_mac_entra(dev: dict) -> bool:
+    os_name = (dev.get("operatingSystem") or "").casefold().replace(" ", "")
+    return os_name in ("macmdm", "macos", "macosx", "osx")
+
+
+def is_mac_intune(dev: dict) -> bool:
+    return (dev.get("operatingSystem") or "").casefold() == "macos"
+
+
+def same_guid(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and a.strip().casefold() == b.strip().casefold()
+
+
+def cloud_facts(ctx: RunContext) -> dict:
+    """The records step 0 gathered; a step that needs them cannot be planned without them."""
+    cloud = ctx.facts.get("cloud")
+    if not cloud:
+        raise UsageError("the Mac's cloud records were not gathered (no Jamf Pro / Graph connection when the run started)",
+                         hint="`cleanup creds set jamf|graph`, then start a new run")
+    return cloud
+
+
+def chosen(ctx: RunContext, service: str, candidates: list[dict], what: str, option: str) -> list[dict]:
+    """Candidates narrowed by the operator's explicit picks; several without a pick -> Ambiguous (status 4)."""
+    picks = ctx.options.choices.get(service) or ctx.facts.get("cloud", {}).get("choices", {}).get(service) or []
+    if picks:
+        by_id = {c["id"]: c for c in candidates}
+        unknown = [p for p in picks if p not in by_id]
+        if unknown:
+            raise UsageError(f"{option} {', '.join(unknown)}: not among the {what} found for this Mac ({', '.join(by_id) or 'none'})")
+        return [by_id[p] for p in picks]
+    if len(candidates) > 1:
+        listing = "; ".join(describe(service, c) for c in candidates)
+        raise Ambiguous(f"{len(candidates)} {what} match this Mac where one is expected: {listing}",
+                        hint=f"choose explicitly with {option} ID (repeatable), after checking them in the portal")
+    return candidates
+
+
+def describe(service: str, rec: dict) -> str:
+    if service == "jamf":
+        return f"Jamf Pro computer {rec['id']} {rec.get('name')!r} (serial {rec.get('serial')}, last contact {rec.get('last_contact') or 'never'})"
+    if service == "entra":
+        return (f"Entra device {rec['id']} {rec.get('displayName')!r} (deviceId {rec.get('deviceId')}, {rec.get('operatingSystem')}, "
+                f"registered {rec.get('registrationDateTime') or '?'})")
+    return (f"Intune device {rec['id']} {rec.get('deviceName')!r} (serial {rec.get('serialNumber')}, {rec.get('managementAgent')}, "
+            f"last sync {rec.get('lastSyncDateTime') or 'never'})")
+
+
+def refuse_changed(service: str, rec: dict, why: str) -> SafetyRefusal:
+    return SafetyRefusal(f"{describe(service, rec)} changed since it was recorded ({why}); refusing to delete it",
+                         hint="check the object in the portal; start a new run to record the current state")

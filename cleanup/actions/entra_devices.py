@@ -1,0 +1,45 @@
+"""Step 5: delete the Mac's device(s) in Entra ID (only those recorded in step 0, re-read before the delete)."""
+
+from __future__ import annotations
+
+from cleanup.actions import cloud_records as R
+from cleanup.actions.graph_delete import GraphDelete
+
+
+class DeleteEntraDevice(GraphDelete):
+    name = "entra_devices.delete"
+    summary = "Delete the Mac's device in Entra ID (found by deviceId; by name only as a fallback)"
+    service = "entra"
+    what = "Entra devices"
+    option = "--entra-device"
+    kind = "delete-entra-device"
+    collection = "/devices"
+
+    def identity(self, rec: dict) -> dict:
+        return {"deviceId": rec.get("deviceId"), "displayName": rec.get("displayName"), "operatingSystem": rec.get("operatingSystem")}
+
+    def changed(self, expected: dict, current: dict) -> str | None:
+        if not R.same_guid(current.get("deviceId"), expected["deviceId"]):
+            return f"its deviceId is now {current.get('deviceId')}, not {expected['deviceId']}"
+        if not R.is_mac_entra(current):
+            return f"it is not a Mac ({current.get('operatingSystem')})"
+        return None
+
+    def targets(self, ctx, facts: dict) -> list[dict]:
+        """Devices found by deviceId are this Mac's registrations, all of them; by name only, one is expected."""
+        found, others = facts.get("entra") or [], facts.get("entra_other") or []
+        if facts.get("entra_by_name_only") or ctx.options.choices.get("entra") or facts.get("choices", {}).get("entra"):
+            return R.chosen(ctx, "entra", found + others, self.what, self.option)
+        return found
+
+    def notes(self, facts: dict) -> list[str]:
+        notes = [f"kept, not linked to this Mac: {R.describe('entra', d)}" for d in facts.get("entra_other", [])]
+        if facts.get("entra_by_name_only") and facts.get("entra"):
+            notes.append("found by the computer name only (no deviceId matched): check it before confirming")
+        return notes
+
+    def get_one(self, graph, oid):
+        return graph.device(oid)
+
+    def delete_one(self, graph, oid):
+        return graph.delete_device(oid)

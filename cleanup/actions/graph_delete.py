@@ -1,0 +1,53 @@
+"""Re-read and delete Graph objects, one request each, or in ``$batch`` requests when there are several."""
+
+from __future__ import annotations
+
+from cleanup.actions.cloud_delete import CloudDelete
+from cleanup.engine.context import RunContext
+from cleanup.errors import CleanupError
+
+
+class GraphDelete(CloudDelete):
+    collection = ""  # "/devices" | "/deviceManagement/managedDevices"
+
+    def _path(self, oid: str) -> str:
+        return f"{self.collection}/{oid}"
+
+    def read(self, ctx: RunContext, ids: list[str]) -> dict[str, dict | None]:
+        graph = ctx.cloud.graph
+        if len(ids) == 1:
+            return {ids[0]: self.get_one(graph, ids[0])}
+        answers = graph.batch([{"id": str(n), "method": "GET", "url": self._path(oid)} for n, oid in enumerate(ids)])
+        out: dict[str, dict | None] = {}
+        for n, oid in enumerate(ids):
+            ans = answers[str(n)]
+            if ans["status"] == 404:
+                out[oid] = None
+            elif 200 <= ans["status"] < 300:
+                out[oid] = ans["body"]
+            else:
+                raise CleanupError(f"Graph GET {self._path(oid)}: HTTP {ans['status']} {_code(ans)}")
+        return out
+
+    def get_one(self, graph, oid: str) -> dict | None:
+        raise NotImplementedError
+
+    def delete_one(self, graph, oid: str) -> bool:
+        raise NotImplementedError
+
+    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, str | Exception]:
+        graph = ctx.cloud.graph
+        if len(ids) == 1:
+            return {ids[0]: "deleted" if self.delete_one(graph, ids[0]) else "already gone"}
+        results = graph.batch_delete([self._path(oid) for oid in ids])
+        out: dict[str, str | Exception] = {}
+        for oid in ids:
+            res = results[self._path(oid)]
+            out[oid] = res if res in ("deleted", "already gone") else CleanupError(f"Graph DELETE {self._path(oid)}: {res}")
+        return out
+
+
+def _code(answer: dict) -> str:
+    body = answer.get("body")
+    err = body.get("error") if isinstance(body, dict) else None
+    return f"{err.get('code')}: {err.get('message')}" if isinstance(err, dict) else ""

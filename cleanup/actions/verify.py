@@ -1,0 +1,93 @@
+"""After steps 12-13: poll (bounded, with backoff) until Jamf Pro has a new record for the serial and Entra and
+Intune each have exactly one record for the Mac, managed by Jamf. ``cleanup verify RUN`` runs the same check."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from cleanup.actions import cloud_records as R
+from cleanup.actions.base import Action, Param, Pause
+from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import StepPlan
+
+
+@dataclass
+class Verification:
+    verified: bool
+    found: dict = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.verified:
+            f = self.found
+            return f"verified: Jamf Pro record {f['jamf']}, Entra device {f['entra']}, Intune record {f['intune']}"
+        return "not yet: " + "; ".join(self.missing)
+
+    def to_json(self) -> dict:
+        return {"verified": self.verified, "found": self.found, "missing": self.missing}
+
+
+def check_registration(cloud, cloud_facts: dict) -> Verification:
+    """One look at the three services for the serial recorded in step 0."""
+    serial = cloud_facts["serial"]
+    old_jamf = {r["id"] for r in cloud_facts.get("jamf", [])}
+    old_intune = {r["id"] for r in cloud_facts.get("intune", [])}
+    old_entra = {r["id"] for r in cloud_facts.get("entra", [])}
+    missing: list[str] = []
+    found: dict = {}
+    new_jamf = [R.jamf_summary(r) for r in cloud.jamf.computers_by_serial(serial) if str(r.get("id")) not in old_jamf]
+    if not new_jamf:
+        missing.append(f"no new Jamf Pro record for serial {serial} (re-enrollment not seen yet)")
+    else:
+        found["jamf"] = new_jamf[-1]["id"]
+    intune = [d for d in cloud.graph.managed_devices_by_serial(serial) if R.is_mac_intune(d) and d["id"] not in old_intune]
+    jamf_managed = [d for d in intune if (d.get("managementAgent") or "").casefold() == "jamf"]
+    if len(intune) != 1 or len(jamf_managed) != 1:
+        missing.append(f"Intune has {len(intune)} new record(s) for serial {serial}, {len(jamf_managed)} managed by Jamf (want exactly one)")
+    else:
+        found["intune"] = jamf_managed[0]["id"]
+        did = jamf_managed[0].get("azureADDeviceId")
+        devices = [d for d in cloud.graph.devices_by_device_id(did) if d["id"] not in old_entra] if did and did != R.ZERO_GUID else []
+        if len(devices) != 1:
+            missing.append(f"Entra has {len(devices)} device(s) with deviceId {did or '(none reported by Intune)'} (want exactly one)")
+        else:
+            found["entra"] = devices[0]["id"]
+            found["device_id"] = did
+    return Verification(not missing, found, missing)
+
+
+class VerifyRegistration(Action):
+    name = "verify.registration"
+    summary = "Check that Jamf Pro, Entra and Intune each have the Mac's new registration (bounded polling)"
+    params = {
+        "timeout_minutes": Param("float", default=10.0, help="How long to poll before pausing (resume or `cleanup verify` later)."),
+        "first_interval_seconds": Param("float", default=5.0),
+        "max_interval_seconds": Param("float", default=60.0),
+    }
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        if ctx.cloud_opener is None and ctx.options.dry_run:
+            return StepPlan(cannot_plan="no Jamf Pro / Graph connection is configured")
+        R.cloud_facts(ctx)
+        return StepPlan(noop_reason="checks the new registration after re-enrollment (read-only)")
+
+    def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
+        facts = R.cloud_facts(ctx)
+        p = step.params
+        deadline = time.monotonic() + (0 if ctx.options.no_wait else p["timeout_minutes"] * 60)
+        interval = p["first_interval_seconds"]
+        while True:
+            result = check_registration(ctx.cloud, facts)
+            ctx.data["verification"] = result.to_json()
+            if result.verified:
+                plan.noop_reason = result.summary()
+                return None
+            if time.monotonic() + interval > deadline:
+                return Pause(f"registration {result.summary()}; check again with `cleanup verify {ctx.run_id}` or `cleanup resume {ctx.run_id}`", kind="wait")
+            if ctx.wait_ui:
+                ctx.wait_ui(time.time() + interval, "registration not complete yet: " + "; ".join(result.missing))
+            else:
+                time.sleep(interval)
+            interval = min(interval * 2, p["max_interval_seconds"])

@@ -1,0 +1,320 @@
+"""Microsoft Graph: Entra devices and Intune managed devices (find, read, delete, JSON batching).
+
+Every search checks its results on our side: Intune may ignore ``$filter`` and return every device, and
+Entra compares names case-insensitively. Paging follows ``@odata.nextLink`` only to the Graph host we
+were configured with, so a forged link cannot send our token elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+
+from cleanup.clients.auth_graph import GraphTokenProvider
+from cleanup.clients.config import CloudConfig
+from cleanup.clients.errors import GraphError
+from cleanup.clients.http import HttpClient, HttpSettings, parse_retry_after
+from cleanup.clients.secrets import Secrets, env_var
+from cleanup.errors import UsageError
+from cleanup.identifiers import odata_literal, valid_guid, valid_serial
+
+API_VERSION = "v1.0"
+DEVICES = "/devices"
+MANAGED_DEVICES = "/deviceManagement/managedDevices"
+BATCH_LIMIT = 20
+_DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+
+def _retryable_item(status: int) -> bool:
+    """Batch items get the same policy as whole requests: throttling and server errors are retried."""
+    return status == 429 or 500 <= status <= 599
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _header(headers: dict | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    return None
+
+
+def _error_parts(body, headers=None) -> tuple[str | None, str, str | None]:
+    """(code, message, request-id) of a Graph error body."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, "", _header(headers, "request-id")
+    inner = error.get("innerError") or error.get("innererror") or {}
+    request_id = inner.get("request-id") if isinstance(inner, dict) else None
+    message = str(error.get("message") or "").strip().splitlines()
+    return error.get("code"), message[0] if message else "", request_id or _header(headers, "request-id")
+
+
+def error_text(status: int, body, headers=None) -> str:
+    code, message, request_id = _error_parts(body, headers)
+    text = f"{status} {code}: {message}" if code else f"{status} {message}".rstrip()
+    return f"{text} (request-id {request_id})" if request_id else text
+
+
+class GraphClient:
+    page_size = 999  # $top; the service caps it (devices 999, managedDevices 1000)
+    batch_attempts = 6
+
+    def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None,
+                 *, sleep: Callable[[float], None] = time.sleep):
+        if not config.graph_configured():
+            raise UsageError("Microsoft Graph is not configured: run `cleanup creds set graph`")
+        self.config = config
+        self.secrets = secrets or Secrets()
+        self.settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
+        self.endpoint = config.graph_endpoint.rstrip("/")
+        self.base = f"{self.endpoint}/{API_VERSION}"
+        self.http = HttpClient(self.settings)
+        self._sleep = sleep
+        self._provider: GraphTokenProvider | None = None
+        self._provider_lock = threading.Lock()
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> GraphTokenProvider:
+        with self._provider_lock:
+            if self._provider is None:
+                self._provider = GraphTokenProvider(
+                    authority_host=self.config.authority_host, tenant_id=self.config.tenant_id,
+                    client_id=self.config.graph_client_id, credential=self._credential(),
+                    graph_endpoint=self.endpoint, settings=self.settings,
+                )
+            return self._provider
+
+    def _credential(self) -> str | dict:
+        cfg = self.config
+        if cfg.graph_auth == "certificate":
+            if not cfg.graph_thumbprint:
+                raise UsageError("Graph certificate auth needs the certificate thumbprint: "
+                                 "run `cleanup creds set graph --certificate PEM`")
+            key = self.secrets.get("graph-private-key", cfg.graph_client_id)
+            if not key:
+                raise UsageError(f"no private key for Entra app {cfg.graph_client_id}: run `cleanup creds set graph "
+                                 f"--certificate PEM` or set {env_var('graph-private-key')}")
+            return {"private_key": key, "thumbprint": cfg.graph_thumbprint}
+        secret = self.secrets.get("graph-client-secret", cfg.graph_client_id)
+        if not secret:
+            raise UsageError(f"no client secret for Entra app {cfg.graph_client_id}: run `cleanup creds set graph` "
+                             f"or set {env_var('graph-client-secret')}")
+        return secret
+
+    def _url(self, path_or_url: str, params=None) -> str:
+        url = path_or_url if path_or_url.startswith("https://") else self.base + path_or_url
+        if params:
+            url += "?" + urlencode(params, quote_via=quote, safe="$'")
+        return url
+
+    def request(self, method: str, path_or_url: str, params=None, *, json=None) -> requests.Response:
+        provider = self.provider
+        token = provider.token()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return self.http.send(method, self._url(path_or_url, params), headers=headers, json=json,
+                              auth_refresh=lambda: provider.refresh_headers(failed=token))
+
+    def _display_path(self, url: str) -> str:
+        path = urlsplit(url).path
+        return path[len(urlsplit(self.endpoint).path):] if path.startswith(urlsplit(self.endpoint).path) else path
+
+    def _fail(self, response: requests.Response, method: str, url: str) -> GraphError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code, _, _ = _error_parts(body, response.headers)
+        text = error_text(response.status_code, body, response.headers)
+        hint = "the Entra app lacks an application permission (see `cleanup creds test graph`)" \
+            if response.status_code == 403 else None
+        return GraphError(f"Graph {method} {self._display_path(url)}: {text}", hint, code=code, method=method,
+                          url=url.split("?", 1)[0], status=response.status_code)
+
+    def _json(self, response: requests.Response, method: str, url: str):
+        try:
+            return response.json()
+        except ValueError:
+            raise GraphError(f"Graph {method} {self._display_path(url)}: unreadable answer (HTTP {response.status_code})",
+                             method=method, url=url.split("?", 1)[0], status=response.status_code) from None
+
+    def _get_all(self, path: str, params) -> list[dict]:
+        """Every item of a collection, following @odata.nextLink on the same Graph host only."""
+        url = self._url(path, params)
+        items: list[dict] = []
+        origin = _origin(self.endpoint)
+        while url:
+            response = self.request("GET", url)
+            if response.status_code != 200:
+                raise self._fail(response, "GET", url)
+            body = self._json(response, "GET", url)
+            values = body.get("value") if isinstance(body, dict) else None
+            if not isinstance(values, list):
+                raise GraphError(f"Graph GET {self._display_path(url)}: answer without a value list", status=200)
+            items += [v for v in values if isinstance(v, dict)]
+            url = body.get("@odata.nextLink")
+            if url is not None and (not isinstance(url, str) or _origin(url) != origin):
+                raise GraphError(f"Graph GET {self._display_path(path)}: the next page link points to another host; "
+                                 "refusing to follow it", code="UnexpectedNextLink", method="GET", status=200)
+        return items
+
+    def _get_one(self, path: str) -> dict | None:
+        url = self._url(path)
+        response = self.request("GET", url)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", url)
+        return self._json(response, "GET", url)
+
+    def _delete(self, path: str) -> bool:
+        url = self._url(path)
+        response = self.request("DELETE", url)
+        if response.status_code in (200, 204):
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._fail(response, "DELETE", url)
+
+    # -- Entra devices -------------------------------------------------------------------------------
+
+    def devices_by_device_id(self, device_id: str) -> list[dict]:
+        """Entra devices whose deviceId equals ``device_id`` (a GUID, compared case-insensitively)."""
+        guid = valid_guid(device_id)
+        found = self._get_all(DEVICES, [("$filter", f"deviceId eq {odata_literal(guid)}"), ("$top", self.page_size)])
+        return [d for d in found if str(d.get("deviceId") or "").lower() == guid]
+
+    def devices_by_name(self, name: str) -> list[dict]:
+        """Entra devices named ``name`` ignoring case (as Entra compares); callers decide about case differences."""
+        if not isinstance(name, str) or not name.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+            raise UsageError(f"{name!r} is not a device name")
+        found = self._get_all(DEVICES, [("$filter", f"displayName eq {odata_literal(name)}"), ("$top", self.page_size)])
+        wanted = name.casefold()
+        return [d for d in found if str(d.get("displayName") or "").casefold() == wanted]
+
+    def device(self, object_id: str) -> dict | None:
+        return self._get_one(f"{DEVICES}/{valid_guid(object_id)}")
+
+    def delete_device(self, object_id: str) -> bool:
+        """True if deleted now, False if it was already gone (404)."""
+        return self._delete(f"{DEVICES}/{valid_guid(object_id)}")
+
+    # -- Intune managed devices ----------------------------------------------------------------------
+
+    def managed_devices_by_serial(self, serial: str) -> list[dict]:
+        """Intune records whose serialNumber is exactly ``serial`` (even if Intune ignored the filter)."""
+        serial = valid_serial(serial)
+        params = [("$filter", f"serialNumber eq {odata_literal(serial)}"), ("$top", min(self.page_size, 1000))]
+        return [d for d in self._get_all(MANAGED_DEVICES, params) if d.get("serialNumber") == serial]
+
+    def managed_device(self, managed_id: str) -> dict | None:
+        return self._get_one(f"{MANAGED_DEVICES}/{valid_guid(managed_id)}")
+
+    def delete_managed_device(self, managed_id: str) -> bool:
+        return self._delete(f"{MANAGED_DEVICES}/{valid_guid(managed_id)}")
+
+    # -- batching ------------------------------------------------------------------------------------
+
+    def _post_batch(self, chunk: list[dict]) -> list[dict]:
+        url = self._url("/$batch")
+        response = self.request("POST", url, json={"requests": chunk})
+        if response.status_code != 200:
+            raise self._fail(response, "POST", url)
+        body = self._json(response, "POST", url)
+        responses = body.get("responses") if isinstance(body, dict) else None
+        if not isinstance(responses, list):
+            raise GraphError("Graph POST /$batch: answer without responses", method="POST", status=200)
+        return [r for r in responses if isinstance(r, dict)]
+
+    def batch(self, requests: list[dict]) -> dict[str, dict]:  # the parameter shadows the module here only
+        """Send requests through /$batch (<= 20 per POST); throttled (429) and failed (5xx) items are re-sent
+        after the largest Retry-After among them, up to ``batch_attempts`` times. Returns id -> {"status","headers","body"}."""
+        by_id: dict[str, dict] = {}
+        for item in requests:
+            rid = str(item.get("id", ""))
+            if not rid or rid in by_id:
+                raise UsageError(f"batch request ids must be unique and non-empty (got {rid!r})")
+            url = item.get("url")
+            if not isinstance(url, str) or not url.startswith("/") or url.startswith("//"):
+                raise UsageError(f"batch request {rid}: url must be relative to {API_VERSION} (got {url!r})")
+            by_id[rid] = {**item, "id": rid}
+        results: dict[str, dict] = {}
+        pending = list(by_id)
+        refreshed = False
+        deadline = time.monotonic() + self.settings.max_total_seconds
+        for attempt in range(1, self.batch_attempts + 1):
+            retry: list[str] = []
+            waits: list[float] = []
+            unauthorized = False
+            for start in range(0, len(pending), BATCH_LIMIT):
+                ids = pending[start:start + BATCH_LIMIT]
+                answered = set()
+                for answer in self._post_batch([by_id[rid] for rid in ids]):
+                    rid = str(answer.get("id"))
+                    if rid not in by_id:
+                        continue
+                    answered.add(rid)
+                    status = int(answer.get("status") or 0)
+                    results[rid] = {"status": status, "headers": answer.get("headers") or {},
+                                    "body": answer.get("body")}
+                    if _retryable_item(status):
+                        retry.append(rid)
+                        delay = parse_retry_after(_header(answer.get("headers"), "Retry-After"))
+                        waits.append(delay if delay is not None else min(self.settings.backoff_max, 2.0 ** attempt))
+                    elif status == 401 and not refreshed:  # the token expired between items: renew once
+                        retry.append(rid)
+                        unauthorized = True
+                missing = [rid for rid in ids if rid not in answered]
+                if missing:
+                    raise GraphError(f"Graph POST /$batch: no answer for request(s) {', '.join(missing)}",
+                                     method="POST", status=200)
+            if not retry:
+                break
+            wait = max(waits, default=0.0)
+            if attempt == self.batch_attempts or time.monotonic() + wait > deadline:
+                break
+            if unauthorized:
+                refreshed = True
+                self.provider.refresh_headers()
+            if wait:
+                self._sleep(wait)
+            pending = retry
+        return {rid: results[rid] for rid in by_id}
+
+    def batch_delete(self, paths: list[str]) -> dict[str, str]:
+        """DELETE each path (e.g. "/devices/<object id>") through /$batch.
+        Returns path -> "deleted" | "already gone" | the error text."""
+        for path in paths:
+            if not isinstance(path, str) or not _DELETE_PATH_RE.fullmatch(path):
+                raise UsageError(f"{path!r} is not a deletable Graph object path (like /devices/<object id>)")
+        unique = list(dict.fromkeys(paths))
+        answers = self.batch([{"id": str(n), "method": "DELETE", "url": p} for n, p in enumerate(unique, 1)])
+        outcome: dict[str, str] = {}
+        for n, path in enumerate(unique, 1):
+            answer = answers[str(n)]
+            status = answer["status"]
+            if status in (200, 204):
+                outcome[path] = "deleted"
+            elif status == 404:
+                outcome[path] = "already gone"
+            else:
+                outcome[path] = error_text(status, answer.get("body"), answer.get("headers"))
+        return outcome
+
+    # -- who are we ----------------------------------------------------------------------------------
+
+    def roles(self) -> set[str]:
+        return self.provider.roles()
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,306 @@
+"""Jamf Pro: find, read and delete computer records; groups; our own privileges.
+
+Jamf asks for at most 5 concurrent connections per server, so every request (token requests included)
+takes a slot of a semaphore shared by all clients of the same base URL, and the connection pool is sized
+to match. Searches by serial validate the serial first and keep only exact matches afterwards: the
+server-side RSQL filter is never trusted alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from urllib.parse import quote, urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from cleanup.clients.auth_jamf import JamfClientCredentials, JamfTokenProvider, JamfUserToken
+from cleanup.clients.config import CloudConfig
+from cleanup.clients.errors import JamfError
+from cleanup.clients.http import HttpClient, HttpSettings, make_session
+from cleanup.clients.secrets import Secrets, env_var
+from cleanup.errors import UsageError
+from cleanup.identifiers import rsql_value, valid_object_id, valid_serial
+
+INVENTORY = "/api/v1/computers-inventory"  # the inventory API version lives here only
+REMOVE_MDM = "/api/v1/computer-inventory/{id}/remove-mdm-profile"
+COMPUTER_GROUPS = "/api/v1/computer-groups"
+CLASSIC_GROUP = "/JSSResource/computergroups/name/{name}"
+SECTIONS = ("GENERAL", "HARDWARE", "USER_AND_LOCATION", "GROUP_MEMBERSHIPS", "LOCAL_USER_ACCOUNTS")
+MAX_CONNECTIONS = 5
+
+_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def server_slots(base_url: str) -> threading.BoundedSemaphore:
+    """The semaphore limiting concurrent requests to one Jamf Pro server (shared per process)."""
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(base_url.rstrip("/").lower(), threading.BoundedSemaphore(MAX_CONNECTIONS))
+
+
+class _SlotHttpClient(HttpClient):
+    """An HttpClient whose requests (retries included) each hold one of the server's slots.
+
+    The slot is re-entrant per thread: a token renewal made while a request holds a slot (the 401
+    refresh) reuses that slot. Callers take the slot *before* the token provider's lock, always in that
+    order, so threads waiting for the lock can never starve the renewing thread of a slot.
+    """
+
+    def __init__(self, settings: HttpSettings, slots: threading.BoundedSemaphore):
+        session = make_session(settings)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=MAX_CONNECTIONS)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        super().__init__(settings, session)
+        self.slots = slots
+        self._held = threading.local()
+
+    @contextmanager
+    def slot(self):
+        depth = getattr(self._held, "depth", 0)
+        if depth == 0:
+            self.slots.acquire()
+        self._held.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._held.depth = depth
+            if depth == 0:
+                self.slots.release()
+
+    def send(self, *args, **kwargs) -> requests.Response:
+        with self.slot():
+            return super().send(*args, **kwargs)
+
+
+def _error_detail(response: requests.Response) -> tuple[str | None, str]:
+    """First (code, description) of a Jamf error body, or (None, reason) if it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            lines = str(first.get("description") or "").strip().splitlines()
+            return first.get("code"), lines[0] if lines else ""
+        if isinstance(body.get("error"), str):
+            return body["error"], str(body.get("error_description") or "")
+    return None, response.reason or ""
+
+
+class JamfClient:
+    page_size = 100
+
+    def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None):
+        if not config.jamf_configured():
+            raise UsageError("Jamf Pro is not configured: run `cleanup creds set jamf`")
+        self.config = config
+        self.url = config.jamf_url.rstrip("/")
+        self.secrets = secrets or Secrets()
+        self.settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
+        self.http = _SlotHttpClient(self.settings, server_slots(self.url))
+        self._provider: JamfTokenProvider | None = None
+        self._provider_lock = threading.Lock()
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> JamfTokenProvider:
+        with self._provider_lock:
+            if self._provider is None:
+                self._provider = self._make_provider()
+            return self._provider
+
+    def _make_provider(self) -> JamfTokenProvider:
+        cfg = self.config
+        if cfg.jamf_auth == "user":
+            password = self.secrets.get("jamf-password", cfg.jamf_username)
+            if not password:
+                raise UsageError(f"no Jamf Pro password for {cfg.jamf_username}: run `cleanup creds set jamf` "
+                                 f"or set {env_var('jamf-password')}")
+            return JamfUserToken(self.url, cfg.jamf_username, password, self.http)
+        secret = self.secrets.get("jamf-client-secret", cfg.jamf_client_id)
+        if not secret:
+            raise UsageError(f"no Jamf Pro API client secret for {cfg.jamf_client_id}: run `cleanup creds set jamf` "
+                             f"or set {env_var('jamf-client-secret')}")
+        return JamfClientCredentials(self.url, cfg.jamf_client_id, secret, self.http)
+
+    def request(self, method: str, path: str, params=None, *, json=None, accept="application/json") -> requests.Response:
+        """Send one authenticated request; a 401 renews the token once. Returns any final response."""
+        url = self.url + path
+        if params:
+            url += "?" + urlencode(params, doseq=True, quote_via=quote)
+        provider = self.provider
+        with self.http.slot():
+            token = provider.token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": accept}
+            return self.http.send(method, url, headers=headers, json=json,
+                                  auth_refresh=lambda: provider.refresh_headers(failed=token))
+
+    def _fail(self, response: requests.Response, method: str, path: str) -> JamfError:
+        code, description = _error_detail(response)
+        status = response.status_code
+        detail = f"{code}: {description}" if code else description
+        hint = None
+        if status == 403:
+            hint = "the Jamf Pro API client or user lacks a privilege (see `cleanup creds test jamf`)"
+        return JamfError(f"Jamf Pro {method} {path}: {status} {detail}".rstrip(), hint,
+                         code=code, method=method, url=self.url + path, status=status)
+
+    def _json(self, response: requests.Response, method: str, path: str):
+        try:
+            return response.json()
+        except ValueError:
+            raise JamfError(f"Jamf Pro {method} {path}: unreadable answer (HTTP {response.status_code})",
+                            method=method, url=self.url + path, status=response.status_code) from None
+
+    def _get_json(self, path: str, params=None, **kw):
+        response = self.request("GET", path, params, **kw)
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        return self._json(response, "GET", path)
+
+    # -- computers -----------------------------------------------------------------------------------
+
+    def computers_by_serial(self, serial: str) -> list[dict]:
+        """Every inventory record whose serial is exactly ``serial`` (all pages; raw records)."""
+        serial = valid_serial(serial)
+        base = [("section", s) for s in SECTIONS]
+        base += [("sort", "id:asc"), ("filter", f"hardware.serialNumber=={rsql_value(serial)}")]
+        found: list[dict] = []
+        seen = 0
+        page = 0
+        while True:
+            body = self._get_json(INVENTORY, base + [("page", page), ("page-size", self.page_size)])
+            results = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(results, list):
+                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
+                                url=self.url + INVENTORY, status=200)
+            seen += len(results)
+            found += [r for r in results if isinstance(r, dict) and _serial_of(r) == serial]
+            total = body.get("totalCount")
+            if not results or len(results) < self.page_size or (isinstance(total, int) and seen >= total):
+                return found
+            page += 1
+
+    def computer(self, computer_id: str | int) -> dict | None:
+        cid = valid_object_id(computer_id)
+        path = f"{INVENTORY}/{cid}"
+        response = self.request("GET", path, [("section", s) for s in SECTIONS])
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        return self._json(response, "GET", path)
+
+    def delete_computer(self, computer_id: str | int) -> bool:
+        """True if deleted now, False if it was already gone (404)."""
+        path = f"{INVENTORY}/{valid_object_id(computer_id)}"
+        response = self.request("DELETE", path)
+        if response.status_code in (200, 204):
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._fail(response, "DELETE", path)
+
+    def remove_mdm_profile(self, computer_id: str | int) -> str:
+        """Send the unmanage command; returns its commandUuid."""
+        path = REMOVE_MDM.format(id=valid_object_id(computer_id))
+        response = self.request("POST", path)
+        if response.status_code not in (200, 201):
+            raise self._fail(response, "POST", path)
+        body = self._json(response, "POST", path)
+        uuid = body.get("commandUuid") if isinstance(body, dict) else None
+        if not uuid:
+            raise JamfError(f"Jamf Pro POST {path}: no commandUuid in the answer", method="POST",
+                            url=self.url + path, status=response.status_code)
+        return str(uuid)
+
+    def can_read_inventory(self) -> bool:
+        """Whether an inventory read is allowed (an actual one-record read); False on 403."""
+        response = self.request("GET", INVENTORY, [("section", "GENERAL"), ("page", 0), ("page-size", 1)])
+        if response.status_code == 403:
+            return False
+        if response.status_code != 200:
+            raise self._fail(response, "GET", INVENTORY)
+        return True
+
+    # -- groups --------------------------------------------------------------------------------------
+
+    def computer_groups(self) -> list[dict]:
+        body = self._get_json(COMPUTER_GROUPS)
+        if not isinstance(body, list):
+            raise JamfError(f"Jamf Pro GET {COMPUTER_GROUPS}: expected a list", status=200)
+        return body
+
+    def can_read_groups(self) -> bool:
+        response = self.request("GET", COMPUTER_GROUPS)
+        if response.status_code == 403:
+            return False
+        if response.status_code != 200:
+            raise self._fail(response, "GET", COMPUTER_GROUPS)
+        return True
+
+    def group_members(self, name: str) -> list[dict]:
+        """Members of a computer group by name (Classic API); JamfError with status 404 if there is no such group."""
+        if not isinstance(name, str) or not name.strip():
+            raise UsageError("a computer group name is required")
+        path = CLASSIC_GROUP.format(name=quote(name, safe=""))
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND",
+                            method="GET", url=self.url + path, status=404)
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        group = body.get("computer_group") if isinstance(body, dict) else None
+        members = group.get("computers") if isinstance(group, dict) else None
+        return members if isinstance(members, list) else []
+
+    # -- who are we ----------------------------------------------------------------------------------
+
+    def privileges(self) -> set[str] | None:
+        """Our Jamf Pro privileges, or None when they cannot be read (API client without Read API Roles)."""
+        provider = self.provider
+        if isinstance(provider, JamfClientCredentials):
+            with self.http.slot():
+                ids = provider.role_ids()
+            if not ids:
+                return None
+            privileges: set[str] = set()
+            for role_id in ids:
+                path = f"/api/v1/api-roles/{valid_object_id(role_id)}"
+                response = self.request("GET", path)
+                if response.status_code in (403, 404):
+                    return None
+                if response.status_code != 200:
+                    raise self._fail(response, "GET", path)
+                body = self._json(response, "GET", path)
+                privileges.update(p for p in (body.get("privileges") or []) if isinstance(p, str))
+            return privileges
+        response = self.request("GET", "/api/v1/auth")
+        if response.status_code == 403:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", "/api/v1/auth")
+        account = (self._json(response, "GET", "/api/v1/auth") or {}).get("account") or {}
+        found = {p for p in (account.get("privileges") or []) if isinstance(p, str)}
+        for site_privileges in (account.get("privilegesBySite") or {}).values():
+            found.update(p for p in site_privileges or [] if isinstance(p, str))
+        return found
+
+    def close(self) -> None:
+        with self._provider_lock:
+            provider, self._provider = self._provider, None
+        if provider is not None:
+            provider.close()
+        self.http.close()
+
+
+def _serial_of(record: dict) -> str | None:
+    hardware = record.get("hardware")
+    return hardware.get("serialNumber") if isinstance(hardware, dict) else None

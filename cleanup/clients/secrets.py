@@ -1,0 +1,137 @@
+"""Secrets for the cloud services: the environment first (unattended runs), then the OS keyring.
+
+Entries are stored with service ``cleanup`` and user name ``"<secret name>:<account>"``, so one machine
+can hold secrets for several API clients or apps. Values are never logged or put into messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import keyring
+import keyring.errors
+from keyring.backends import chainer, fail
+
+from cleanup.errors import CleanupError, UsageError
+
+# secret name -> (environment variable, what it is, for messages)
+SECRET_NAMES: dict[str, tuple[str, str]] = {
+    "jamf-client-secret": ("CLEANUP_JAMF_CLIENT_SECRET", "Jamf Pro API client secret"),
+    "jamf-password": ("CLEANUP_JAMF_PASSWORD", "Jamf Pro user password"),
+    "graph-client-secret": ("CLEANUP_GRAPH_CLIENT_SECRET", "Entra app client secret"),
+    "graph-private-key": ("CLEANUP_GRAPH_PRIVATE_KEY", "Entra app certificate private key"),
+}
+
+
+def env_var(name: str) -> str:
+    try:
+        return SECRET_NAMES[name][0]
+    except KeyError:
+        raise UsageError(f"unknown secret {name!r}") from None
+
+
+def describe(name: str) -> str:
+    env_var(name)
+    return SECRET_NAMES[name][1]
+
+
+def _usable(backend) -> bool:
+    if backend is None or isinstance(backend, fail.Keyring):
+        return False
+    if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
+        return False
+    try:
+        return backend.priority > 0  # the null backend (priority -1) silently stores nothing
+    except Exception:
+        return False
+
+
+class Secrets:
+    def __init__(self, env: Mapping[str, str] = os.environ, service: str = "cleanup"):
+        self.env = env
+        self.service = service
+
+    # -- keyring plumbing ----------------------------------------------------------------------------
+
+    def _backend(self):
+        try:
+            return keyring.get_keyring()
+        except Exception:  # a broken keyring configuration must not crash the tool
+            return None
+
+    def backend_name(self) -> str | None:
+        backend = self._backend()
+        return backend.name if _usable(backend) else None
+
+    def _require_backend(self, name: str):
+        backend = self._backend()
+        if not _usable(backend):
+            raise UsageError(
+                f"no keyring backend on this machine: set {env_var(name)} in the environment instead "
+                "(see `cleanup creds --help`)"
+            )
+        return backend
+
+    def _user(self, name: str, account: str) -> str:
+        env_var(name)
+        if not account:
+            raise UsageError(f"no account for the {describe(name)}: configure the client id or user name first")
+        return f"{name}:{account}"
+
+    def _keyring_failed(self, what: str, name: str, exc: Exception) -> CleanupError:
+        return CleanupError(
+            f"the keyring could not {what} the {describe(name)} ({type(exc).__name__})",
+            f"unlock the keyring, or set {env_var(name)} in the environment",
+        )
+
+    # -- API -----------------------------------------------------------------------------------------
+
+    def get(self, name: str, account: str) -> str | None:
+        """The secret from the environment, else from the keyring, else None."""
+        value = self.env.get(env_var(name))
+        if value:
+            return value
+        backend = self._require_backend(name)
+        try:
+            return backend.get_password(self.service, self._user(name, account)) or None
+        except keyring.errors.KeyringError as exc:
+            raise self._keyring_failed("read", name, exc) from None
+
+    def source(self, name: str, account: str | None) -> str:
+        """Where :meth:`get` would find the secret; never the value."""
+        var = env_var(name)
+        if self.env.get(var):
+            return f"environment ({var})"
+        backend = self._backend()
+        if not _usable(backend):
+            return f"not set (no keyring backend: use {var})"
+        if not account:
+            return "not set"
+        try:
+            found = backend.get_password(self.service, self._user(name, account))
+        except keyring.errors.KeyringError:
+            return f"unknown (keyring ({backend.name}) could not be read)"
+        return f"keyring ({backend.name})" if found else "not set"
+
+    def set(self, name: str, account: str, value: str) -> None:
+        if not value:
+            raise UsageError(f"an empty {describe(name)} was given; nothing stored")
+        user = self._user(name, account)
+        backend = self._require_backend(name)
+        try:
+            backend.set_password(self.service, user, value)
+        except keyring.errors.KeyringError as exc:
+            raise self._keyring_failed("store", name, exc) from None
+
+    def delete(self, name: str, account: str) -> bool:
+        """Remove the keyring entry; False if there was none. The environment is not touched."""
+        user = self._user(name, account)
+        backend = self._require_backend(name)
+        try:
+            backend.delete_password(self.service, user)
+        except keyring.errors.PasswordDeleteError:
+            return False
+        except keyring.errors.KeyringError as exc:
+            raise self._keyring_failed("delete", name, exc) from None
+        return True

@@ -1,0 +1,66 @@
+"""The simulated Mac's side of the lab's link to the emulated tenant.
+
+When a simulated Mac is linked (``link``), re-enrolling it creates a new Jamf Pro record in the emulator, and
+the registration policy creates a new Entra device and Intune record there plus a new Workplace Join
+certificate in the console user's login keychain, as the real Company Portal registration would.
+Only the lab's fake tools call this; the product never does.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.request
+import uuid
+
+from cleanup.lab.simmac import common as C
+
+REGISTRATION_EVENTS = ("intune-registration",)
+
+
+def link(root: str, url: str, ca_pem: str, events=REGISTRATION_EVENTS) -> None:
+    state = C.load_state(root)
+    state["tenant"] = {"url": url.rstrip("/"), "ca_pem": str(ca_pem), "registration_events": list(events)}
+    C.save_state(root, state)
+
+
+def _post(tenant: dict, path: str, body: dict) -> dict:
+    ctx = ssl.create_default_context(cafile=tenant["ca_pem"])
+    req = urllib.request.Request(tenant["url"] + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def on_enroll(ctx) -> None:
+    """The Mac enrolled again: Jamf Pro gets a fresh inventory record."""
+    st = ctx.state
+    tenant = st.get("tenant")
+    if tenant:
+        st["udid"] = str(uuid.uuid4()).upper()
+        _post(tenant, "/_lab/jamf/enroll", {"serial": st["serial"], "name": st["computer_name"], "udid": st["udid"]})
+
+
+def on_policy(ctx, entry: dict) -> None:
+    """The registration policy ran: Entra + Intune records in the tenant, Workplace Join items on the Mac."""
+    st = ctx.state
+    tenant = st.get("tenant")
+    if not tenant or entry.get("event") not in tenant.get("registration_events", ()):
+        return
+    user = st.get("console_user")
+    home = ctx.home_of(user) if user else None
+    if not home:
+        return  # nobody at the console: the registration cannot start
+    from cleanup.lab.simmac.builder import UPN_DOMAIN, _ms_login_items
+
+    upn = f"{user}@{UPN_DOMAIN}"
+    answer = _post(tenant, "/_lab/register", {"serial": st["serial"], "name": st["computer_name"], "user_upn": upn})
+    items, prefs = _ms_login_items(user, answer["deviceId"], False)
+    for it in items:
+        it["lab_origin"] = "registration"  # lab-only marker so before/after views can tell new from kept
+    path = ctx.host(f"{home}/Library/Keychains/login.keychain-db")
+    kc = C.load_keychain(path)
+    kc["items"] = items + kc.get("items", [])
+    kc.setdefault("identity_preferences", {}).update(prefs)
+    C.save_keychain(path, kc)
+    st.setdefault("registrations", []).append({"user": user, **answer})

@@ -1,0 +1,171 @@
+"""``GET /api/v1/computers-inventory``: sections, RSQL filter, sort and paging over the Jamf records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cleanup.lab.tenant import rsql
+from cleanup.lab.tenant.records import JamfComputer, iso
+
+# Jamf's section names and the JSON key each fills; the ones we model carry data, the rest come back empty.
+SECTION_KEYS = {
+    "GENERAL": "general", "DISK_ENCRYPTION": "diskEncryption", "PURCHASING": "purchasing",
+    "APPLICATIONS": "applications", "STORAGE": "storage", "USER_AND_LOCATION": "userAndLocation",
+    "CONFIGURATION_PROFILES": "configurationProfiles", "PRINTERS": "printers", "SERVICES": "services",
+    "HARDWARE": "hardware", "LOCAL_USER_ACCOUNTS": "localUserAccounts", "CERTIFICATES": "certificates",
+    "ATTACHMENTS": "attachments", "PLUGINS": "plugins", "PACKAGE_RECEIPTS": "packageReceipts", "FONTS": "fonts",
+    "SECURITY": "security", "OPERATING_SYSTEM": "operatingSystem", "LICENSED_SOFTWARE": "licensedSoftware",
+    "IBEACONS": "ibeacons", "SOFTWARE_UPDATES": "softwareUpdates", "EXTENSION_ATTRIBUTES": "extensionAttributes",
+    "CONTENT_CACHING": "contentCaching", "GROUP_MEMBERSHIPS": "groupMemberships",
+}
+ALL_SECTIONS = frozenset(SECTION_KEYS)
+_LIST_SECTIONS = {"applications", "configurationProfiles", "printers", "certificates", "attachments", "plugins",
+                  "fonts", "licensedSoftware", "ibeacons", "softwareUpdates", "extensionAttributes"}
+
+FIELDS = {
+    "id": lambda c: c.id,
+    "udid": lambda c: c.udid,
+    "general.name": lambda c: c.name,
+    "general.lastContactTime": lambda c: iso(c.last_contact, True),
+    "general.reportDate": lambda c: iso(c.report_date, True),
+    "general.managementId": lambda c: c.management_id,
+    "general.remoteManagement.managed": lambda c: c.managed,
+    "general.mdmCapable.capable": lambda c: c.mdm_capable,
+    "general.userApprovedMdm": lambda c: c.user_approved_mdm,
+    "general.enrolledViaAutomatedDeviceEnrollment": lambda c: c.ade,
+    "general.platform": lambda c: "Mac",
+    "hardware.serialNumber": lambda c: c.serial,
+    "hardware.macAddress": lambda c: c.mac_address,
+    "hardware.model": lambda c: c.model,
+    "userAndLocation.username": lambda c: c.username,
+    "userAndLocation.email": lambda c: c.email,
+    "operatingSystem.version": lambda c: c.os_version,
+}
+MAX_PAGE_SIZE = 2000
+
+
+class QueryError(ValueError):
+    def __init__(self, message: str, code: str = "INVALID_FIELD", field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+@dataclass
+class InventoryQuery:
+    sections: frozenset
+    page: int = 0
+    page_size: int = 100
+    sort: tuple = (("id", False),)       # (field, descending)
+    filter: tuple | None = None
+
+    @classmethod
+    def from_request(cls, req) -> InventoryQuery:
+        sections = set()
+        for value in req.args("section"):
+            for name in value.split(","):
+                name = name.strip().upper()
+                if name not in SECTION_KEYS:
+                    raise QueryError(f"Invalid section: {name}", "INVALID_FIELD", "section")
+                sections.add(name)
+        page = _int(req.arg("page", "0"), "page")
+        size = _int(req.arg("page-size", "100"), "page-size")
+        if page < 0:
+            raise QueryError("page must be greater than or equal to 0", field="page")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise QueryError(f"page-size must be between 1 and {MAX_PAGE_SIZE}", field="page-size")
+        sort = []
+        for value in req.args("sort"):
+            for part in value.split(","):
+                name, _, direction = part.strip().partition(":")
+                if name not in FIELDS or direction.lower() not in ("", "asc", "desc"):
+                    raise QueryError(f"Invalid sort criteria: {part}", "INVALID_SORT_CRITERIA", "sort")
+                sort.append((name, direction.lower() == "desc"))
+        node = None
+        text = req.arg("filter")
+        if text is not None:
+            try:
+                node = rsql.parse(text)
+            except rsql.RsqlError as exc:
+                raise QueryError(f"Invalid RSQL filter: {exc}", "INVALID_RSQL_FILTER", "filter") from None
+            unknown = sorted(rsql.fields_of(node) - set(FIELDS))
+            if unknown:
+                raise QueryError(f"Invalid RSQL filter field: {unknown[0]}", "INVALID_RSQL_FILTER_FIELD",
+                                 "filter")
+        return cls(frozenset(sections or {"GENERAL"}), page, size, tuple(sort) or (("id", False),), node)
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise QueryError(f"{name} must be an integer", field=name) from None
+
+
+def _sort_key(value):
+    if isinstance(value, str) and value.isdigit():
+        return (0, int(value), "")
+    return (1, 0, str(value).lower())
+
+
+def candidates(tenant, node) -> list[JamfComputer]:
+    """Records (live and not-yet-forgotten deleted ones) that may match ``node``, via the serial index if it can."""
+    ghosts = tenant.ghost_records("jamf")
+    serials = rsql.exact_values(node, "hardware.serialNumber") if node else None
+    if serials is not None:
+        recs = [r for s in serials for r in tenant.jamf_by_serial(s)]
+        return recs + [g for g in ghosts if g.serial.upper() in serials]
+    ids = rsql.exact_values(node, "id") if node else None
+    if ids is not None:
+        return [tenant.jamf[i] for i in ids if i in tenant.jamf] + [g for g in ghosts if g.id in ids]
+    return list(tenant.jamf.values()) + ghosts
+
+
+def run_query(tenant, query: InventoryQuery) -> tuple[int, list[dict]]:
+    recs = candidates(tenant, query.filter)
+    if query.filter is not None:
+        recs = [r for r in recs if rsql.evaluate(query.filter, lambda f, r=r: FIELDS[f](r))]
+    for name, desc in reversed(query.sort):
+        recs.sort(key=lambda r, name=name: _sort_key(FIELDS[name](r)), reverse=desc)
+    start = query.page * query.page_size
+    page = recs[start:start + query.page_size]
+    return len(recs), [render(tenant, r, query.sections) for r in page]
+
+
+def _local_users(c: JamfComputer) -> list[dict]:
+    if c.local_users is not None:
+        return [dict(u) for u in c.local_users]
+    if not c.username:
+        return []
+    return [{"uid": "501", "userGuid": None, "username": c.username, "fullName": c.username, "admin": True,
+             "homeDirectory": f"/Users/{c.username}", "homeDirectorySize": None, "fileVault2Enabled": True,
+             "userAccountType": "LOCAL", "passwordMinLength": None, "passwordMaxAge": None,
+             "passwordMinComplexCharacters": None, "passwordHistoryDepth": None, "passwordRequireAlphanumeric": None,
+             "computerAzureActiveDirectoryId": None, "userAzureActiveDirectoryId": None,
+             "azureActiveDirectoryId": "UNKNOWN"}]
+
+
+def render(tenant, c: JamfComputer, sections) -> dict:
+    out: dict = {"id": c.id, "udid": c.udid}
+    for section, key in SECTION_KEYS.items():
+        if section not in sections:
+            out[key] = None
+        elif key == "general":
+            out[key] = c.general()
+        elif key == "hardware":
+            out[key] = c.hardware()
+        elif key == "userAndLocation":
+            out[key] = c.user_and_location()
+        elif key == "localUserAccounts":
+            out[key] = _local_users(c)
+        elif key == "groupMemberships":
+            out[key] = [{"groupId": g, "groupName": tenant.groups[g]["name"],
+                         "smartGroup": tenant.groups[g]["smartGroup"]} for g in c.groups if g in tenant.groups]
+        elif key == "operatingSystem":
+            out[key] = {"name": "macOS", "version": c.os_version, "build": "23F79", "supplementalBuildVersion": None,
+                        "rapidSecurityResponse": None, "activeDirectoryStatus": "Not Bound",
+                        "fileVault2Status": "ALL_ENCRYPTED", "softwareUpdateDeviceId": None,
+                        "extensionAttributes": []}
+        else:
+            out[key] = [] if key in _LIST_SECTIONS else {}
+    return out
