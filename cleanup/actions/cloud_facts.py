@@ -95,7 +95,11 @@ class GatherCloudFacts(Action):
     params = {}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        if not ctx.included_actions() & set(CLOUD_READERS):
+        actions = ctx.included_actions()
+        # step 2 sends Jamf Pro's Remove MDM Profile command for a non-removable profile when it can: worth the
+        # records if a connection is configured, but no reason to demand one
+        optional = "jamf.remove_mdm_profile" in actions and ctx.cloud_opener is not None
+        if not actions & set(CLOUD_READERS) and not optional:
             return StepPlan(noop_reason="no cloud step in this run")
         serial = ctx.serial
         if not serial:

@@ -15,6 +15,7 @@ READ_NEEDS = {
     "entra_devices.delete": ["graph:read-devices"],
     "intune_devices.delete": ["graph:read-managed"],
     "verify.registration": ["jamf:read-computers", "graph:read-devices", "graph:read-managed"],
+    "jamf.remove_mdm_profile": ["jamf:read-computers"],  # the Remove MDM Profile command is optional
 }
 DELETE_NEEDS = {
     "jamf_inventory.delete": ["jamf:delete-computers"],
@@ -44,7 +45,7 @@ class CloudPreflight(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         actions = ctx.included_actions() & set(READ_NEEDS)
-        if not actions:
+        if not actions or (actions == {"jamf.remove_mdm_profile"} and ctx.cloud_opener is None):
             return StepPlan(noop_reason="no cloud step in this run")
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(noop_reason="no cloud connection configured")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, ChangeBlocked, Param, command_failed
+from cleanup.actions.base import Action, ChangeBlocked, Param, Pause, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
@@ -26,9 +26,28 @@ def run_jamf_change(ctx: RunContext, change: Change) -> str:
     return "done"
 
 
+def server_side_removal(ctx: RunContext) -> str | None:
+    """A non-removable profile: send Jamf Pro's Remove MDM Profile command to the Mac's one recorded record.
+
+    Returns what happened, or None when there is no cloud connection or not exactly one record to send it to.
+    """
+    from cleanup.errors import CleanupError
+
+    records = (ctx.facts.get("cloud") or {}).get("jamf") or []
+    if ctx.cloud_opener is None or len(records) != 1:
+        return None
+    rec = records[0]
+    try:
+        uuid = ctx.cloud.jamf.remove_mdm_profile(rec["id"])
+    except CleanupError as exc:
+        return f"the Mac cannot remove its MDM profile, and Jamf Pro's Remove MDM Profile command failed: {exc.message}"
+    ctx.data["mdm_command"] = {"computer": rec["id"], "uuid": uuid, "at": ctx.clock()}
+    return f"sent Jamf Pro's Remove MDM Profile command {uuid} to computer {rec['id']} (the profile is non-removable on the Mac)"
+
+
 class RemoveMdmProfile(Action):
     name = "jamf.remove_mdm_profile"
-    summary = "Remove the Jamf MDM profile with the jamf binary"
+    summary = "Remove the Jamf MDM profile with the jamf binary (non-removable: Jamf Pro's Remove MDM Profile command)"
     params = {"jamf_binary": Param("str", default=JAMF)}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
@@ -36,6 +55,9 @@ class RemoveMdmProfile(Action):
         status = probes.memo(ctx, "enrollment", lambda: probes.enrollment(ctx.host))
         if not status.enrolled:
             return StepPlan(noop_reason="no MDM profile is installed")
+        if sent := ctx.data.get("mdm_command"):
+            return StepPlan(blocked=[f"waiting for the Mac to act on Jamf Pro's Remove MDM Profile command {sent['uuid']} "
+                                     "(at its next MDM check-in); `cleanup resume` then continues"])
         if ctx.host.lstat(jamf) is None:
             return StepPlan(blocked=[f"the jamf binary is absent but an MDM profile is installed; {NON_REMOVABLE}"])
         argv = [jamf, "removeMdmProfile"]
@@ -45,13 +67,22 @@ class RemoveMdmProfile(Action):
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
         res = ctx.host.run(change.details["argv"])
-        if not res.ok and "not removable" in (res.stderr + res.stdout).lower():
-            raise ChangeBlocked(NON_REMOVABLE)
-        if not res.ok:
+        non_removable = not res.ok and "not removable" in (res.stderr + res.stdout).lower()
+        if not res.ok and not non_removable:
             raise command_failed(change.details["argv"], res)
-        if probes.enrollment(ctx.host).enrolled:
-            raise ChangeBlocked(NON_REMOVABLE)
+        if non_removable or probes.enrollment(ctx.host).enrolled:
+            outcome = server_side_removal(ctx)
+            if outcome is None or "mdm_command" not in ctx.data:
+                raise ChangeBlocked(outcome or NON_REMOVABLE)
+            return outcome
         return "MDM profile removed"
+
+    def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
+        sent = ctx.data.get("mdm_command")
+        if sent and probes.enrollment(ctx.host).enrolled:
+            return Pause(f"step {step.number} ({step.id}): waiting for the Mac to act on Jamf Pro's Remove MDM Profile command "
+                         f"{sent['uuid']} (at its next MDM check-in); then `cleanup resume {ctx.run_id}`", kind="blocked")
+        return None
 
 
 class RemoveFramework(Action):

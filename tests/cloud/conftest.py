@@ -15,10 +15,10 @@ from cleanup.lab.tenant import Faults, MacIdentity, start_tenant
 class Lab:
     """One emulated tenant, the client files that point cleanup at it, and the Mac(s) it knows."""
 
-    def __init__(self, tmp: Path, scenario: str, faults: Faults | None, users: list[str], logged_out: list[str]):
+    def __init__(self, tmp: Path, scenario: str, faults: Faults | None, users: list[str], logged_out: list[str], mac_scenario: str = "default"):
         self.tmp = tmp
         self.mac = tmp / "mac"
-        self.info = create_sim_mac(self.mac, users=users, logged_out=logged_out)
+        self.info = create_sim_mac(self.mac, users=users, logged_out=logged_out, scenario=mac_scenario)
         ids = [self.info["device_ids"][u] for u in users if u in self.info["device_ids"]]
         self.identity = MacIdentity(serial=self.info["serial"], name=self.info["computer_name"], device_ids=ids,
                                     user_upn=f"{users[0]}@example.com")
@@ -71,10 +71,11 @@ class Lab:
 def make_lab(tmp_path):
     labs: list[Lab] = []
 
-    def make(scenario: str = "clean", faults: Faults | None = None, users=("alice",), logged_out=(), name: str = "lab") -> Lab:
+    def make(scenario: str = "clean", faults: Faults | None = None, users=("alice",), logged_out=(), name: str = "lab",
+             mac_scenario: str = "default") -> Lab:
         d = tmp_path / name
         d.mkdir()
-        lab = Lab(d, scenario, faults, list(users), list(logged_out))
+        lab = Lab(d, scenario, faults, list(users), list(logged_out), mac_scenario)
         labs.append(lab)
         return lab
 

@@ -8,13 +8,13 @@ from tests.cloud.conftest import audit_events
 from tests.conftest import lab_state, run_cli
 
 
-def drive_cli(args, env, state_dir, rounds=6):
+def drive_cli(args, env, state_dir, rounds=6, resume_args=()):
     """`cleanup run ...`, then `cleanup resume --latest` after each pause, as an operator would."""
     res = run_cli(*args, env=env, state_dir=state_dir)
     outputs = [res]
     while res.returncode == 3 and rounds:
         rounds -= 1
-        res = run_cli("resume", "--latest", env=env, state_dir=state_dir)
+        res = run_cli("resume", "--latest", *resume_args, env=env, state_dir=state_dir)
         outputs.append(res)
     return res, outputs
 

@@ -32,6 +32,29 @@ def _post(tenant: dict, path: str, body: dict) -> dict:
         return json.loads(resp.read() or b"{}")
 
 
+def _get(tenant: dict, path: str) -> dict:
+    ctx = ssl.create_default_context(cafile=tenant["ca_pem"])
+    with urllib.request.urlopen(tenant["url"] + path, context=ctx, timeout=10) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def apply_mdm_commands(ctx) -> None:
+    """Jamf Pro's Remove MDM Profile command for this Mac removes even a non-removable (ADE) profile, as the
+    real Mac does at its next MDM check-in; the lab checks for it whenever the MDM state is read."""
+    st = ctx.state
+    tenant = st.get("tenant")
+    if not tenant or not st["mdm"].get("enrolled"):
+        return
+    done = set(st.setdefault("mdm_commands_done", []))
+    for cmd in _get(tenant, "/_lab/state").get("mdm_commands", []):
+        if cmd.get("serial") == st["serial"] and cmd.get("command") == "REMOVE_MDM_PROFILE" and cmd["commandUuid"] not in done:
+            st["mdm"]["enrolled"] = False
+            st["mdm"]["user_approved"] = False
+            st["mdm_commands_done"].append(cmd["commandUuid"])
+            ctx.save()
+            return
+
+
 def on_enroll(ctx) -> None:
     """The Mac enrolled again: Jamf Pro gets a fresh inventory record."""
     st = ctx.state

@@ -135,6 +135,9 @@ def t_profiles(ctx: Ctx, argv: list[str]):
     if len(argv) != 3 or argv[1] != "-type" or argv[2] != "enrollment" or argv[0] not in ("status", "renew"):
         usage(use)
     if argv[0] == "status":
+        if ctx.state.get("tenant"):
+            ctx.lock()
+            tenant_link.apply_mdm_commands(ctx)
         mdm = ctx.state["mdm"]
         enrolled = bool(mdm.get("enrolled"))
         out(f"Enrolled via DEP: {'Yes' if enrolled and mdm.get('dep') else 'No'}")

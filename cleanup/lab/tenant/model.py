@@ -316,7 +316,9 @@ class Tenant:
 
     def record_mdm_command(self, computer_id: str, command: str) -> dict:
         with self.lock:
-            entry = {"deviceId": computer_id, "commandUuid": new_guid(), "command": command, "at": time.time()}
+            rec = self.jamf.get(computer_id)
+            entry = {"deviceId": computer_id, "serial": rec.serial if rec else None, "commandUuid": new_guid(),
+                     "command": command, "at": time.time()}
             self.mdm_commands.append(entry)
             return entry
 
