@@ -10,6 +10,7 @@ def _registry() -> dict[str, Action]:
         cloud_facts,
         cloud_preflight,
         company_portal,
+        duplicates,
         enrollment,
         entra_devices,
         facts,
@@ -44,6 +45,8 @@ def _registry() -> dict[str, Action]:
         entra_devices.DeleteEntraDevice(),
         intune_devices.DeleteIntuneRecords(),
         verify.VerifyRegistration(),
+        duplicates.DeleteStaleEntra(),
+        duplicates.DeleteStaleIntune(),
     ]
     return {a.name: a for a in actions}
 

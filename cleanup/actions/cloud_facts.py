@@ -12,13 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from cleanup.actions import cloud_records as R
 from cleanup.actions.base import Action
+from cleanup.actions.cloud_preflight import READ_NEEDS
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import UsageError
 
-CLOUD_DELETES = ("jamf_inventory.delete", "entra_devices.delete", "intune_devices.delete")
-CLOUD_READERS = CLOUD_DELETES + ("verify.registration",)
+# every action that reads the cloud records (step 2's MDM command only uses them when it can)
+PREFETCH_MAX_AGE = 900  # seconds
+CLOUD_READERS = tuple(a for a in READ_NEEDS if a != "jamf.remove_mdm_profile")
 
 
 def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
@@ -43,13 +45,17 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
             did = d.get("azureADDeviceId")
             if did and did != R.ZERO_GUID:
                 sources.setdefault(did.casefold(), f"azureADDeviceId of Intune record {d['id']}")
+        for j in jamf:
+            for did in j.get("aad_device_ids") or []:
+                if did != R.ZERO_GUID:
+                    sources.setdefault(did.casefold(), f"deviceId Jamf Pro reports for computer {j['id']}")
         names = {ctx.facts.get("computer_name")} | {j["name"] for j in jamf} | {d.get("deviceName") for d in intune}
         names = sorted(n for n in names if n)
-        by_id_f = {did: pool.submit(cloud.graph.devices_by_device_id, did) for did in sources}
+        by_id = cloud.graph.devices_by_device_ids(list(sources)) if sources else {}
         entra: list[dict] = []
         seen: set[str] = set()
-        for did, fut in by_id_f.items():
-            for dev in fut.result():
+        for did, devices in by_id.items():
+            for dev in devices:
                 if dev["id"] in seen:
                     continue
                 seen.add(dev["id"])
@@ -58,7 +64,9 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
                 else:
                     notes.append(f"Entra device {dev['id']} has deviceId {did} but is not a Mac ({dev.get('operatingSystem')}): never deleted")
         # the name is a fallback when no deviceId finds a device; a dry-run also looks, to show look-alikes
-        by_name_f = {n: pool.submit(cloud.graph.devices_by_name, n) for n in names} if not entra or ctx.options.dry_run else {}
+        # (not in a batch's plan: nobody reads those notes there)
+        look = not entra or (ctx.options.dry_run and not ctx.options.batch_id)
+        by_name_f = {n: pool.submit(cloud.graph.devices_by_name, n) for n in names} if look else {}
         by_name: list[dict] = []
         for name, fut in by_name_f.items():
             for dev in fut.result():
@@ -108,6 +116,13 @@ class GatherCloudFacts(Action):
             if ctx.options.dry_run:
                 return StepPlan(noop_reason="no cloud connection configured", notes=["no Jamf Pro / Graph connection is configured: the cloud steps cannot be planned (`cleanup creds set`)"])
             ctx.cloud  # raises the clear "not configured" error before anything changes
+        pre = ctx.options.prefetched
+        if pre and pre.get("serial") == serial and ctx.clock() - pre.get("gathered_at", 0) < PREFETCH_MAX_AGE:
+            return StepPlan(noop_reason=_summary(pre), facts={"cloud": pre},
+                            notes=["records from the batch's plan moments ago; each object is re-read before its delete"])
         cloud, notes = gather(ctx, serial)
-        summary = f"Jamf Pro: {len(cloud['jamf'])} record(s); Entra: {len(cloud['entra'])} device(s); Intune: {len(cloud['intune'])} record(s)"
-        return StepPlan(noop_reason=summary, facts={"cloud": cloud}, notes=notes)
+        return StepPlan(noop_reason=_summary(cloud), facts={"cloud": cloud}, notes=notes)
+
+
+def _summary(cloud: dict) -> str:
+    return f"Jamf Pro: {len(cloud['jamf'])} record(s); Entra: {len(cloud['entra'])} device(s); Intune: {len(cloud['intune'])} record(s)"

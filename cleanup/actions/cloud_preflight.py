@@ -16,11 +16,15 @@ READ_NEEDS = {
     "intune_devices.delete": ["graph:read-managed"],
     "verify.registration": ["jamf:read-computers", "graph:read-devices", "graph:read-managed"],
     "jamf.remove_mdm_profile": ["jamf:read-computers"],  # the Remove MDM Profile command is optional
+    "duplicates.entra": ["jamf:read-computers", "graph:read-devices", "graph:read-managed"],
+    "duplicates.intune": ["jamf:read-computers", "graph:read-managed"],
 }
 DELETE_NEEDS = {
     "jamf_inventory.delete": ["jamf:delete-computers"],
     "entra_devices.delete": ["graph:delete-devices"],
     "intune_devices.delete": ["graph:delete-managed"],
+    "duplicates.entra": ["graph:delete-devices"],
+    "duplicates.intune": ["graph:delete-managed"],
 }
 
 
@@ -52,7 +56,15 @@ class CloudPreflight(Action):
         from cleanup.clients.permissions import check
 
         needs = needs_for(actions, ctx.options.dry_run)
-        missing = check(ctx.cloud, needs)
+        memo = getattr(ctx.cloud, "permission_memo", None)  # a batch checks its credentials once
+        if memo is None:
+            missing = check(ctx.cloud, needs)
+        else:
+            with ctx.cloud.permission_lock:
+                key = tuple(needs)
+                if key not in memo:
+                    memo[key] = check(ctx.cloud, needs)
+                missing = memo[key]
         known = [m for m in missing if m.known]
         if known:
             names = ", ".join(f"{m.service} {m.permission_name}" for m in known)

@@ -31,6 +31,9 @@ def jamf_summary(rec: dict) -> dict:
         "last_contact": _get(rec, "general", "lastContactTime"),
         "report_date": _get(rec, "general", "reportDate"),
         "managed": _get(rec, "general", "remoteManagement", "managed"),
+        # the Entra deviceId(s) Jamf Pro reports for the Mac (its current registration)
+        "aad_device_ids": sorted({u.get("computerAzureActiveDirectoryId") for u in rec.get("localUserAccounts") or []
+                                  if isinstance(u, dict) and u.get("computerAzureActiveDirectoryId")}),
     }
 
 

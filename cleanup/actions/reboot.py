@@ -1,23 +1,36 @@
 """Step 9: restart the Mac and know afterwards that it happened (``kern.boottime`` changed).
 
 On the Mac itself (``--host local``) a one-shot LaunchDaemon runs ``cleanup resume`` at boot, unless
-``--no-autoresume``; the resumed run removes it again.
+``--no-autoresume``; the resumed run removes it again. Over SSH the run waits (bounded by ``reconnect_minutes``)
+for the Mac to go down and come back with a new boot time, then continues in the same process.
 """
 
 from __future__ import annotations
 
 import plistlib
 import sys
+import time
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, Pause, Param, command_failed
+from cleanup.actions.base import Action, Param, Pause, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import HostError
 
 SHUTDOWN = "/sbin/shutdown"
 DAEMON_LABEL = "com.cleanup.resume"
 DAEMON_PATH = f"/Library/LaunchDaemons/{DAEMON_LABEL}.plist"
+FIRST_POLL_DELAY = 0.5  # seconds between boot-time polls over SSH, growing by half up to MAX_POLL_DELAY
+MAX_POLL_DELAY = 15.0
+
+
+def _positive(v) -> str | None:
+    return None if v > 0 else "must be more than 0"
+
+
+def over_ssh(ctx: RunContext) -> bool:
+    return ctx.host.spec.startswith("ssh://")
 
 
 def resume_daemon_plist(ctx: RunContext) -> bytes:
@@ -39,7 +52,10 @@ def resume_daemon_plist(ctx: RunContext) -> bytes:
 class Restart(Action):
     name = "reboot.restart"
     summary = "Restart the Mac; resume continues once the boot time has changed"
-    params = {"command": Param("str_list", default=[SHUTDOWN, "-r", "now"])}
+    params = {
+        "command": Param("str_list", default=[SHUTDOWN, "-r", "now"]),
+        "reconnect_minutes": Param("float", default=15, check=_positive, help="over SSH: how long to wait for the Mac to come back"),
+    }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         now = probes.memo(ctx, "boot_time", lambda: probes.boot_time(ctx.host))
@@ -66,13 +82,48 @@ class Restart(Action):
         if change.kind == "remove-path":
             ctx.host.remove(change.details["path"])
             return "removed"
-        res = ctx.host.run(change.details["argv"])
+        try:
+            res = ctx.host.run(change.details["argv"])
+        except HostError as exc:
+            from cleanup.hosts.ssh import ConnectionLost
+
+            if isinstance(exc, ConnectionLost):  # a Mac going down may close the channel before it answers
+                return "restart requested (the connection closed as the Mac went down)"
+            raise
         if not res.ok:
             raise command_failed(change.details["argv"], res)
         return "restart requested"
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
         if any(c.kind == "restart" for c in plan.changes):
+            if over_ssh(ctx) and not ctx.options.no_wait:
+                return self._await_return(ctx, step)
             how = "the resume daemon continues at boot" if ctx.host.spec == "local" and ctx.options.autoresume else "then run `cleanup resume`"
             return Pause(f"the Mac is restarting; {how}", kind="restart")
         return None
+
+    def _await_return(self, ctx: RunContext, step: Step) -> Pause | None:
+        """Poll the boot time through the Mac going down and coming back; None once it changed."""
+        before = ctx.data.get("boot_before")
+        minutes = step.params["reconnect_minutes"]
+        deadline = time.monotonic() + minutes * 60
+        delay = FIRST_POLL_DELAY
+        last = ""
+        while True:
+            try:
+                now = ctx.host.boot_time()
+            except HostError as exc:
+                if not getattr(exc, "transient", False):
+                    raise  # a changed host key, a refused login: waiting will not help
+                last = exc.message
+            else:
+                if now != before:
+                    ctx.data["boot_after"] = now
+                    return None
+                last = "it still reports the boot time from before the restart"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return Pause(f"the Mac has not come back within {minutes:g} min of the restart ({last}); "
+                             f"`cleanup resume {ctx.run_id}` continues once it is up", kind="restart")
+            time.sleep(min(delay, left))
+            delay = min(delay * 1.5, MAX_POLL_DELAY)

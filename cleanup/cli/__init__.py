@@ -35,9 +35,12 @@ def _root(
 
 
 def _register() -> None:
-    from cleanup.cli import creds, lab, playbooks, runs
+    from cleanup.cli import agent, batch, creds, diagnose, lab, playbooks, runs
 
     runs.register(app)
+    diagnose.register(app)
+    agent.register(app)  # `cleanup host-agent` (hidden): the Mac's end of --host ssh://
+    batch.register(app)
     app.add_typer(creds.app, name="creds")
     app.add_typer(playbooks.app, name="playbooks")
     app.add_typer(lab.app, name="lab")

@@ -10,7 +10,7 @@ from cleanup.cli.render import err_console
 
 VERBOSE = False
 
-HostOpt = typer.Option(None, "--host", help="Where the Mac is: local (this Mac, the default), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).")
+HostOpt = typer.Option(None, "--host", help="Where the Mac is: local (this Mac, the default), ssh://user@mac[:port] (a Mac with cleanup installed, over SSH), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).")
 ConfigOpt = typer.Option(None, "--config", envvar="CLEANUP_CONFIG", help="Config file (Jamf Pro URL, tenant, client ids; default: the platform's config folder).")
 PlaybookOpt = typer.Option("cause6", "--playbook", "-p", help="Playbook name or TOML file.")
 StateDirOpt = typer.Option(None, "--state-dir", envvar="CLEANUP_STATE_DIR", help="Where runs are checkpointed.")

@@ -21,6 +21,11 @@ def emit_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
+def json_brief(data: Any, limit: int = 160) -> str:
+    text = json.dumps(data, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def change_line(change: Change) -> str:
     d = change.details
     if change.kind == "delete-keychain-item":

@@ -20,7 +20,7 @@ import msal
 import requests
 
 from cleanup.clients.errors import AuthError
-from cleanup.clients.http import USER_AGENT, HttpSettings
+from cleanup.clients.http import USER_AGENT, HttpSettings, origin_of, proxies_for
 from cleanup.errors import CleanupError
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
@@ -39,8 +39,10 @@ class VerifyingSession(requests.Session):
         self._verify = verify
         self._timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
+        self.trust_env = False  # proxies from the environment are looked up once per host (http.proxies_for)
 
     def request(self, method, url, *args, **kwargs):
+        kwargs.setdefault("proxies", proxies_for(origin_of(url)))
         kwargs["verify"] = self._verify
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout

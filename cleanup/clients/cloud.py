@@ -16,8 +16,10 @@ class CloudSession:
     """What actions use as ``ctx.cloud``. Clients are created on first use, so a device-only run needs no
     cloud configuration at all."""
 
-    def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None):
+    def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None,
+                 gate=None):
         self.config = config
+        self.gate = gate  # a batch's shared Graph gate (cleanup.clients.throttle.Gate)
         self.secrets = secrets or Secrets()
         self.http_settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
         self._jamf: JamfClient | None = None
@@ -36,6 +38,7 @@ class CloudSession:
         with self._lock:
             if self._graph is None:
                 self._graph = GraphClient(self.config, self.secrets, self.http_settings)
+                self._graph.http.gate = self.gate
             return self._graph
 
     def close(self) -> None:

@@ -194,6 +194,27 @@ class GraphClient:
         found = self._get_all(DEVICES, [("$filter", f"deviceId eq {odata_literal(guid)}"), ("$top", self.page_size)])
         return [d for d in found if str(d.get("deviceId") or "").lower() == guid]
 
+    def devices_by_device_ids(self, device_ids: list[str]) -> dict[str, list[dict]]:
+        """Several deviceId lookups in one $batch (each checked on our side like devices_by_device_id)."""
+        guids = list(dict.fromkeys(valid_guid(d) for d in device_ids))
+        if len(guids) <= 1:
+            return {g: self.devices_by_device_id(g) for g in guids}
+        reqs = [{"id": str(n), "method": "GET", "url": f"{DEVICES}?$filter=deviceId eq {quote(odata_literal(g), safe='')}"}
+                for n, g in enumerate(guids)]
+        answers = self.batch(reqs)
+        out: dict[str, list[dict]] = {}
+        for n, g in enumerate(guids):
+            ans = answers[str(n)]
+            if ans["status"] != 200 or not isinstance(ans.get("body"), dict):
+                raise GraphError(f"Graph GET {DEVICES} (deviceId {g}) in $batch: {error_text(ans['status'], ans.get('body'), ans.get('headers'))}",
+                                 status=ans["status"], method="GET")
+            body = ans["body"]
+            found = [d for d in body.get("value") or [] if isinstance(d, dict)]
+            if body.get("@odata.nextLink"):
+                found = self.devices_by_device_id(g)  # more than a page for one deviceId: read it the long way
+            out[g] = [d for d in found if str(d.get("deviceId") or "").lower() == g]
+        return out
+
     def devices_by_name(self, name: str) -> list[dict]:
         """Entra devices named ``name`` ignoring case (as Entra compares); callers decide about case differences."""
         if not isinstance(name, str) or not name.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
@@ -201,6 +222,14 @@ class GraphClient:
         found = self._get_all(DEVICES, [("$filter", f"displayName eq {odata_literal(name)}"), ("$top", self.page_size)])
         wanted = name.casefold()
         return [d for d in found if str(d.get("displayName") or "").casefold() == wanted]
+
+    def all_devices(self) -> list[dict]:
+        """Every Entra device (fleet scans of `batch select`), all pages."""
+        return self._get_all(DEVICES, [("$top", self.page_size)])
+
+    def all_managed_devices(self) -> list[dict]:
+        """Every Intune managed device (fleet scans), all pages; callers filter on their side."""
+        return self._get_all(MANAGED_DEVICES, [("$top", 1000)])
 
     def device(self, object_id: str) -> dict | None:
         return self._get_one(f"{DEVICES}/{valid_guid(object_id)}")
@@ -281,6 +310,8 @@ class GraphClient:
             if not retry:
                 break
             wait = max(waits, default=0.0)
+            if self.http.gate is not None and wait:
+                self.http.gate.throttled(wait)  # throttled items slow the whole batch down
             if attempt == self.batch_attempts or time.monotonic() + wait > deadline:
                 break
             if unauthorized:

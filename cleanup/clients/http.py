@@ -18,6 +18,7 @@ Rules kept here so no client has to remember them:
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -77,8 +78,18 @@ def make_session(settings: HttpSettings | None = None) -> requests.Session:
     settings = settings or HttpSettings()
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
-    session.verify = settings.verify  # documentation only: requests ignores it when the env sets a bundle
+    session.verify = settings.verify
+    # The environment is read once per host (see HttpClient._proxies), not on every request: requests would
+    # scan every environment variable for proxy settings per request, which a batch pays thousands of times.
+    # With trust_env off, REQUESTS_CA_BUNDLE cannot override our verify either.
+    session.trust_env = False
     return session
+
+
+@functools.lru_cache(maxsize=256)
+def proxies_for(scheme_host: str) -> dict[str, str]:
+    """The environment's proxy for one scheme://host (honours NO_PROXY), looked up once."""
+    return dict(requests.utils.get_environ_proxies(scheme_host + "/"))
 
 
 def redact_url(url: str) -> str:
@@ -92,6 +103,11 @@ def redact_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     except ValueError:
         return url.split("?", 1)[0].split("#", 1)[0]
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -157,6 +173,8 @@ class HttpClient:
         self._clock = clock
         self._wall_clock = wall_clock
         self._rand = rand
+        #: shared by a batch's workers (see cleanup.clients.throttle.Gate); None for single runs
+        self.gate = None
 
     def close(self) -> None:
         self.session.close()
@@ -219,6 +237,8 @@ class HttpClient:
             call.refresh_used = True
             call.headers.update(call.auth_refresh() or {})
         call.attempts += 1
+        if self.gate is not None:
+            self.gate.before(method, url, json)
         response = self.session.request(
             method,
             url,
@@ -227,9 +247,13 @@ class HttpClient:
             data=data,
             verify=self.settings.verify,
             timeout=self.settings.timeout,
+            proxies=proxies_for(origin_of(url)) if not self.session.trust_env else None,
         )
         if response.status_code == 401 and call.auth_refresh is not None and not call.refresh_used:
             call.refresh_due = True
+        if self.gate is not None and response.status_code in RETRY_AFTER_STATUSES:
+            delay = parse_retry_after(response.headers.get("Retry-After"), now=self._wall_clock())
+            self.gate.throttled(1.0 if delay is None else delay)
         return response
 
     def send(

@@ -187,6 +187,22 @@ class JamfClient:
                 return found
             page += 1
 
+    def all_computers(self, sections=("GENERAL", "HARDWARE", "LOCAL_USER_ACCOUNTS")) -> list[dict]:
+        """Every inventory record (fleet scans of `batch select`), 2000 per page."""
+        base = [("section", s) for s in sections] + [("sort", "id:asc")]
+        found: list[dict] = []
+        page = 0
+        while True:
+            body = self._get_json(INVENTORY, base + [("page", page), ("page-size", 2000)])
+            results = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(results, list):
+                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
+                                url=self.url + INVENTORY, status=200)
+            found += [r for r in results if isinstance(r, dict)]
+            if len(results) < 2000:
+                return found
+            page += 1
+
     def computer(self, computer_id: str | int) -> dict | None:
         cid = valid_object_id(computer_id)
         path = f"{INVENTORY}/{cid}"

@@ -20,6 +20,10 @@ class RunOptions:
     serial: str | None = None  # the operator's statement of which Mac this must be
     #: the operator's explicit picks where several cloud records match: {"jamf": [ids], "entra": [object ids]}
     choices: dict[str, list[str]] = field(default_factory=dict)
+    #: the batch this run belongs to (recorded, so a crashed batch finds its runs again)
+    batch_id: str | None = None
+    #: cloud records a batch's plan gathered moments ago (step 0 reuses them; deletes still re-read each object)
+    prefetched: dict | None = None
 
 
 @dataclass

@@ -70,6 +70,7 @@ def _no_change(outcome: str) -> bool:
 class Runner:
     def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None, cloud_opener=None):
         self.cloud_opener = cloud_opener
+        self.run_id: str | None = None  # the run start() created (known even when it then pauses)
         self.store = store
         self.host = host
         self.playbook = playbook
@@ -113,7 +114,7 @@ class Runner:
                 try:
                     plan = action.plan(ctx, step)
                 except Ambiguous as exc:
-                    report.refusals.append(f"step {step.number} ({step.id}): {exc.message}")
+                    report.refusals.append(f"step {step.number} ({step.id}): {exc.message}" + (f"; {exc.hint}" if exc.hint else ""))
                     plan = StepPlan(cannot_plan=f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
                 except SafetyRefusal:
                     raise
@@ -176,6 +177,7 @@ class Runner:
                 "autoresume": self.options.autoresume,
                 "wait_seconds": self.options.wait_seconds,
                 "choices": self.options.choices,
+                "batch_id": self.options.batch_id,
             },
             facts=ctx.facts,
             steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
@@ -186,7 +188,7 @@ class Runner:
             st.mark("done", plan.summary())
             st.notes = plan.notes
         self.store.create(run, self.playbook.text)
-        ctx.run_id = run.run_id
+        ctx.run_id = self.run_id = run.run_id
         self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
         for service, ids in sorted(self.options.choices.items()):
             self._audit(run).append({"event": "override", "run": run.run_id, "kind": "choose", "service": service, "ids": ids, "time": now, "by": "command line"})
@@ -318,6 +320,11 @@ class Runner:
                 try:
                     outcomes = [action.apply(ctx, step, change)]
                 except (CleanupError, ChangeBlocked, OSError) as exc:
+                    if getattr(exc, "outcome_unknown", False):
+                        # the Mac may or may not have done it (connection lost mid-command): leave the intent
+                        # open, as a crash would, so resume probes it again and never repeats a `once` command
+                        self._stop(run, st, "failed", exc.message)
+                        raise
                     outcomes = [exc]
             failure: CleanupError | None = None
             for (change, base), outcome in zip(group, outcomes):

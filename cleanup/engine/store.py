@@ -16,7 +16,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from cleanup.engine.state import RunState
 from cleanup.errors import LockHeld, StateError, UsageError
@@ -57,6 +57,23 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(dfd)
 
 
+@contextlib.contextmanager
+def held_lock(path: Path, me: str, refusal: Callable[[str], str]) -> Iterator[None]:
+    """An exclusive flock on ``path``, not waited for: held elsewhere -> LockHeld naming the holder."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise LockHeld(refusal(holder)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, me.encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 class StateStore:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -83,7 +100,8 @@ class StateStore:
 
     def save(self, run: RunState) -> None:
         run.updated = time.time()
-        data = json.dumps(run.to_json(), indent=1, sort_keys=True).encode()
+        # no indent: json's C encoder only runs without one (5x faster; `cleanup status --json` pretty-prints)
+        data = json.dumps(run.to_json(), sort_keys=True).encode()
         atomic_write(self.run_dir(run.run_id) / "state.json", data)
 
     def load(self, run_id: str) -> tuple[RunState, str]:
@@ -126,16 +144,6 @@ class StateStore:
         _private_dir(self.root)
         locks = self.root / "locks"
         _private_dir(locks)
-        path = locks / f"{serial}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                raise LockHeld(f"another cleanup run is acting on Mac {serial} ({holder}); refusing to start a second one") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} run {run_id or '(starting)'}".encode(), 0)
+        with held_lock(locks / f"{serial}.lock", f"pid {os.getpid()} run {run_id or '(starting)'}",
+                       lambda holder: f"another cleanup run is acting on Mac {serial} ({holder}); refusing to start a second one"):
             yield
-        finally:
-            os.close(fd)

@@ -384,7 +384,7 @@ class LocalHost(Host):
 
 
 def open_local_host(spec: str) -> Host:
-    """Open a host named on the command line: ``local`` or ``sim:DIR``."""
+    """Open a host named on the command line: ``local``, ``sim:DIR`` (or ``ssh://…``, handed to cleanup.hosts.ssh)."""
     if not isinstance(spec, str):
         raise UsageError(f"invalid host: {spec!r}")
     if spec == "local":
@@ -398,8 +398,7 @@ def open_local_host(spec: str) -> Host:
             raise UsageError(f"sim:{raw} is not a simulated Mac (create one with `cleanup lab mac create {raw}`)")
         return LocalHost(d, f"sim:{d}")
     if spec.startswith("ssh:"):
-        raise UsageError("ssh hosts are not supported yet (next release); run cleanup on the Mac or use sim:DIR")
-    raise UsageError(
-        f"unknown host {spec!r}: use `local` (this Mac) or `sim:DIR` (a simulated Mac); "
-        "`ssh://user@mac` is planned for the next release"
-    )
+        from cleanup.hosts.ssh import open_ssh_host
+
+        return open_ssh_host(spec)
+    raise UsageError(f"unknown host {spec!r}: use `local` (this Mac), `sim:DIR` (a simulated Mac) or `ssh://user@mac[:port]`")

@@ -498,10 +498,11 @@ def test_open_sim_dir_without_state(tmp_path):
     assert "is not a simulated Mac" in exc.value.message and "cleanup lab mac create" in exc.value.message
 
 
-def test_open_ssh_not_supported():
-    with pytest.raises(UsageError) as exc:
-        open_local_host("ssh://admin@mac.example.com")
-    assert "not supported yet" in exc.value.message
+def test_open_ssh_is_handed_to_the_ssh_host():
+    from cleanup.hosts.ssh import SshHost
+
+    h = open_local_host("ssh://admin@mac.example.com")
+    assert isinstance(h, SshHost) and h.spec == "ssh://admin@mac.example.com"  # nothing connects until first use
 
 
 @pytest.mark.parametrize("spec", ["", "Local", "mac.example.com", "/tmp/x", "simulated:/x"])

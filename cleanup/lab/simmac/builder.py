@@ -15,7 +15,8 @@ from pathlib import Path
 
 from cleanup.lab.simmac import common as C
 
-SCENARIOS = ("default", "clean", "no-jamf", "non-removable-mdm", "unsafe-username", "secure-enclave")
+SCENARIOS = ("default", "clean", "no-jamf", "non-removable-mdm", "unsafe-username", "secure-enclave",
+             "cause4-log", "cause5-log")  # cause4/5-log: "default" plus a Company Portal log with that cause's line
 
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 SERIAL = "C02ZK1ABMD6M"
@@ -150,6 +151,27 @@ def _keychain(owner: str, items: list[dict], prefs: dict | None = None) -> bytes
                         "identity_preferences": prefs or {}})
 
 
+#: Company Portal's log folder in each home, and the lines of the article's Causes 4 and 5
+PORTAL_LOGS = "Library/Logs/Company Portal"
+PORTAL_LOG_NAME = "com.microsoft.CompanyPortalMac 2025-06-08--16-05-30-512.log"
+_PORTAL_LINE = "2025-06-08 16:05:{s} 10.0.0.20 {level} com.microsoft.ssp.application TID=1  {text}\n"
+PORTAL_LOG_LINES = {
+    "cause4-log": "WelcomeViewController.swift: 253 (startLogin()) Portal launched without WPJ only arg while "
+                  "account is under partner management",
+    "cause5-log": "AppDelegate.swift: 412 (handleLaunchArguments()) Invalid command line input. Registration-only "
+                  "command line flag (-r) can only be used when partner management is enabled in Intune. Please "
+                  "contact your IT admin.",
+}
+
+
+def _portal_log(scenario: str) -> str:
+    """A short Company Portal log whose last line is the scenario's symptom."""
+    return (_PORTAL_LINE.format(s="30:512", level="INFO", text="AppDelegate.swift: 88 (applicationDidFinishLaunching"
+                                "(_:)) Company Portal 5.2504.0 (build 5.2504.0.12) launched")
+            + _PORTAL_LINE.format(s="31:204", level="INFO" if scenario == "cause4-log" else "ERROR",
+                                  text=PORTAL_LOG_LINES[scenario]))
+
+
 # --------------------------------------------------------------------------- writing helpers
 
 
@@ -214,7 +236,7 @@ def _user_record(name: str, uid: int, home: str, shell: str, realname: str, gid:
 
 
 def create_sim_mac(root, users: list[str] | None = None, scenario: str = "default",
-                   logged_out: list[str] | None = None) -> dict:
+                   logged_out: list[str] | None = None, serial: str = SERIAL, computer_name: str = COMPUTER_NAME) -> dict:
     """Build a simulated Mac in ``root`` (absent or empty) and return a summary of what was built.
 
     ``users``: local user names (default ``["alice", "bob"]``); UIDs 501, 502, ... in order; the first is
@@ -258,8 +280,8 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
             and (has_ms or p != "com.microsoft.CompanyPortalMac")]
     state = {
         "format": C.STATE_FORMAT,
-        "serial": SERIAL,
-        "computer_name": COMPUTER_NAME,
+        "serial": serial,
+        "computer_name": computer_name,
         "os_version": "15.5",
         "build": "24F74",
         "boottime": BOOTTIME,
@@ -366,7 +388,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
             items += _jamf_keys("user:" + u)
             items.append(_cert("Apple Root CA", "Apple Root CA", "appleroot"))
         if has_ms:
-            did = device_id_for(SERIAL, u)
+            did = device_id_for(serial, u)
             device_ids[u] = did
             ms, prefs = _ms_login_items(u, did, secure_enclave)
             wpj_sha1[u] = prefs["https://enterpriseregistration.windows.net"]
@@ -398,12 +420,14 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
                 if rel not in traps:
                     _article_item(w, lib, kind, rel, u)
         w.file(f"{lib}/Keychains/login.keychain-db", _keychain(u, items, prefs), 0o600)
+        if i == 0 and scenario in PORTAL_LOG_LINES:
+            w.file(f"{home}/{PORTAL_LOGS}/{PORTAL_LOG_NAME}", _portal_log(scenario))
 
     return {
         "root": r,
         "scenario": scenario,
-        "serial": SERIAL,
-        "computer_name": COMPUTER_NAME,
+        "serial": serial,
+        "computer_name": computer_name,
         "users": users,
         "uids": {u: 501 + i for i, u in enumerate(users)},
         "console_user": console,

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, fields
 
+from cleanup.lab.tenant.directory import Directory
 from cleanup.lab.tenant.keys import app_certificate
 from cleanup.lab.tenant.records import EntraDevice, IntuneDevice, JamfComputer
 
@@ -24,8 +25,12 @@ JAMF_FULL_PRIVILEGES = [
 ]
 JAMF_READONLY_PRIVILEGES = ["Read Computers", "Read Smart Computer Groups", "Read Static Computer Groups",
                             "Read API Roles"]
-GRAPH_FULL_ROLES = ["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All"]
-GRAPH_READONLY_ROLES = ["Device.Read.All", "DeviceManagementManagedDevices.Read.All"]
+#: what `cleanup diagnose` reads besides devices: the partner connection, app registrations, licences,
+#: compliance policies and their groups
+GRAPH_DIAGNOSE_ROLES = ["DeviceManagementServiceConfig.Read.All", "Application.Read.All", "Organization.Read.All",
+                        "User.Read.All", "DeviceManagementConfiguration.Read.All", "Group.Read.All"]
+GRAPH_FULL_ROLES = ["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All", *GRAPH_DIAGNOSE_ROLES]
+GRAPH_READONLY_ROLES = ["Device.Read.All", "DeviceManagementManagedDevices.Read.All", *GRAPH_DIAGNOSE_ROLES]
 
 
 @dataclass
@@ -100,6 +105,7 @@ class Tenant:
         }
         self.mdm_commands: list[dict] = []
         self.deleted: list[dict] = []
+        self.directory = Directory(tenant_id)  # the integration set-up (apps, licences, partner, policies)
         self._seed_credentials()
 
     # -- credentials ---------------------------------------------------------------------------------
@@ -230,6 +236,8 @@ class Tenant:
                 out["entra"] = self.add_entra_device(name, device_id)
             if intune:
                 out["intune"] = self.add_intune_device(serial, name, device_id, upn=user_upn)
+            if user_upn and user_upn.lower() not in self.directory.users:
+                self.directory.add_user(user_upn)
             out["device_id"] = device_id
             return out
 

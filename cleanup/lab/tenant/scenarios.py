@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from cleanup.errors import UsageError
+from cleanup.lab.tenant import directory
 from cleanup.lab.tenant.model import MacIdentity, Tenant, new_guid
 
 SCENARIOS = {
@@ -16,6 +17,24 @@ SCENARIOS = {
     "look-alikes": "As clean, plus Entra devices and a Mac whose names resemble the Mac's.",
     "wiped": "No records for the Mac at all; only unrelated devices.",
     "empty": "Nothing at all (benchmarks add their own records).",
+    # each of these is "clean" with one cause of the article's troubleshooting table seeded
+    "cause1-permissions": "As clean; the Jamf Pro app holds a second permission besides update_device_attributes (Cause 1).",
+    "cause1-no-consent": "As clean; the Jamf Pro app was never granted admin consent (Cause 1).",
+    "cause2-no-connector": "As clean; the Jamf Native macOS Connector app is not in the tenant (Cause 2).",
+    "cause3-no-licence": "As clean; the Mac's user holds no licence that includes Intune (Cause 3).",
+    "cause5-partner-disabled": "As clean; the Intune integration is off: Jamf partner unavailable, no heartbeat for 9 days (Cause 5).",
+    "device-group-policy": "As clean; the macOS compliance policy is also assigned to a device group.",
+    "unresponsive": "As clean; no Jamf Pro check-in for 3 days, Jamf reports the user's Entra registration UNRESPONSIVE.",
+    "compliance-mismatch": "As clean; Intune reports the Mac compliant, its Entra device is not compliant.",
+}
+#: the integration set-up each scenario breaks (the rest stays healthy)
+_DIRECTORY_FAULTS = {
+    "cause1-permissions": lambda d, mac: directory.break_jamf_app_permissions(d),
+    "cause1-no-consent": lambda d, mac: directory.break_jamf_app_consent(d),
+    "cause2-no-connector": lambda d, mac: directory.break_connector(d),
+    "cause3-no-licence": lambda d, mac: directory.break_user_licence(d, mac.user_upn),
+    "cause5-partner-disabled": lambda d, mac: directory.break_partner(d),
+    "device-group-policy": lambda d, mac: directory.break_policy_groups(d),
 }
 
 DAY = 86400.0
@@ -79,30 +98,44 @@ def seed(tenant: Tenant, scenario: str, mac: MacIdentity) -> Tenant:
     now = time.time()
     with tenant.lock:
         tenant.mac, tenant.scenario = mac, scenario
-        if scenario == "empty":
-            return tenant
-        _unrelated(tenant, mac, now)
-        if scenario == "wiped":
-            return tenant
-        user = mac.user_upn.split("@")[0]
-        if scenario == "two-jamf-records":
-            tenant.add_jamf_computer(mac.serial, mac.name, username=user, email=mac.user_upn, groups=["1"],
-                                     last_contact=now - 120 * DAY, report_date=now - 120 * DAY, managed=True)
-        _mac_everywhere(tenant, mac.serial, mac.name, mac.user_upn, mac.device_ids[0], now)
-        if scenario == "intune-duplicates":
-            for n, agent in ((1, "jamf"), (2, "mdm")):
-                old_id = _extra_id(mac, n)
-                tenant.add_entra_device(mac.name, old_id, registered=now - (90 + n * 30) * DAY,
-                                        last_sign_in=now - (30 + n * 10) * DAY)
-                tenant.add_intune_device(mac.serial, mac.name, old_id, management_agent=agent, upn=mac.user_upn,
-                                         enrolled=now - (90 + n * 30) * DAY, last_sync=now - (30 + n * 10) * DAY,
-                                         compliance="noncompliant")
-        elif scenario == "stale-entra":
-            tenant.add_entra_device(mac.name, _extra_id(mac, 1), registered=now - 200 * DAY,
-                                    last_sign_in=now - 150 * DAY, is_compliant=False, is_managed=False)
-        elif scenario == "look-alikes":
-            twin_serial = "C02LK9ZZQ05P" if mac.serial != "C02LK9ZZQ05P" else "C02LK9ZZQ05R"
-            _mac_everywhere(tenant, twin_serial, f"{mac.name}-2", "frank@contoso.example", new_guid(), now)
-            tenant.add_entra_device(f"{mac.name.lower()}-old", new_guid(), registered=now - 300 * DAY,
-                                    last_sign_in=now - 250 * DAY)
+        _seed_records(tenant, scenario, mac, now)
+        upns = [mac.user_upn] + [r.upn for r in tenant.intune.values() if r.upn]
+        directory.seed_healthy(tenant.directory, upns)
+        if scenario in _DIRECTORY_FAULTS:
+            _DIRECTORY_FAULTS[scenario](tenant.directory, mac)
     return tenant
+
+
+def _seed_records(tenant: Tenant, scenario: str, mac: MacIdentity, now: float) -> None:
+    if scenario == "empty":
+        return
+    _unrelated(tenant, mac, now)
+    if scenario == "wiped":
+        return
+    user = mac.user_upn.split("@")[0]
+    if scenario == "two-jamf-records":
+        tenant.add_jamf_computer(mac.serial, mac.name, username=user, email=mac.user_upn, groups=["1"],
+                                 last_contact=now - 120 * DAY, report_date=now - 120 * DAY, managed=True)
+    _mac_everywhere(tenant, mac.serial, mac.name, mac.user_upn, mac.device_ids[0], now)
+    if scenario == "intune-duplicates":
+        for n, agent in ((1, "jamf"), (2, "mdm")):
+            old_id = _extra_id(mac, n)
+            tenant.add_entra_device(mac.name, old_id, registered=now - (90 + n * 30) * DAY,
+                                    last_sign_in=now - (30 + n * 10) * DAY)
+            tenant.add_intune_device(mac.serial, mac.name, old_id, management_agent=agent, upn=mac.user_upn,
+                                     enrolled=now - (90 + n * 30) * DAY, last_sync=now - (30 + n * 10) * DAY,
+                                     compliance="noncompliant")
+    elif scenario == "stale-entra":
+        tenant.add_entra_device(mac.name, _extra_id(mac, 1), registered=now - 200 * DAY,
+                                last_sign_in=now - 150 * DAY, is_compliant=False, is_managed=False)
+    elif scenario == "look-alikes":
+        twin_serial = "C02LK9ZZQ05P" if mac.serial != "C02LK9ZZQ05P" else "C02LK9ZZQ05R"
+        _mac_everywhere(tenant, twin_serial, f"{mac.name}-2", "frank@contoso.example", new_guid(), now)
+        tenant.add_entra_device(f"{mac.name.lower()}-old", new_guid(), registered=now - 300 * DAY,
+                                last_sign_in=now - 250 * DAY)
+    elif scenario == "unresponsive":
+        [record] = tenant.jamf_by_serial(mac.serial)
+        record.last_contact, record.report_date = now - 3 * DAY, now - 3 * DAY
+        record.local_users[0]["azureActiveDirectoryId"] = "UNRESPONSIVE"
+    elif scenario == "compliance-mismatch":
+        tenant.entra_by_device_id(mac.device_ids[0]).is_compliant = False

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 
-from cleanup.lab.tenant import entra_api, graph_api, jamf_api, lab_api
+from cleanup.lab.tenant import directory_api, entra_api, graph_api, jamf_api, lab_api
 from cleanup.lab.tenant.model import Faults, Tenant
 from cleanup.lab.tenant.tokens import TokenStore
 from cleanup.lab.tenant.wire import (
@@ -28,7 +28,7 @@ from cleanup.lab.tenant.wire import (
 )
 
 ROUTES = RouteTable()
-for _module in (entra_api, jamf_api, graph_api, lab_api):
+for _module in (entra_api, jamf_api, graph_api, directory_api, lab_api):
     _module.register(ROUTES)
 
 _FAULTED_KINDS = {"jamf", "graph"}

@@ -7,6 +7,8 @@ import msal
 import pytest
 import requests
 
+from cleanup.lab.tenant.model import GRAPH_DIAGNOSE_ROLES
+
 
 class CaSession(requests.Session):
     """MSAL's http_client: REQUESTS_CA_BUNDLE would override Session.verify, so pass verify per request."""
@@ -36,7 +38,8 @@ def test_msal_client_secret(tenant):
     assert header["alg"] == "RS256" and header["kid"]
     assert claims["aud"] == "https://graph.microsoft.com"
     assert claims["tid"] == tenant.credentials["tenant_id"] and claims["appid"] == app_creds["client_id"]
-    assert sorted(claims["roles"]) == ["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All"]
+    assert sorted(claims["roles"]) == sorted(["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All",
+                                              *GRAPH_DIAGNOSE_ROLES])
     assert claims["nbf"] <= claims["iat"] < claims["exp"]
 
 
@@ -126,4 +129,4 @@ def test_tokens_verify_with_the_published_key(client):
     keys = client.get(f"/{tid}/discovery/v2.0/keys").json()["keys"]
     key = jwt.algorithms.RSAAlgorithm.from_jwk(keys[0])
     claims = jwt.decode(token, key, algorithms=["RS256"], audience="https://graph.microsoft.com")
-    assert claims["roles"] == ["Device.Read.All", "DeviceManagementManagedDevices.Read.All"]
+    assert claims["roles"] == ["Device.Read.All", "DeviceManagementManagedDevices.Read.All", *GRAPH_DIAGNOSE_ROLES]

@@ -19,6 +19,9 @@ COUNTS = {  # (jamf, entra, intune)
     "look-alikes": (5, 9, 8),
     "wiped": (3, 6, 6),
     "empty": (0, 0, 0),
+    **dict.fromkeys(["cause1-permissions", "cause1-no-consent", "cause2-no-connector", "cause3-no-licence",
+                     "cause5-partner-disabled", "device-group-policy", "unresponsive", "compliance-mismatch"],
+                    (4, 7, 7)),  # "clean" plus one seeded cause (the integration set-up lives apart)
 }
 
 

@@ -1,0 +1,62 @@
+"""The duplicates playbook: keep the Mac's current Intune record and its Entra device, delete the stale ones.
+
+The current registration is the Intune record whose Entra deviceId Jamf Pro reports for the Mac; without one,
+the record that synced last. The last record of a Mac is never deleted, nor anything that is not macOS.
+No device access is needed.
+"""
+
+from __future__ import annotations
+
+from cleanup.actions import cloud_records as R
+from cleanup.actions.entra_devices import DeleteEntraDevice
+from cleanup.actions.intune_devices import DeleteIntuneRecords
+from cleanup.engine.context import RunContext
+
+
+def keeper(facts: dict) -> tuple[dict | None, str]:
+    """The Intune record to keep, and why."""
+    intune = facts.get("intune") or []
+    if not intune:
+        return None, "no Intune record"
+    reported = {d.casefold() for j in facts.get("jamf") or [] for d in j.get("aad_device_ids") or []}
+    by_sync = sorted(intune, key=lambda r: r.get("lastSyncDateTime") or "")
+    current = [r for r in by_sync if (r.get("azureADDeviceId") or "").casefold() in reported]
+    if current:
+        return current[-1], "its Entra deviceId is the one Jamf Pro reports for the Mac"
+    return by_sync[-1], "it synced last (Jamf Pro reports no Entra deviceId for the Mac)"
+
+
+def _keep_note(facts: dict) -> list[str]:
+    keep, why = keeper(facts)
+    return [f"kept {R.describe('intune', keep)}: {why}"] if keep else []
+
+
+class DeleteStaleIntune(DeleteIntuneRecords):
+    name = "duplicates.intune"
+    summary = "Delete the Mac's stale Intune records, keeping the current one"
+
+    def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
+        keep, _ = keeper(facts)
+        return [r for r in facts.get("intune") or [] if keep is not None and r["id"] != keep["id"]]
+
+    def notes(self, facts: dict) -> list[str]:
+        return _keep_note(facts)
+
+
+class DeleteStaleEntra(DeleteEntraDevice):
+    name = "duplicates.entra"
+    summary = "Delete the Entra devices of the Mac's stale Intune records, keeping the current registration's"
+
+    def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
+        keep, _ = keeper(facts)
+        if keep is None:
+            return []
+        keep_did = keep.get("azureADDeviceId")
+        stale = {(r.get("azureADDeviceId") or "").casefold() for r in facts.get("intune") or [] if r["id"] != keep["id"]}
+        stale.discard("")
+        stale.discard(R.ZERO_GUID)
+        return [d for d in facts.get("entra") or []
+                if (d.get("deviceId") or "").casefold() in stale and not R.same_guid(d.get("deviceId"), keep_did)]
+
+    def notes(self, facts: dict) -> list[str]:
+        return _keep_note(facts)

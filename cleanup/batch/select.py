@@ -1,0 +1,131 @@
+"""`cleanup batch select`: which Macs are flagged, from a Jamf computer group, a file of serials, or rules that
+implement the article's symptoms against Jamf Pro, Entra and Intune. One row per Mac: reasons and evidence."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from pathlib import Path
+
+from cleanup.identifiers import SERIAL_RE
+from cleanup.errors import UsageError
+
+UNRESPONSIVE_HOURS = 24
+RULES = {
+    "duplicates": "several Intune records for one serial (the article's duplicate entries)",
+    "unresponsive": f"no check-in with Jamf Pro for {UNRESPONSIVE_HOURS} h ('Unresponsive')",
+    "compliance-mismatch": "compliant in Intune but not compliant in Entra",
+    "aad-deactivated": "Entra registration deactivated for the Mac's user (Jamf's azureActiveDirectoryId)",
+}
+
+
+def _ts(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class Selection:
+    """Rows by serial, merged across sources (a Mac flagged twice has both reasons)."""
+
+    def __init__(self):
+        self.rows: dict[str, dict] = {}
+
+    def add(self, serial: str, reason: str, name: str | None = None, **evidence) -> None:
+        row = self.rows.setdefault(serial, {"serial": serial, "name": None, "reasons": [], "evidence": {}})
+        row["name"] = row["name"] or name
+        if reason not in row["reasons"]:
+            row["reasons"].append(reason)
+        row["evidence"].update(evidence)
+
+    def sorted_rows(self) -> list[dict]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+
+def from_file(sel: Selection, path: Path) -> None:
+    """One serial per line (blank lines and # comments allowed); the whole file is refused on one bad line."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    found = []
+    for n, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if not SERIAL_RE.fullmatch(text):
+            raise UsageError(f"{path} line {n}: {text!r} is not an Apple serial number (8-14 upper-case letters and digits)")
+        found.append(text)
+    for serial in found:
+        sel.add(serial, f"listed in {Path(path).name}")
+
+
+def from_group(sel: Selection, cloud, name: str) -> None:
+    for member in cloud.jamf.group_members(name):
+        serial = member.get("serial_number") or ""
+        if SERIAL_RE.fullmatch(serial):
+            sel.add(serial, f"member of Jamf Pro group {name!r}", member.get("name"), jamf_id=str(member.get("id")))
+
+
+def rule_duplicates(sel: Selection, cloud, now: float) -> None:
+    by_serial: dict[str, list[dict]] = {}
+    for d in cloud.graph.all_managed_devices():
+        if (d.get("operatingSystem") or "").casefold() == "macos" and SERIAL_RE.fullmatch(d.get("serialNumber") or ""):
+            by_serial.setdefault(d["serialNumber"], []).append(d)
+    for serial, recs in by_serial.items():
+        if len(recs) > 1:
+            sel.add(serial, f"{len(recs)} Intune records for the serial", recs[0].get("deviceName"),
+                    intune=[{"id": r["id"], "lastSyncDateTime": r.get("lastSyncDateTime"), "managementAgent": r.get("managementAgent")} for r in recs])
+
+
+def rule_jamf(sel: Selection, cloud, now: float, unresponsive: bool, deactivated: bool) -> None:
+    for rec in cloud.jamf.all_computers():
+        serial = (rec.get("hardware") or {}).get("serialNumber") or ""
+        if not SERIAL_RE.fullmatch(serial):
+            continue
+        general = rec.get("general") or {}
+        if unresponsive:
+            last = _ts(general.get("lastContactTime"))
+            if last is None or now - last > UNRESPONSIVE_HOURS * 3600:
+                sel.add(serial, f"no Jamf Pro check-in for {UNRESPONSIVE_HOURS} h", general.get("name"),
+                        jamf_id=str(rec.get("id")), last_contact=general.get("lastContactTime"))
+        if deactivated:
+            states = [u for u in rec.get("localUserAccounts") or [] if (u.get("azureActiveDirectoryId") or "") == "DEACTIVATED"]
+            if states:
+                sel.add(serial, "Entra registration deactivated for the Mac's user", general.get("name"),
+                        jamf_id=str(rec.get("id")), users=[u.get("username") for u in states])
+
+
+def rule_compliance(sel: Selection, cloud, now: float) -> None:
+    entra = {(d.get("deviceId") or "").casefold(): d for d in cloud.graph.all_devices()}
+    for m in cloud.graph.all_managed_devices():
+        if (m.get("operatingSystem") or "").casefold() != "macos" or m.get("complianceState") != "compliant":
+            continue
+        dev = entra.get((m.get("azureADDeviceId") or "").casefold())
+        if dev is not None and dev.get("isCompliant") is False and SERIAL_RE.fullmatch(m.get("serialNumber") or ""):
+            sel.add(m["serialNumber"], "compliant in Intune but not in Entra", m.get("deviceName"),
+                    intune_id=m["id"], entra_id=dev.get("id"))
+
+
+def select(cloud, *, group: str | None = None, serials_file: Path | None = None, rules=()) -> list[dict]:
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise UsageError(f"unknown rule {unknown[0]!r}: use {', '.join(RULES)}")
+    if not (group or serials_file or rules):
+        raise UsageError("say which Macs: --group NAME, --serials-file FILE or --rule RULE (repeatable)")
+    sel = Selection()
+    now = time.time()
+    if serials_file:
+        from_file(sel, serials_file)
+    if group:
+        from_group(sel, cloud, group)
+    if "duplicates" in rules:
+        rule_duplicates(sel, cloud, now)
+    if "unresponsive" in rules or "aad-deactivated" in rules:
+        rule_jamf(sel, cloud, now, "unresponsive" in rules, "aad-deactivated" in rules)
+    if "compliance-mismatch" in rules:
+        rule_compliance(sel, cloud, now)
+    return sel.sorted_rows()

@@ -1,0 +1,255 @@
+"""`cleanup batch select | run | resume | status`: many flagged Macs at once, within the services' limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cleanup.cli import render
+from cleanup.cli.common import ConfigOpt, JsonOpt, StateDirOpt, state_store
+from cleanup.errors import Paused, SafetyRefusal, StepFailed, UsageError
+
+app = typer.Typer(help="Fleet work: select the Macs flagged as broken and repair them, many at once, resumable.", no_args_is_help=True)
+
+GroupOpt = typer.Option(None, "--group", help="A Jamf Pro computer group (smart or static), by name.")
+FileOpt = typer.Option(None, "--serials-file", help="A file of serials, one per line (# comments allowed).")
+RuleOpt = typer.Option([], "--rule", help="duplicates | unresponsive | compliance-mismatch | aad-deactivated (repeatable).")
+
+
+def _cloud(config: Optional[Path], write_limit: int, window: float):
+    from cleanup.clients.cloud import CloudSession
+    from cleanup.clients.config import load_config
+    from cleanup.clients.http import HttpSettings
+    from cleanup.clients.secrets import Secrets
+    from cleanup.clients.throttle import Gate
+
+    cfg = load_config(config)
+    if not (cfg.jamf_configured() or cfg.graph_configured()):
+        raise UsageError("a batch needs Jamf Pro and Graph configured", hint="`cleanup creds set jamf` and `cleanup creds set graph`")
+    return CloudSession(cfg, Secrets(), HttpSettings(ca_bundle=cfg.ca_bundle), gate=Gate(write_limit, window))
+
+
+def _print_selection(rows: list[dict]) -> None:
+    table = Table()
+    for col in ("serial", "name", "reasons", "evidence"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["serial"], r.get("name") or "", "; ".join(r["reasons"]), render.json_brief(r["evidence"]))
+    render.console.print(table)
+    render.console.print(f"{len(rows)} Mac(s) selected")
+
+
+@app.command("select")
+def select_cmd(group: Optional[str] = GroupOpt, serials_file: Optional[Path] = FileOpt, rule: list[str] = RuleOpt,
+               config: Optional[Path] = ConfigOpt, as_json: bool = JsonOpt) -> None:
+    """List the flagged Macs, with the reasons and the evidence (ids, timestamps). Changes nothing."""
+    from cleanup.batch.select import select
+
+    cloud = None if (serials_file and not group and not rule) else _cloud(config, 200, 20.0)
+    try:
+        rows = select(cloud, group=group, serials_file=serials_file, rules=rule)
+    finally:
+        if cloud is not None:
+            cloud.close()
+    render.emit_json(rows) if as_json else _print_selection(rows)
+
+
+def _hosts_file(path: Optional[Path]) -> dict[str, str]:
+    if path is None:
+        return {}
+    from cleanup.identifiers import SERIAL_RE
+
+    out = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        parts = text.split()
+        if len(parts) != 2 or not SERIAL_RE.fullmatch(parts[0]):
+            raise UsageError(f"{path} line {n}: want `SERIAL HOST`, got {text!r}")
+        out[parts[0]] = parts[1]
+    return out
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=render.err_console, disable=quiet, transient=False)
+
+
+@app.command("run")
+def run_cmd(
+    playbook: str = typer.Option("duplicates", "--playbook", "-p", help="duplicates (cloud only) or cause6 (device steps need --host-template / --hosts-file)."),
+    group: Optional[str] = GroupOpt, serials_file: Optional[Path] = FileOpt, rule: list[str] = RuleOpt,
+    host_template: Optional[str] = typer.Option(None, "--host-template", help="Host of each Mac, e.g. ssh://admin@{name}.corp.example or sim:/labs/{serial}."),
+    hosts_file: Optional[Path] = typer.Option(None, "--hosts-file", help="Lines `SERIAL HOST`."),
+    concurrency: int = typer.Option(10, "--concurrency", min=1, max=64, help="Macs in flight at once."),
+    max_deletions: int = typer.Option(50, "--max-deletions", min=0, help="Refuse (status 4, nothing changed) if the plan deletes more cloud objects."),
+    intune_write_limit: int = typer.Option(200, "--intune-write-limit", min=1, help="Intune writes per window (Microsoft: 200 per 20 s per app)."),
+    intune_window: float = typer.Option(20.0, "--intune-window", min=0.1, help="The window of --intune-write-limit, seconds."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Plan the whole batch read-only and print it."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Required for a real batch (it changes many Macs)."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain; the next run picks them up."),
+    wait_seconds: Optional[float] = typer.Option(None, "--wait-seconds", min=0, help="Override the playbook's wait (recorded)."),
+    config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Select the flagged Macs, plan them all read-only, then repair them side by side (ledger + per-Mac checkpoints)."""
+    from cleanup.batch.ledger import Ledger, batch_lock, new_mac
+    from cleanup.batch.runner import BatchOptions, BatchRunner
+    from cleanup.batch.select import select
+    from cleanup.engine.loader import load_playbook
+
+    pb = load_playbook(playbook)
+    if not dry_run and not yes:
+        raise UsageError("a batch changes many Macs and cannot ask each time: review it with --dry-run, then add --yes")
+    opts = BatchOptions(concurrency=concurrency, max_deletions=max_deletions, yes=yes, no_wait=no_wait, wait_seconds=wait_seconds,
+                        host_template=host_template, hosts=_hosts_file(hosts_file))
+    store = state_store(state_dir)
+    cloud = _cloud(config, intune_write_limit, intune_window)
+    try:
+        with batch_lock(store.root):
+            unfinished = None if dry_run else _unfinished(store, pb.name)
+            if unfinished is not None:  # a scheduled run first finishes what the last one left (waits, retries)
+                render.err_console.print(f"continuing batch {unfinished.batch_id} (Macs waiting or to retry) before selecting anew", markup=False)
+                return _execute(BatchRunner(store, pb, opts, cloud), unfinished, store, as_json)
+            rows = select(cloud, group=group, serials_file=serials_file, rules=rule)
+            macs = [new_mac(r["serial"], r.get("name"), reasons=r["reasons"], evidence=r["evidence"]) for r in rows]
+            runner = BatchRunner(store, pb, opts, cloud)
+            problems = runner.plan(macs)
+            total = runner.total_deletions()
+            if dry_run:
+                return _print_plan(runner, macs, problems, total, as_json)
+            if total > max_deletions:
+                raise SafetyRefusal(f"the batch would delete {total} cloud objects, more than --max-deletions {max_deletions}; nothing was changed",
+                                    hint="check it with --dry-run; raise --max-deletions if it is right")
+            for mac in macs:
+                mac.update(problems.get(mac["serial"], {}))
+            ledger = Ledger.create(store.root, pb.name, macs, opts.to_json())
+            _execute(runner, ledger, store, as_json)
+    finally:
+        cloud.close()
+
+
+@app.command("resume")
+def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (see `cleanup batch status`)."),
+               latest: bool = typer.Option(False, "--latest", help="The most recent batch."),
+               no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain."),
+               config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
+    """Finish a batch after a crash or a stop: no Mac is processed twice, none is forgotten."""
+    from cleanup.batch.ledger import Ledger, batch_lock
+    from cleanup.batch.runner import BatchOptions, BatchRunner
+    from cleanup.engine.loader import load_playbook
+
+    store = state_store(state_dir)
+    ids = Ledger.batch_ids(store.root)
+    if not batch_id and not (latest and ids):
+        raise UsageError("name the batch to resume, or use --latest", hint="`cleanup batch status` lists the batches")
+    cloud = None
+    try:
+        with batch_lock(store.root):
+            ledger = Ledger.load(store.root, batch_id or ids[-1])
+            saved = dict(ledger.data["options"])
+            saved["no_wait"] = no_wait
+            opts = BatchOptions(**saved)
+            cloud = _cloud(config, 200, 20.0)
+            runner = BatchRunner(store, load_playbook(ledger.data["playbook"]), opts, cloud)
+            _execute(runner, ledger, store, as_json)
+    finally:
+        if cloud is not None:
+            cloud.close()
+
+
+def _unfinished(store, playbook: str):
+    from cleanup.batch.ledger import Ledger, retry_due
+
+    for bid in reversed(Ledger.batch_ids(store.root)):
+        ledger = Ledger.load(store.root, bid)
+        if ledger.data["playbook"] == playbook and any(retry_due(m) for m in ledger.macs):
+            return ledger
+    return None
+
+
+def _execute(runner, ledger, store, as_json: bool) -> None:
+    from cleanup.batch.reports import summary_rows, write_reports
+
+    with _progress(as_json) as bar:
+        task = bar.add_task(f"batch {ledger.batch_id}", total=len(ledger.macs))
+        bar.update(task, completed=sum(1 for m in ledger.macs if m["state"] in ("done", "refused")))
+
+        def on_mac(mac: dict) -> None:
+            if mac["state"] != "waiting":
+                bar.advance(task)
+
+        runner.on_mac = on_mac
+        try:
+            counts = runner.run(ledger)
+        finally:
+            ledger.save()  # fold the journal into the snapshot
+    paths = write_reports(ledger.dir, ledger.data, store)
+    if as_json:
+        render.emit_json({"batch_id": ledger.batch_id, "counts": counts, "reports": {k: str(v) for k, v in paths.items()}, "macs": ledger.macs})
+    else:
+        table = Table(title=f"batch {ledger.batch_id}")
+        for col in ("serial", "name", "state", "outcome", "deleted"):
+            table.add_column(col, overflow="fold")
+        for row in summary_rows(ledger.data):
+            table.add_row(*map(str, row))
+        render.console.print(table)
+        render.console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; reports: {', '.join(str(p) for p in paths.values())}", markup=False)
+    failed = counts.get("failed", 0) + counts.get("refused", 0)
+    if failed:
+        raise StepFailed(f"batch {ledger.batch_id}: {failed} Mac(s) not repaired (see the report); the others are done or waiting",
+                         hint=f"retryable ones are retried by `cleanup batch resume {ledger.batch_id}`")
+    if counts.get("waiting"):
+        raise Paused(f"batch {ledger.batch_id}: {counts['waiting']} Mac(s) waiting; `cleanup batch resume {ledger.batch_id}` continues")
+
+
+def _print_plan(runner, macs, problems, total, as_json: bool) -> None:
+    rows = []
+    for mac in macs:
+        report = runner.plans.get(mac["serial"])
+        rows.append({"serial": mac["serial"], "name": mac.get("name"), "reasons": mac["reasons"], "host": mac.get("host"),
+                     "deletions": report["deletions"] if report else [], "problem": (problems.get(mac["serial"]) or {}).get("outcome")})
+    if as_json:
+        render.emit_json({"dry_run": True, "total_deletions": total, "macs": rows})
+    else:
+        for r in rows:
+            render.console.print(f"[bold]{r['serial']}[/] {r['name'] or ''} — {'; '.join(r['reasons'])}")
+            for t in r["deletions"]:
+                render.console.print(f"   - delete {t}", markup=False)
+            if r["problem"]:
+                render.console.print(f"   ! {r['problem']}", markup=False)
+        render.console.print(f"[bold]{total} cloud object(s) would be deleted across {len(rows)} Mac(s).[/] Nothing was changed.")
+    if total > runner.opts.max_deletions:
+        raise SafetyRefusal(f"a run would refuse: {total} deletions exceed --max-deletions {runner.opts.max_deletions}")
+
+
+@app.command("status")
+def status_cmd(batch_id: Optional[str] = typer.Argument(None), state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
+    """The batches, or one batch's Macs and their states."""
+    from cleanup.batch.ledger import Ledger
+    from cleanup.batch.reports import summary_rows
+
+    store = state_store(state_dir)
+    if batch_id:
+        ledger = Ledger.load(store.root, batch_id)
+        if as_json:
+            return render.emit_json(ledger.data)
+        for row in summary_rows(ledger.data):
+            render.console.print("  ".join(map(str, row)), markup=False)
+        return
+    out = []
+    for bid in Ledger.batch_ids(store.root):
+        ledger = Ledger.load(store.root, bid)
+        out.append({"batch_id": bid, "playbook": ledger.data["playbook"], "counts": ledger.counts()})
+    if as_json:
+        return render.emit_json(out)
+    for b in out:
+        render.console.print(f"{b['batch_id']}  {b['playbook']}  " + ", ".join(f"{n} {s}" for s, n in sorted(b["counts"].items())), markup=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="batch")

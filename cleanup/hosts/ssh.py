@@ -1,0 +1,301 @@
+"""SshHost: a remote Mac (``ssh://user@mac[:port]``) driven through the system OpenSSH client.
+
+Model: cleanup is installed on the Mac too. One SSH channel runs ``sudo -n cleanup host-agent`` there (see
+cleanup/hosts/agent.py) and every Host call is one JSON request and answer over it. The user's ssh config,
+agent and known_hosts apply; ``BatchMode`` means ssh never prompts (and never accepts an unknown host key);
+``ControlMaster``/``ControlPersist`` let later channels (a reconnect, ``cleanup resume``) reuse the connection.
+
+The channel is opened on first use and again after it dropped. Calls that may safely happen twice (all but
+``run``) are retried once on a fresh channel; a drop during ``run`` raises ConnectionLost, since the command may
+or may not have happened: the runner's checkpoint and audit intents sort that out on resume.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shlex
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from cleanup import __version__, errors
+from cleanup.errors import HostError
+from cleanup.hosts.agent import MARKER, PROTOCOL
+from cleanup.hosts.base import CommandResult, Host, PathInfo
+from cleanup.hosts.openssh import (
+    CONFIG_ENV,
+    HELLO_SECONDS,
+    ConnectionLost,
+    SshError,
+    SshTarget,
+    Unreachable,
+    connect_error,
+    control_dir,
+    parse_ssh_spec,
+    remote_command,
+    ssh_argv,
+)
+
+CALL_SECONDS = 120  # any request but `run`
+ANSWER_MARGIN = 30  # on top of a command's own timeout (the agent enforces that one)
+JUNK_LINES = 200  # lines a chatty login shell may print before the agent's first answer
+
+__all__ = ["ConnectionLost", "SshError", "SshHost", "SshTarget", "Unreachable", "open_ssh_host", "parse_ssh_spec", "ssh_argv"]
+
+
+def open_ssh_host(spec: str) -> SshHost:
+    return SshHost(spec)
+
+
+class _Dropped(Exception):
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+class _Channel:
+    """One ``ssh … -- <agent>`` process; JSON lines on its stdin/stdout, its stderr kept for diagnosis."""
+
+    def __init__(self, argv: list[str]):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True, close_fds=True)
+        self.errors: deque[str] = deque(maxlen=40)
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+        self._buf = bytearray()
+        self._ids = 0
+
+    def _read_stderr(self) -> None:
+        for raw in self.proc.stderr:
+            self.errors.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def send(self, request: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(request).encode("ascii") + b"\n")
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
+            raise _Dropped("the connection is closed") from None
+
+    def readline(self, deadline: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        while (nl := self._buf.find(b"\n")) < 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Dropped("no answer in time")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise _Dropped("the connection closed")
+                self._buf += chunk
+        line = bytes(self._buf[:nl])
+        del self._buf[: nl + 1]
+        return line
+
+    def hello(self, spec: str) -> dict:
+        self.send({"id": 0, "op": "hello", "args": {"protocol": PROTOCOL, "version": __version__, "spec": spec}})
+        deadline = time.monotonic() + HELLO_SECONDS
+        for _ in range(JUNK_LINES):
+            try:
+                answer = json.loads(self.readline(deadline))
+            except ValueError:
+                continue  # a login shell's chatter before the agent started
+            if isinstance(answer, dict) and answer.get("id") == 0 and ("ok" in answer or "error" in answer):
+                return answer
+        raise _Dropped("no hello from the agent")
+
+    def call(self, op: str, args: dict, deadline: float) -> dict:
+        self._ids += 1
+        self.send({"id": self._ids, "op": op, "args": args})
+        raw = self.readline(deadline)
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or answer.get("id") != self._ids or not ("ok" in answer or "error" in answer):
+            raise _Garbled(raw[:80].decode("utf-8", "replace"))
+        return answer
+
+    def finish(self) -> tuple[int | None, list[str]]:
+        """After the channel ended: ssh's exit status and what it (or the remote command) said on stderr."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = None
+        self._drain.join(timeout=2)
+        return code, list(self.errors)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()  # the agent sees the end of its input and exits
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()  # a no-op for the process by now; closes the pipes
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self._drain.join(timeout=1)
+        streams = (self.proc.stdin, self.proc.stdout) + (() if self._drain.is_alive() else (self.proc.stderr,))
+        for stream in streams:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class _Garbled(Exception):
+    pass
+
+
+def _raise_remote(error: dict):
+    """Raise the agent's error as the same class here."""
+    kind = error.get("type") if isinstance(error, dict) else None
+    message = str(error.get("message") or "the host agent reported an error") if isinstance(error, dict) else "malformed error"
+    hint = error.get("hint") if isinstance(error, dict) and isinstance(error.get("hint"), str) else None
+    if kind in ("TypeError", "ValueError"):
+        raise {"TypeError": TypeError, "ValueError": ValueError}[kind](message)
+    cls = getattr(errors, kind, None) if isinstance(kind, str) else None
+    if not (isinstance(cls, type) and issubclass(cls, errors.CleanupError)):
+        cls = HostError
+    raise cls(message, hint=hint)
+
+
+# ------------------------------------------------------------------------------------------ host
+class SshHost(Host):
+    """A Mac at ``ssh://user@host[:port]``, served by ``cleanup host-agent`` running there."""
+
+    def __init__(self, spec: str):
+        self.target = parse_ssh_spec(spec)
+        self.spec = self.target.spec
+        self.agent: dict[str, Any] = {}  # the agent's hello: protocol, version, what it serves
+        self._channel: _Channel | None = None
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"SshHost({self.spec!r})"
+
+    # ---------------------------------------------------------------------------------- channel
+    def _open(self) -> _Channel:
+        if self._channel is not None and self._channel.alive():
+            return self._channel
+        self._discard()
+        command = remote_command()
+        argv = ssh_argv(self.target, command, control_dir(), os.environ.get(CONFIG_ENV) or None)
+        try:
+            channel = _Channel(argv)
+        except FileNotFoundError:
+            raise SshError("the OpenSSH client (`ssh`) is not installed on this computer") from None
+        try:
+            answer = channel.hello(self.spec)
+        except _Dropped:
+            code, lines = channel.finish()  # ssh's own exit status tells refused / not found apart
+            channel.kill()
+            raise connect_error(self.target, command, code, lines) from None
+        if "error" in answer:
+            channel.close()
+            message = answer["error"].get("message") if isinstance(answer["error"], dict) else answer["error"]
+            raise SshError(f"the cleanup agent on {self.spec} cannot serve: {message}")
+        info = answer["ok"] if isinstance(answer["ok"], dict) else {}
+        if info.get("agent") != MARKER or info.get("protocol") != PROTOCOL:
+            channel.close()
+            raise SshError(f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
+                           f"this one speaks {PROTOCOL} (cleanup {__version__}): install the same version on both")
+        self.agent = info
+        self._channel = channel
+        return channel
+
+    def _discard(self) -> None:
+        if self._channel is not None:
+            self._channel.kill()
+            self._channel = None
+
+    def close(self) -> None:
+        """End the channel (the shared ssh connection itself lingers for ControlPersist)."""
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+
+    def _call(self, op: str, args: dict | None = None, *, seconds: float = CALL_SECONDS, what: str = "") -> Any:
+        retries = 0 if op == "run" else 1
+        with self._lock:
+            while True:
+                channel = self._open()
+                try:
+                    answer = channel.call(op, args or {}, time.monotonic() + seconds)
+                except _Dropped as exc:
+                    self._discard()
+                    if retries:
+                        retries -= 1
+                        continue
+                    during = f"during {what}" if op == "run" else f"({' '.join(filter(None, (op, what)))})"
+                    raise ConnectionLost(f"connection to {self.spec} lost {during}: {exc.why}") from None
+                except _Garbled as exc:
+                    self._discard()
+                    raise SshError(f"garbled answer from the cleanup agent on {self.spec}: {exc}") from None
+                if "error" in answer:
+                    _raise_remote(answer["error"])
+                return answer["ok"]
+
+    # ---------------------------------------------------------------------------------- Host
+    def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("argv must be a list of strings, not a single string (no shell is used)")
+        argv = tuple(argv)
+        if not argv:
+            raise TypeError("argv must not be empty")
+        if not all(isinstance(a, str) for a in argv):
+            raise TypeError("argv items must be str")
+        res = self._call("run", {"argv": list(argv), "timeout": timeout, "input": input},
+                         seconds=(timeout or CALL_SECONDS) + ANSWER_MARGIN, what=f"`{shlex.join(argv)}`")
+        return CommandResult(argv, int(res["returncode"]), res["stdout"], res["stderr"])
+
+    def lstat(self, path: str) -> PathInfo | None:
+        res = self._call("lstat", {"path": path}, what=path)
+        if res is None:
+            return None
+        return PathInfo(path=res["path"], kind=res["kind"], size=res["size"], mode=res["mode"], uid=res["uid"],
+                        link_target=res.get("link_target"))
+
+    def linked_parent(self, path: str) -> str | None:
+        return self._call("linked_parent", {"path": path}, what=path)
+
+    def listdir(self, path: str) -> list[str]:
+        return list(self._call("listdir", {"path": path}, what=path))
+
+    def read_bytes(self, path: str) -> bytes:
+        return base64.b64decode(self._call("read_bytes", {"path": path}, what=path))
+
+    def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("data must be bytes")
+        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+            raise ValueError(f"invalid file mode: {mode!r}")
+        self._call("write_file", {"path": path, "data": base64.b64encode(bytes(data)).decode("ascii"), "mode": mode}, what=path)
+
+    def remove(self, path: str) -> None:
+        self._call("remove", {"path": path}, what=path)
+
+    def boot_time(self) -> int:
+        return int(self._call("boot_time"))
+
+    def console_user(self) -> str | None:
+        return self._call("console_user")
