@@ -2,11 +2,12 @@
 floor that Intune's write limit imposes.
 
 In one run:
-  (a) `cleanup batch run --playbook duplicates --rule duplicates` over N flagged Macs (each with 2 stale
+  (a) `cleanup batch run --playbook duplicates --serials-file` over N flagged Macs (each with 2 stale
       registrations: 2 Intune records + 2 Entra devices to delete), the emulator answering after 30 ms, and
       Intune's write limit (200 writes / 20 s per app) scaled down with time: 200 writes / 2 s;
-  (b) the naive baseline, written here the way typical admin scripts do it: one Mac after another, look up,
-      delete, next; on a 429 sleep a fixed 60 s (scaled the same way: 6 s);
+  (b) the naive baseline, written here the way typical admin scripts do it: for each serial of the same list,
+      one after another: look up its Intune records and its Jamf record, delete the stale ones and their Entra
+      devices, next; on a 429 sleep a fixed 60 s (scaled the same way: 6 s);
 then prints Macs per second, the ratio, requests per Mac against the lower bound, the distance to the floor,
 and the batch's peak memory at each N. Finally a full cause6 batch of simulated Macs with the 30-minute wait
 shortened, showing the batch takes about one wait plus the work.
@@ -40,6 +41,10 @@ NAIVE_429_SLEEP = 6.0  # the public scripts' fixed 60 s, scaled the same way
 STALE = 2
 
 
+def flagged(n: int) -> list[str]:
+    return [f"DUP{i:08d}" for i in range(1, n + 1)]  # the serials cleanup.lab.tenant.fleet gives
+
+
 def _serve(workdir: str, n: int, ready, stop) -> None:
     from cleanup.lab.tenant import Faults, Tenant, TenantServer
     from cleanup.lab.tenant.fleet import add_duplicated_macs
@@ -56,6 +61,7 @@ def _serve(workdir: str, n: int, ready, stop) -> None:
 
 class Emulator:
     def __init__(self, n: int):
+        self.n = n
         self.dir = Path(tempfile.mkdtemp(prefix="bench-batch-"))
         ctx = mp.get_context("spawn")
         self.ready, self.stop_ev = ctx.Event(), ctx.Event()
@@ -87,7 +93,9 @@ class Emulator:
 def run_batch(emu: Emulator, state: Path, concurrency: int) -> tuple[float, int, float]:
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state), **emu.env)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    args = [sys.executable, "-m", "cleanup", "batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes",
+    serials = state.parent / "serials.txt"
+    serials.write_text("\n".join(flagged(emu.n)) + "\n")
+    args = [sys.executable, "-m", "cleanup", "batch", "run", "--playbook", "duplicates", "--serials-file", str(serials), "--yes",
             "--max-deletions", "100000", "--concurrency", str(concurrency), "--intune-write-limit", str(WRITE_LIMIT),
             "--intune-window", str(WINDOW), "--json"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -129,20 +137,9 @@ def naive_baseline(emu: Emulator, limit_macs: int) -> tuple[float, int, int]:
             return r
 
     t0 = time.perf_counter()
-    devs, url = [], f"{emu.url}/v1.0/deviceManagement/managedDevices?$top=1000"
-    while url:
-        body = call("GET", url, g).json()
-        devs += body["value"]
-        url = body.get("@odata.nextLink")
-    by_serial: dict[str, list] = {}
-    for d in devs:
-        by_serial.setdefault(d["serialNumber"], []).append(d)
     done = 0
-    for serial, recs in sorted(by_serial.items()):
-        if len(recs) < 2:
-            continue
-        if done >= limit_macs:
-            break
+    for serial in flagged(emu.n)[:limit_macs]:  # the same list of flagged serials the batch gets
+        recs = call("GET", f"{emu.url}/v1.0/deviceManagement/managedDevices?$filter=serialNumber eq '{serial}'", g).json()["value"]
         inv = call("GET", f"{emu.url}/api/v1/computers-inventory?section=LOCAL_USER_ACCOUNTS&filter=hardware.serialNumber=={serial}", j).json()
         current = {u.get("computerAzureActiveDirectoryId") for r in inv["results"] for u in r.get("localUserAccounts") or []}
         for d in recs:
