@@ -223,7 +223,8 @@ def main() -> None:
             base_rate = bdone / bwall
             base, ratio = f"{base_rate:.2f}", f"{(done / wall) / base_rate:.1f}×"
         print(f"| {n} | {wall:.1f} s | {done / wall:.1f} | {reqs / n:.1f} ({bound}) | {floor:.1f} s | {wall / floor:.2f}× | {rss:.0f} MiB | {base} | {ratio} |")
-    cause6_batch(args.cause6_macs, args.cause6_wait)
+    if args.cause6_macs:
+        cause6_batch(args.cause6_macs, args.cause6_wait)
 
 
 if __name__ == "__main__":

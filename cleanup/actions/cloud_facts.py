@@ -8,7 +8,7 @@ anything. Works without a Mac (``--only cloud --serial SN``).
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from cleanup.actions import cloud_records as R
 from cleanup.actions.base import Action
@@ -23,11 +23,31 @@ PREFETCH_MAX_AGE = 900  # seconds
 CLOUD_READERS = tuple(a for a in READ_NEEDS if a != "jamf.remove_mdm_profile")
 
 
+class _Inline:
+    """The executor interface, running each call at once in the caller's thread."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through result(), as a pool would
+            fut.set_exception(exc)
+        return fut
+
+
 def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
     """Read the three services; return the record summaries and notes for people."""
     cloud = ctx.cloud
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        jamf_f = pool.submit(cloud.jamf.computers_by_serial, serial)
+    # a batch already runs many Macs side by side: threads per Mac would only add overhead there
+    with (_Inline() if ctx.options.batch_id else ThreadPoolExecutor(max_workers=3)) as pool:
+        pre = ctx.options.jamf_records
+        jamf_f = pool.submit(lambda: pre) if pre is not None else pool.submit(cloud.jamf.computers_by_serial, serial)
         intune_f = pool.submit(cloud.graph.managed_devices_by_serial, serial)
         jamf = [R.jamf_summary(r) for r in jamf_f.result()]
         intune_all = [R.intune_summary(d) for d in intune_f.result()]

@@ -203,6 +203,30 @@ class JamfClient:
                 return found
             page += 1
 
+    def computers_by_serials(self, serials: list[str], chunk: int = 100) -> dict[str, list[dict]]:
+        """Inventory records of many serials at once (RSQL ``=in=``, ``chunk`` serials per query, all pages);
+        each record is filed under its own serial only when that is exactly one of the serials asked for."""
+        wanted = [valid_serial(s) for s in dict.fromkeys(serials)]
+        out: dict[str, list[dict]] = {s: [] for s in wanted}
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start:start + chunk]
+            base = [("section", s) for s in SECTIONS] + [("sort", "id:asc"),
+                    ("filter", "hardware.serialNumber=in=(" + ",".join(rsql_value(s) for s in part) + ")")]
+            page = 0
+            while True:
+                body = self._get_json(INVENTORY, base + [("page", page), ("page-size", 2000)])
+                results = body.get("results") if isinstance(body, dict) else None
+                if not isinstance(results, list):
+                    raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
+                                    url=self.url + INVENTORY, status=200)
+                for r in results:
+                    if isinstance(r, dict) and _serial_of(r) in out:
+                        out[_serial_of(r)].append(r)
+                if len(results) < 2000:
+                    break
+                page += 1
+        return out
+
     def computer(self, computer_id: str | int) -> dict | None:
         cid = valid_object_id(computer_id)
         path = f"{INVENTORY}/{cid}"

@@ -24,6 +24,8 @@ class RunOptions:
     batch_id: str | None = None
     #: cloud records a batch's plan gathered moments ago (step 0 reuses them; deletes still re-read each object)
     prefetched: dict | None = None
+    #: the Mac's raw Jamf Pro records, read for the whole batch in a few queries (step 0 uses them)
+    jamf_records: list | None = None
 
 
 @dataclass
