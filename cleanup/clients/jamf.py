@@ -187,13 +187,12 @@ class JamfClient:
                 return found
             page += 1
 
-    def all_computers(self, sections=("GENERAL", "HARDWARE", "LOCAL_USER_ACCOUNTS")) -> list[dict]:
-        """Every inventory record (fleet scans of `batch select`), 2000 per page."""
-        base = [("section", s) for s in sections] + [("sort", "id:asc")]
+    def _all_pages(self, params: list) -> list[dict]:
+        """Every record of an inventory query, 2000 per page."""
         found: list[dict] = []
         page = 0
         while True:
-            body = self._get_json(INVENTORY, base + [("page", page), ("page-size", 2000)])
+            body = self._get_json(INVENTORY, params + [("page", page), ("page-size", 2000)])
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
                 raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
@@ -203,6 +202,10 @@ class JamfClient:
                 return found
             page += 1
 
+    def all_computers(self, sections=("GENERAL", "HARDWARE", "LOCAL_USER_ACCOUNTS")) -> list[dict]:
+        """Every inventory record (fleet scans of `batch select`)."""
+        return self._all_pages([("section", s) for s in sections] + [("sort", "id:asc")])
+
     def computers_by_serials(self, serials: list[str], chunk: int = 100) -> dict[str, list[dict]]:
         """Inventory records of many serials at once (RSQL ``=in=``, ``chunk`` serials per query, all pages);
         each record is filed under its own serial only when that is exactly one of the serials asked for."""
@@ -210,21 +213,10 @@ class JamfClient:
         out: dict[str, list[dict]] = {s: [] for s in wanted}
         for start in range(0, len(wanted), chunk):
             part = wanted[start:start + chunk]
-            base = [("section", s) for s in SECTIONS] + [("sort", "id:asc"),
-                    ("filter", "hardware.serialNumber=in=(" + ",".join(rsql_value(s) for s in part) + ")")]
-            page = 0
-            while True:
-                body = self._get_json(INVENTORY, base + [("page", page), ("page-size", 2000)])
-                results = body.get("results") if isinstance(body, dict) else None
-                if not isinstance(results, list):
-                    raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
-                                    url=self.url + INVENTORY, status=200)
-                for r in results:
-                    if isinstance(r, dict) and _serial_of(r) in out:
-                        out[_serial_of(r)].append(r)
-                if len(results) < 2000:
-                    break
-                page += 1
+            rsql = "hardware.serialNumber=in=(" + ",".join(rsql_value(s) for s in part) + ")"
+            for r in self._all_pages([("section", s) for s in SECTIONS] + [("sort", "id:asc"), ("filter", rsql)]):
+                if _serial_of(r) in out:
+                    out[_serial_of(r)].append(r)
         return out
 
     def computer(self, computer_id: str | int) -> dict | None:

@@ -48,3 +48,26 @@ def test_a_jamf_group_and_a_file_of_serials(make_lab, state_dir, tmp_path):
     assert res.returncode == 2 and "line 2" in res.stderr and "not an Apple serial" in res.stderr
     bad = run_cli("batch", "select", "--group", "No Such Group", env=lab.env(), state_dir=state_dir)
     assert bad.returncode != 0 and len([ln for ln in bad.stderr.splitlines() if ln.startswith("error:")]) == 1
+
+
+def test_bulk_jamf_lookup_files_records_by_exact_serial_only(make_lab):
+    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
+    from cleanup.errors import UsageError
+
+    lab = make_lab("empty")
+    t = lab.tenant
+    t.add_jamf_computer("C02BULK00001", "MBP-B1")
+    t.add_jamf_computer("C02BULK00001", "MBP-B1-OLD")
+    t.add_jamf_computer("C02BULK000011", "LOOKALIKE")  # a longer serial with the same start
+    t.add_jamf_computer("C02BULK00002", "MBP-B2")
+    with lab_cloud_opener(lab.client)() as cloud:
+        got = cloud.jamf.computers_by_serials(["C02BULK00001", "C02BULK00002", "C02BULK00009"], chunk=2)
+        assert sorted(r["general"]["name"] for r in got["C02BULK00001"]) == ["MBP-B1", "MBP-B1-OLD"]
+        assert [r["general"]["name"] for r in got["C02BULK00002"]] == ["MBP-B2"] and got["C02BULK00009"] == []
+        assert set(got) == {"C02BULK00001", "C02BULK00002", "C02BULK00009"}
+        try:
+            cloud.jamf.computers_by_serials(["C02BULK00001", "C02*"])
+        except UsageError:
+            pass
+        else:
+            raise AssertionError("a wildcard serial reached the query")
