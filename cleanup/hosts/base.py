@@ -16,6 +16,19 @@ SYSCTL = "/usr/sbin/sysctl"
 STAT = "/usr/bin/stat"
 
 
+def checked_argv(argv: Sequence[str]) -> tuple[str, ...]:
+    """An argv list as a tuple of strings; a shell string, an empty list or a non-string item is a bug."""
+    if isinstance(argv, (str, bytes)):
+        raise TypeError("argv must be a list of strings, not a single string (no shell is used)")
+    argv = tuple(argv)
+    if not argv:
+        raise TypeError("argv must not be empty")
+    for a in argv:
+        if not isinstance(a, str):
+            raise TypeError(f"argv items must be str, not {type(a).__name__}")
+    return argv
+
+
 @dataclass(frozen=True)
 class CommandResult:
     argv: tuple[str, ...]

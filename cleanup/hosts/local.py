@@ -16,7 +16,7 @@ import subprocess
 from typing import Sequence
 
 from cleanup.errors import HostError, UnsafePath, UsageError
-from cleanup.hosts.base import CommandResult, Host, PathInfo
+from cleanup.hosts.base import CommandResult, Host, PathInfo, checked_argv
 from cleanup.hosts.fdwalk import DIR_FLAGS, Absent, classify_open_error, remove_tree_at, tree_size
 
 #: the Mac PATH used for commands (each entry is mapped under root)
@@ -80,14 +80,7 @@ class LocalHost(Host):
 
     # ------------------------------------------------------------------ commands
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
-        if isinstance(argv, (str, bytes)):
-            raise TypeError("argv must be a list of strings, not a single string (no shell is used)")
-        argv = tuple(argv)
-        if not argv:
-            raise TypeError("argv must not be empty")
-        for a in argv:
-            if not isinstance(a, str):
-                raise TypeError(f"argv items must be str, not {type(a).__name__}")
+        argv = checked_argv(argv)
         exe = argv[0]
         if exe.startswith("/"):
             exe = self.map_path(exe)

@@ -27,7 +27,7 @@ from typing import Any
 from cleanup import __version__, errors
 from cleanup.errors import HostError
 from cleanup.hosts.agent import MARKER, PROTOCOL
-from cleanup.hosts.base import CommandResult, Host, PathInfo
+from cleanup.hosts.base import CommandResult, Host, PathInfo, checked_argv
 from cleanup.hosts.openssh import (
     CONFIG_ENV,
     HELLO_SECONDS,
@@ -257,13 +257,7 @@ class SshHost(Host):
 
     # ---------------------------------------------------------------------------------- Host
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
-        if isinstance(argv, (str, bytes)):
-            raise TypeError("argv must be a list of strings, not a single string (no shell is used)")
-        argv = tuple(argv)
-        if not argv:
-            raise TypeError("argv must not be empty")
-        if not all(isinstance(a, str) for a in argv):
-            raise TypeError("argv items must be str")
+        argv = checked_argv(argv)
         res = self._call("run", {"argv": list(argv), "timeout": timeout, "input": input},
                          seconds=(timeout or CALL_SECONDS) + ANSWER_MARGIN, what=f"`{shlex.join(argv)}`")
         return CommandResult(argv, int(res["returncode"]), res["stdout"], res["stderr"])
