@@ -17,6 +17,7 @@ from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import UsageError
+from cleanup.identifiers import valid_guid
 
 # every action that reads the cloud records (step 2's MDM command only uses them when it can)
 PREFETCH_MAX_AGE = 900  # seconds
@@ -46,9 +47,12 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
     cloud = ctx.cloud
     # a batch already runs many Macs side by side: threads per Mac would only add overhead there
     with (_Inline() if ctx.options.batch_id else ThreadPoolExecutor(max_workers=3)) as pool:
-        pre = ctx.options.jamf_records
-        jamf_f = pool.submit(lambda: pre) if pre is not None else pool.submit(cloud.jamf.computers_by_serial, serial)
-        intune_f = pool.submit(cloud.graph.managed_devices_by_serial, serial)
+        # a batch's plan hands over the records it read in bulk for a chunk of Macs (cleanup.batch.prefetch)
+        pre = ctx.options.lookups or {}
+        pre_jamf, pre_intune = pre.get("jamf"), pre.get("intune")
+        jamf_f = pool.submit(lambda: pre_jamf) if pre_jamf is not None else pool.submit(cloud.jamf.computers_by_serial, serial)
+        intune_f = (pool.submit(lambda: pre_intune) if pre_intune is not None
+                    else pool.submit(cloud.graph.managed_devices_by_serial, serial))
         jamf = [R.jamf_summary(r) for r in jamf_f.result()]
         intune_all = [R.intune_summary(d) for d in intune_f.result()]
         notes: list[str] = []
@@ -71,7 +75,7 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
                     sources.setdefault(did.casefold(), f"deviceId Jamf Pro reports for computer {j['id']}")
         names = {ctx.facts.get("computer_name")} | {j["name"] for j in jamf} | {d.get("deviceName") for d in intune}
         names = sorted(n for n in names if n)
-        by_id = cloud.graph.devices_by_device_ids(list(sources)) if sources else {}
+        by_id = _devices_by_device_ids(cloud, list(sources), pre.get("entra"))
         entra: list[dict] = []
         seen: set[str] = set()
         for did, devices in by_id.items():
@@ -114,6 +118,23 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
         "intune": intune,
         "choices": dict(ctx.options.choices),
     }, notes
+
+
+def _devices_by_device_ids(cloud, device_ids: list[str], known: dict | None) -> dict[str, list[dict]]:
+    """cloud.graph.devices_by_device_ids(device_ids), taking the ones ``known`` holds (deviceId -> devices, read
+    in bulk by a batch's plan) from there and looking up only the others (e.g. the Mac's own certificates')."""
+    if not device_ids:
+        return {}
+    if known is None:
+        return cloud.graph.devices_by_device_ids(device_ids)
+    missing = [d for d in device_ids if d not in known]
+    live = cloud.graph.devices_by_device_ids(missing) if missing else {}
+    out: dict[str, list[dict]] = {}
+    for did in device_ids:  # the order and keys devices_by_device_ids gives
+        key = valid_guid(did)
+        if key not in out:
+            out[key] = known[did] if did in known else live[key]
+    return out
 
 
 class GatherCloudFacts(Action):

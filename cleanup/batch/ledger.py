@@ -1,12 +1,14 @@
-"""The batch ledger: for every selected Mac of a batch, where it stands.
+"""The batch ledger: for every selected Mac of a batch, where it stands, in one SQLite file per batch.
 
-``ledger.json`` is a snapshot; every change of one Mac is appended to ``ledger.jsonl`` (one fsynced line), so
-an update costs the same with ten thousand Macs as with ten; loading replays the journal over the snapshot (a
-line cut short by a crash is ignored) and ``save()`` folds it back into the snapshot.
+Ten thousand Macs must cost the batch no more memory than ten: the Macs, their plans and their states live on
+disk, and the batch process holds only the Macs in flight. Each change of a Mac is one committed transaction
+(WAL, ``synchronous=NORMAL``): a killed process loses nothing the kernel has; after an OS crash the last changes
+may be lost, which is safe because each Mac's run checkpoint is the record of truth (a Mac whose change was lost
+is found again by its run, never started twice).
 
-With the per-Mac checkpoints it makes a batch resumable after a crash at any moment: a Mac whose run exists
-is resumed (never started twice), a Mac never started is started, a finished Mac is left alone. A lock on
-the batches folder lets one batch run at a time; a second scheduled invocation exits at once.
+A batch is selected and planned in ``batches/.planning-<id>/`` and moved to ``batches/<id>/`` only when its plan
+passed the deletion budget, so a refused or dry-run batch leaves nothing behind and resume only ever sees
+batches that were allowed to run. A lock on the state folder lets one batch run at a time.
 """
 
 from __future__ import annotations
@@ -15,19 +17,42 @@ import json
 import os
 import re
 import secrets
+import shutil
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from cleanup.engine.store import _private_dir, atomic_write, held_lock
+from cleanup.engine.store import _private_dir, held_lock
 from cleanup.errors import StateError, UsageError
 
-FORMAT = "cleanup-batch/1"
+FORMAT = "cleanup-batch/2"
 BATCH_ID_RE = re.compile(r"^B-\d{8}T\d{6}Z-[0-9a-f]{4}$")
+PLANNING_PREFIX = ".planning-"
 FINAL = ("done", "refused")  # a Mac in these states is not touched again by resume
 MAX_ATTEMPTS = 3  # a Mac that failed this often (retryable or not) waits for a person
+PAGE = 500  # Macs read per query when walking a batch
+
+# the ledger's columns, in the order of a Mac's dict; JSON ones are stored as text
+COLUMNS = ("serial", "name", "host", "reasons", "evidence", "state", "run_id", "attempts", "outcome", "retryable",
+           "not_before", "started", "ended", "deleted")
+JSON_COLUMNS = {"reasons": list, "evidence": dict, "deleted": list}
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE macs (
+    serial TEXT PRIMARY KEY, name TEXT, host TEXT NOT NULL DEFAULT 'none',
+    reasons TEXT NOT NULL DEFAULT '[]', evidence TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL DEFAULT 'pending', run_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT NOT NULL DEFAULT '', retryable INTEGER NOT NULL DEFAULT 0,
+    not_before REAL, started REAL, ended REAL, deleted TEXT NOT NULL DEFAULT '[]',
+    plan TEXT
+) WITHOUT ROWID;
+CREATE INDEX macs_waiting ON macs (state, not_before);
+"""
+# still work for the batch: not finished, and not failed for good (see retry_due)
+DUE_SQL = f"(state NOT IN ('done', 'refused') AND (state != 'failed' OR (retryable = 1 AND attempts < {MAX_ATTEMPTS})))"
 
 
 def retry_due(mac: dict) -> bool:
@@ -39,106 +64,215 @@ def retry_due(mac: dict) -> bool:
     return True
 
 
-def new_mac(serial: str, name: str | None = None, host: str = "none", reasons=(), evidence=None) -> dict:
-    return {"serial": serial, "name": name, "host": host, "reasons": list(reasons), "evidence": evidence or {},
-            "state": "pending", "run_id": None, "attempts": 0, "outcome": "", "retryable": False,
-            "not_before": None, "started": None, "ended": None, "deleted": []}
+def _encode(column: str, value):
+    if column in JSON_COLUMNS:
+        return json.dumps(value if value is not None else JSON_COLUMNS[column](), sort_keys=True, default=str)
+    if column == "retryable":
+        return 1 if value else 0
+    return value
+
+
+def _mac(row: sqlite3.Row) -> dict:
+    mac = {}
+    for column in COLUMNS:
+        value = row[column]
+        if column in JSON_COLUMNS:
+            value = json.loads(value)
+        elif column == "retryable":
+            value = bool(value)
+        mac[column] = value
+    return mac
 
 
 class Ledger:
-    def __init__(self, root: Path, data: dict):
+    def __init__(self, root: Path, path: Path, conn: sqlite3.Connection):
         self.root = Path(root)
-        self.data = data
-        self._lock = threading.Lock()
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.meta = {r["key"]: json.loads(r["value"]) for r in conn.execute("SELECT key, value FROM meta")}
 
-    @property
-    def batch_id(self) -> str:
-        return self.data["batch_id"]
-
-    @property
-    def dir(self) -> Path:
-        return self.root / "batches" / self.batch_id
-
-    @property
-    def macs(self) -> list[dict]:
-        return self.data["macs"]
+    # -- opening ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
 
     @classmethod
-    def create(cls, root: Path, playbook: str, macs: list[dict], options: dict) -> "Ledger":
+    def create(cls, root: Path, playbook: str, options: dict) -> "Ledger":
+        """A new batch, in its planning folder until :meth:`open_for_run` (nothing of it is visible before)."""
         now = time.time()
         bid = time.strftime("B-%Y%m%dT%H%M%SZ-", time.gmtime(now)) + secrets.token_hex(2)
-        ledger = cls(root, {"format": FORMAT, "batch_id": bid, "playbook": playbook, "created": now, "updated": now,
-                            "options": options, "macs": macs})
         _private_dir(Path(root))
         _private_dir(Path(root) / "batches")
-        _private_dir(ledger.dir)
-        ledger.save()
-        return ledger
+        folder = Path(root) / "batches" / (PLANNING_PREFIX + bid)
+        folder.mkdir(mode=0o700)
+        path = folder / "ledger.db"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        conn = cls._connect(path)
+        conn.executescript(SCHEMA)
+        meta = {"format": FORMAT, "batch_id": bid, "playbook": playbook, "created": now, "updated": now, "options": options}
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()])
+        return cls(root, path, conn)
 
     @classmethod
     def load(cls, root: Path, batch_id: str) -> "Ledger":
         if not BATCH_ID_RE.match(batch_id or ""):
             raise UsageError(f"{batch_id!r} is not a batch id (like B-20261126T070000Z-ab12)")
-        path = Path(root) / "batches" / batch_id / "ledger.json"
+        path = Path(root) / "batches" / batch_id / "ledger.db"
+        if not path.is_file() or path.is_symlink():
+            raise UsageError(f"no batch {batch_id} in {root}", hint="`cleanup batch status` lists the batches")
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(f"no batch {batch_id} in {root}", hint="`cleanup batch status` lists the batches") from None
-        except (OSError, ValueError) as exc:
+            ledger = cls(root, path, cls._connect(path))
+            ledger._conn.execute("SELECT COUNT(*) FROM macs").fetchone()
+        except (sqlite3.DatabaseError, ValueError) as exc:
             raise StateError(f"batch ledger {path} is damaged: {exc}") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("batch_id") != batch_id or not isinstance(data.get("macs"), list):
+        if ledger.meta.get("format") != FORMAT or ledger.meta.get("batch_id") != batch_id:
+            ledger.close()
             raise StateError(f"batch ledger {path} is not a cleanup batch ledger (or it was edited)")
-        ledger = cls(root, data)
-        ledger._replay()
         return ledger
-
-    def _replay(self) -> None:
-        by_serial = {m["serial"]: m for m in self.macs}
-        try:
-            lines = (self.dir / "ledger.jsonl").read_text().splitlines()
-        except FileNotFoundError:
-            return
-        for line in lines:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # the last line of a crash
-            mac = by_serial.get(rec.get("serial")) if isinstance(rec, dict) else None
-            if mac is not None and isinstance(rec.get("changes"), dict):
-                mac.update(rec["changes"])
 
     @staticmethod
     def batch_ids(root: Path) -> list[str]:
         d = Path(root) / "batches"
-        return sorted(p.name for p in d.iterdir() if BATCH_ID_RE.match(p.name)) if d.is_dir() else []
+        return sorted(p.name for p in d.iterdir() if BATCH_ID_RE.match(p.name) and (p / "ledger.db").is_file()) if d.is_dir() else []
 
-    def save(self) -> None:
-        """Write the snapshot and start an empty journal (at the start and the end of an invocation)."""
-        with self._lock:
-            self.data["updated"] = time.time()
-            atomic_write(self.dir / "ledger.json", json.dumps(self.data, indent=1, sort_keys=True).encode())
-            journal = self.dir / "ledger.jsonl"
-            if journal.exists():
-                journal.unlink()
+    @staticmethod
+    def discard_abandoned(root: Path) -> None:
+        """Planning folders left by a killed invocation (they never changed anything). Call under the batch lock."""
+        d = Path(root) / "batches"
+        for p in d.glob(PLANNING_PREFIX + "*") if d.is_dir() else []:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
 
-    def update(self, mac: dict, **changes) -> None:
-        """Change one Mac: one journal line, written before the change counts."""
-        line = json.dumps({"serial": mac["serial"], "changes": changes}, sort_keys=True, default=str).encode() + b"\n"
+    def open_for_run(self) -> None:
+        """The plan passed: move the batch where resume and status find it."""
+        planning = self.path.parent
+        final = planning.parent / self.batch_id
         with self._lock:
-            fd = os.open(self.dir / "ledger.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            self._conn.close()
+            os.rename(planning, final)
+            self.path = final / "ledger.db"
+            self._conn = self._connect(self.path)
+
+    def discard(self) -> None:
+        """Drop a batch that is still planning (a dry-run, or a plan over the deletion budget)."""
+        with self._lock:
+            self._conn.close()
+            if self.path.parent.name.startswith(PLANNING_PREFIX):
+                shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- the batch -------------------------------------------------------------------------------------
+    @property
+    def batch_id(self) -> str:
+        return self.meta["batch_id"]
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    def touch(self) -> None:
+        self.meta["updated"] = time.time()
+        with self._lock:
+            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'updated'", (json.dumps(self.meta["updated"]),))
+
+    # -- selection -------------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                # no fsync: a killed process loses nothing the kernel has; the per-Mac checkpoints are the
-                # record of truth, and a Mac whose line was lost is found again by its run
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-            mac.update(changes)
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def add(self, serial: str, reason: str, name: str | None = None, **evidence) -> None:
+        """Add a flagged Mac, or merge one more reason (and its evidence) into it: the selection's sink."""
+        with self._lock:
+            row = self._conn.execute("SELECT name, reasons, evidence FROM macs WHERE serial = ?", (serial,)).fetchone()
+            if row is None:
+                self._conn.execute("INSERT INTO macs (serial, name, reasons, evidence) VALUES (?, ?, ?, ?)",
+                                   (serial, name, json.dumps([reason]), json.dumps(evidence, sort_keys=True, default=str)))
+                return
+            reasons = json.loads(row["reasons"])
+            if reason not in reasons:
+                reasons.append(reason)
+            merged = {**json.loads(row["evidence"]), **evidence}
+            self._conn.execute("UPDATE macs SET name = ?, reasons = ?, evidence = ? WHERE serial = ?",
+                               (row["name"] or name, json.dumps(reasons), json.dumps(merged, sort_keys=True, default=str), serial))
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM macs").fetchone()[0]
+
+    def get(self, serial: str) -> dict:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM macs WHERE serial = ?", (serial,)).fetchone()
+        if row is None:
+            raise StateError(f"batch {self.batch_id} has no Mac {serial}")
+        return _mac(row)
+
+    def macs(self, where: str = "1") -> Iterator[dict]:
+        """The Macs in serial order, a page at a time (the ledger may change between pages)."""
+        last = ""
+        while True:
+            with self._lock:
+                rows = self._conn.execute(f"SELECT * FROM macs WHERE serial > ? AND {where} ORDER BY serial LIMIT {PAGE}", (last,)).fetchall()
+            for row in rows:
+                yield _mac(row)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1]["serial"]
+
+    def serials(self, after: str = "", limit: int = PAGE, where: str = "1") -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT serial FROM macs WHERE serial > ? AND {where} ORDER BY serial LIMIT ?", (after, limit)).fetchall()
+        return [r[0] for r in rows]
+
+    def plan(self, serial: str) -> dict | None:
+        with self._lock:
+            row = self._conn.execute("SELECT plan FROM macs WHERE serial = ?", (serial,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for m in self.macs:
-            out[m["state"]] = out.get(m["state"], 0) + 1
-        return out
+        with self._lock:
+            return {r[0]: r[1] for r in self._conn.execute("SELECT state, COUNT(*) FROM macs GROUP BY state ORDER BY state")}
+
+    def any_due(self) -> bool:
+        with self._lock:
+            return self._conn.execute(f"SELECT 1 FROM macs WHERE {DUE_SQL} LIMIT 1").fetchone() is not None
+
+    def waiting(self, until: float | None, exclude: set[str], limit: int) -> list[tuple[str, float]]:
+        """Waiting Macs, soonest first: (serial, not_before), only those due by ``until`` unless it is None."""
+        cond = "state = 'waiting'" + ("" if until is None else " AND not_before <= ?")
+        args: tuple = () if until is None else (until,)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT serial, not_before FROM macs WHERE {cond} ORDER BY not_before LIMIT ?",
+                                      (*args, limit + len(exclude))).fetchall()
+        return [(r[0], r[1] or 0.0) for r in rows if r[0] not in exclude][:limit]
+
+    # -- changing --------------------------------------------------------------------------------------
+    def update(self, mac: dict | str, **changes) -> None:
+        """Change one Mac: one committed transaction, before the change counts (a dict given is updated too)."""
+        serial = mac if isinstance(mac, str) else mac["serial"]
+        unknown = set(changes) - set(COLUMNS) - {"plan"}
+        if unknown:
+            raise ValueError(f"no ledger column {sorted(unknown)}")
+        values = [json.dumps(v, sort_keys=True, default=str) if k == "plan" and v is not None else _encode(k, v) for k, v in changes.items()]
+        with self._lock:
+            self._conn.execute(f"UPDATE macs SET {', '.join(f'{k} = ?' for k in changes)} WHERE serial = ?", (*values, serial))
+        if isinstance(mac, dict):
+            mac.update({k: v for k, v in changes.items() if k != "plan"})
 
 
 @contextmanager

@@ -11,11 +11,13 @@ import csv
 import html
 import io
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
-from cleanup.engine.store import StateStore, atomic_write
+from cleanup.engine.store import StateStore, atomic_writer
 from cleanup.errors import CleanupError
 
 REPORT_FORMAT = "cleanup-batch-report/1"
@@ -30,9 +32,8 @@ UNAVAILABLE = "run state unavailable"
 
 # -- data ---------------------------------------------------------------------------------------------------
 
-def _macs(ledger: dict) -> list[dict]:
-    macs = ledger.get("macs")
-    return [m for m in macs if isinstance(m, dict)] if isinstance(macs, list) else []
+def _macs(macs: Iterable[Any] | None) -> Iterator[dict]:
+    return (m for m in macs or () if isinstance(m, dict))
 
 
 def _deleted(mac: dict) -> list[dict]:
@@ -73,50 +74,42 @@ def _steps(mac: dict, store: StateStore | None) -> tuple[list[dict] | None, str 
     return steps, run.status, ""
 
 
-def _wall_seconds(macs: list[dict]) -> float | None:
-    """From the first Mac started to the last one ended: the time the batch spent working, waits included."""
-    starts = [s for s in (_number(m.get("started")) for m in macs) if s is not None]
-    ends = [e for e in (_number(m.get("ended")) for m in macs) if e is not None]
-    if not starts or not ends:
-        return None
-    return _took(min(starts), max(ends))
-
-
-def summarize(ledger: dict) -> dict:
-    """Counts by state, deleted objects per service, wall time."""
-    macs = _macs(ledger)
+def summarize(macs: Iterable[dict]) -> dict:
+    """Counts by state, deleted objects per service, wall time (from the first Mac started to the last one
+    ended: the time the batch spent working, waits included). One pass."""
     by_state = dict.fromkeys(MAC_STATES, 0)
     deleted = dict.fromkeys(SERVICES, 0)
-    for mac in macs:
+    count = 0
+    first = last = None
+    for mac in _macs(macs):
+        count += 1
         state = _text(mac.get("state")) or "unknown"
         by_state[state] = by_state.get(state, 0) + 1
         for d in _deleted(mac):
             service = _text(d.get("service")) or "unknown"
             deleted[service] = deleted.get(service, 0) + 1
+        s, e = _number(mac.get("started")), _number(mac.get("ended"))
+        first = s if s is not None and (first is None or s < first) else first
+        last = e if e is not None and (last is None or e > last) else last
     return {
-        "macs": len(macs),
+        "macs": count,
         "by_state": by_state,
         "deleted": deleted,
         "deleted_total": sum(deleted.values()),
-        "wall_seconds": _wall_seconds(macs),
+        "wall_seconds": _took(first, last) if first is not None and last is not None else None,
     }
 
 
-def build_report(ledger: dict, store: StateStore | None, now: float | None = None) -> dict:
-    """The ledger, each Mac with its steps (or why they are missing), and the summary."""
-    macs = []
-    for mac in _macs(ledger):
-        steps, status, note = _steps(mac, store)
-        macs.append({**mac, "steps": steps, "run_status": status, "steps_note": note,
-                     "seconds": _took(mac.get("started"), mac.get("ended"))})
-    return {**ledger, "report_format": REPORT_FORMAT, "generated": time.time() if now is None else now,
-            "summary": summarize(ledger), "macs": macs}
+def report_mac(mac: dict, store: StateStore | None) -> dict:
+    """One Mac of the report: its ledger entry with its steps (or why they are missing) and its duration."""
+    steps, status, note = _steps(mac, store)
+    return {**mac, "steps": steps, "run_status": status, "steps_note": note, "seconds": _took(mac.get("started"), mac.get("ended"))}
 
 
-def summary_rows(ledger: dict) -> list[tuple[str, str, str, str, int]]:
+def summary_rows(macs: Iterable[dict]) -> Iterator[tuple[str, str, str, str, int]]:
     """(serial, name, state, outcome, number of deleted objects) per Mac, in ledger order."""
-    return [(_text(m.get("serial")), _text(m.get("name")), _text(m.get("state")), _text(m.get("outcome")),
-             len(_deleted(m))) for m in _macs(ledger)]
+    return ((_text(m.get("serial")), _text(m.get("name")), _text(m.get("state")), _text(m.get("outcome")),
+             len(_deleted(m))) for m in _macs(macs))
 
 
 # -- formatting ---------------------------------------------------------------------------------------------
@@ -147,20 +140,15 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def render_csv(report: dict) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
-    for mac in report["macs"]:
-        per = {s: sum(1 for d in _deleted(mac) if d.get("service") == s) for s in SERVICES}
-        seconds = mac.get("seconds")
-        writer.writerow([
-            _cell(_text(mac.get("serial"))), _cell(_text(mac.get("name"))), _cell(_text(mac.get("state"))),
-            _text(mac.get("attempts")), _cell(_text(mac.get("outcome"))),
-            per["jamf"], per["entra"], per["intune"], _cell(_ids(mac)), _cell(_text(mac.get("run_id"))),
-            _when(mac.get("started")), _when(mac.get("ended")), "" if seconds is None else seconds,
-        ])
-    return out.getvalue()
+def csv_row(mac: dict) -> list:
+    per = {s: sum(1 for d in _deleted(mac) if d.get("service") == s) for s in SERVICES}
+    seconds = mac.get("seconds")
+    return [
+        _cell(_text(mac.get("serial"))), _cell(_text(mac.get("name"))), _cell(_text(mac.get("state"))),
+        _text(mac.get("attempts")), _cell(_text(mac.get("outcome"))),
+        per["jamf"], per["entra"], per["intune"], _cell(_ids(mac)), _cell(_text(mac.get("run_id"))),
+        _when(mac.get("started")), _when(mac.get("ended")), "" if seconds is None else seconds,
+    ]
 
 
 CSS = """
@@ -236,19 +224,12 @@ def _mac_section(index: int, mac: dict) -> str:
     return "\n".join(parts)
 
 
-def render_html(report: dict) -> str:
-    summary = report["summary"]
-    title = f"cleanup batch {_text(report.get('batch_id'))}"
+def _html_head(meta: dict, summary: dict) -> str:
+    title = f"cleanup batch {_text(meta.get('batch_id'))}"
     cards = [f'<div class="card"><b>{summary["macs"]}</b>Macs</div>']
     cards += [f'<div class="card {_state_class(s)}"><b>{n}</b>{_e(s)}</div>'
               for s, n in summary["by_state"].items() if n or s in ("done", "failed", "waiting")]
     deleted_rows = "".join(f'<tr><td>{_e(s)}</td><td class="n">{n}</td></tr>' for s, n in summary["deleted"].items())
-    overview = "".join(
-        f'<tr><td><a href="#mac-{i}"><code>{_e(m.get("serial"))}</code></a></td><td>{_e(m.get("name"))}</td>'
-        f'<td><span class="state {_state_class(m.get("state"))}">{_e(m.get("state"))}</span></td>'
-        f'<td class="n">{len(_deleted(m))}</td><td>{_e(m.get("outcome"))}</td></tr>'
-        for i, m in enumerate(report["macs"], 1)
-    )
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -257,30 +238,55 @@ def render_html(report: dict) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">Playbook <b>{_e(report.get("playbook"))}</b> &middot; created {_e(_when(report.get("created")))}'
-        f" &middot; updated {_e(_when(report.get('updated')))} &middot; report generated {_e(_when(report.get('generated')))}"
+        f'<p class="meta">Playbook <b>{_e(meta.get("playbook"))}</b> &middot; created {_e(_when(meta.get("created")))}'
+        f" &middot; updated {_e(_when(meta.get('updated')))} &middot; report generated {_e(_when(meta.get('generated')))}"
         f" &middot; wall time {_e(_duration(summary['wall_seconds']) or 'n/a')}</p>",
         f'<div class="cards">{"".join(cards)}</div>',
         f'<h3>Deleted objects ({summary["deleted_total"]})</h3>',
         f"<table><tr><th>Service</th><th>Deleted</th></tr>{deleted_rows}</table>",
         "<h3>Macs</h3>",
-        "<table><tr><th>Serial</th><th>Name</th><th>State</th><th>Deleted</th><th>Outcome</th></tr>"
-        f"{overview}</table>",
-        *(_mac_section(i, m) for i, m in enumerate(report["macs"], 1)),
-        "</body></html>",
-        "",
-    ])
+        "<table><tr><th>Serial</th><th>Name</th><th>State</th><th>Deleted</th><th>Outcome</th></tr>",
+    ]) + "\n"
+
+
+def _overview_row(index: int, m: dict) -> str:
+    return (f'<tr><td><a href="#mac-{index}"><code>{_e(m.get("serial"))}</code></a></td><td>{_e(m.get("name"))}</td>'
+            f'<td><span class="state {_state_class(m.get("state"))}">{_e(m.get("state"))}</span></td>'
+            f'<td class="n">{len(_deleted(m))}</td><td>{_e(m.get("outcome"))}</td></tr>\n')
 
 
 # -- files --------------------------------------------------------------------------------------------------
 
-def write_reports(batch_dir: Path, ledger: dict, store: StateStore | None) -> dict[str, Path]:
-    """Write report.json, report.csv and report.html into the batch folder; returns {"json"|"csv"|"html": path}."""
+def write_reports(batch_dir: Path, meta: dict, macs: Callable[[], Iterable[dict]], store: StateStore | None) -> dict[str, Path]:
+    """Write report.json, report.csv and report.html into the batch folder; returns {"json"|"csv"|"html": path}.
+
+    ``macs()`` gives the batch's Macs afresh on each call; they are streamed (a Mac at a time, its run state
+    read once), so the reports of ten thousand Macs take no more memory than those of ten."""
     batch_dir = Path(batch_dir)
     batch_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    report = build_report(ledger, store)
     paths = {"json": batch_dir / "report.json", "csv": batch_dir / "report.csv", "html": batch_dir / "report.html"}
-    atomic_write(paths["json"], json.dumps(report, indent=1, sort_keys=True, default=str).encode())
-    atomic_write(paths["csv"], render_csv(report).encode("utf-8"))
-    atomic_write(paths["html"], render_html(report).encode("utf-8"))
+    header = {k: v for k, v in meta.items() if k != "macs"}
+    header.update(report_format=REPORT_FORMAT, generated=time.time(), summary=summarize(macs()))
+    sections = tempfile.TemporaryFile(dir=batch_dir)  # the HTML's per-Mac sections, written in the same pass
+    with sections, atomic_writer(paths["json"]) as fj, atomic_writer(paths["csv"]) as fc:
+        head = json.dumps(header, indent=1, sort_keys=True, default=str)
+        fj.write(head[:-2].encode() + b',\n "macs": [')
+        text = io.TextIOWrapper(fc, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text)
+        writer.writerow(CSV_HEADER)
+        for i, mac in enumerate(_macs(macs()), 1):
+            rep = report_mac(mac, store)
+            fj.write((",\n  " if i > 1 else "\n  ").encode() + json.dumps(rep, sort_keys=True, default=str).encode())
+            writer.writerow(csv_row(rep))
+            sections.write(_mac_section(i, rep).encode("utf-8") + b"\n")
+        fj.write(b"\n ]\n}\n")
+        text.detach()
+        with atomic_writer(paths["html"]) as fh:
+            fh.write(_html_head(header, header["summary"]).encode("utf-8"))
+            for i, mac in enumerate(_macs(macs()), 1):
+                fh.write(_overview_row(i, mac).encode("utf-8"))
+            fh.write(b"</table>\n")
+            sections.seek(0)
+            shutil.copyfileobj(sections, fh)
+            fh.write(b"</body></html>\n")
     return paths

@@ -15,7 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from cleanup.batch.ledger import Ledger, retry_due
+from cleanup.batch import prefetch
+from cleanup.batch.ledger import DUE_SQL, PAGE, Ledger
 from cleanup.engine.audit import AuditLog
 from cleanup.engine.context import RunOptions
 from cleanup.engine.model import Playbook
@@ -29,6 +30,8 @@ RESTART_RECHECK = 2.0  # seconds before looking whether a restarted Mac is back
 VERIFY_RECHECK = 60.0  # seconds between looks at a registration not verified yet
 VERIFY_ROUNDS = 30
 NO_WAIT_HORIZON = 10.0  # with --no-wait, pauses shorter than this (a restart) are still waited for
+PLAN_CHUNK = 20  # Macs planned together: their lookups fill one $batch of 20
+PLAN_WORKERS = 8  # chunks planned at once: 160 Macs' records in memory, whatever the batch's size
 DELETE_KINDS = {"delete-jamf-record": "jamf", "delete-entra-device": "entra", "delete-intune-record": "intune"}
 
 
@@ -97,8 +100,6 @@ class BatchRunner:
         self.opts = opts
         self.cloud = SharedCloud(cloud) if cloud is not None else None
         self.on_mac = on_mac or (lambda mac: None)
-        # per Mac, only what the run needs from its plan: memory stays small with ten thousand Macs
-        self.plans: dict[str, dict] = {}
 
     def _opener(self):
         return (lambda: self.cloud) if self.cloud is not None else None
@@ -107,67 +108,97 @@ class BatchRunner:
         return Selection(only="cloud") if host == "none" else Selection()
 
     # -- planning ------------------------------------------------------------------------------------
-    def plan(self, macs: list[dict]) -> dict[str, dict]:
-        """Plan every Mac read-only, side by side; returns serial -> ledger changes for the Macs that cannot run
-        as planned: refused (an ambiguity needs a person) or failed (host or service trouble; tried again)."""
-        problems: dict[str, dict] = {}
-        jamf: dict[str, list] = {}
-        if self.cloud is not None and self.cloud.config.jamf_configured():
-            try:  # every Mac's Jamf records in a few queries, instead of one per Mac through 5 connections
-                jamf = self.cloud.jamf.computers_by_serials([m["serial"] for m in macs])
-            except CleanupError:
-                jamf = {}  # each Mac then looks itself up, and reports its own error
+    def plan(self, ledger: Ledger) -> int:
+        """Plan every Mac of the ledger read-only, a chunk of Macs per worker, and store each Mac's plan in the
+        ledger (the run takes its records from there). A Mac that cannot run as planned is marked: refused (an
+        ambiguity needs a person) or failed (host or service trouble; tried again). Returns the deletions planned."""
+        workers = max(1, min(self.opts.concurrency, PLAN_WORKERS))
+        total = 0
+        last = ""
+        in_flight: set[Future] = set()
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while True:
+                chunk = ledger.serials(after=last, limit=PLAN_CHUNK)
+                if chunk:
+                    last = chunk[-1]
+                    in_flight.add(pool.submit(self._plan_chunk, ledger, chunk))
+                if in_flight and (len(in_flight) > workers or not chunk):
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    total += sum(f.result() for f in done)
+                if not chunk and not in_flight:
+                    return total
 
-        def one(mac: dict) -> None:
+    def _plan_chunk(self, ledger: Ledger, serials: list[str]) -> int:
+        lookups: dict[str, dict] = {}
+        if self.cloud is not None:
+            try:  # the chunk's records in a few bulk reads instead of a few reads per Mac
+                lookups = prefetch.lookups(self.cloud, serials)
+            except CleanupError:
+                lookups = {}  # each Mac then looks itself up, and reports its own error
+        results = []
+        deletions = 0
+        for serial in serials:
+            mac = ledger.get(serial)
+            changes: dict = {}
             try:
                 host = host_for(self.playbook, mac, self.opts)
-                mac["host"] = host
-                options = RunOptions(dry_run=True, serial=mac["serial"], batch_id="plan", jamf_records=jamf.get(mac["serial"]))
+                changes["host"] = host
+                options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups.get(serial))
                 report = Runner(None, open_host(host), self.playbook, options, cloud_opener=self._opener()).plan(self._selection(host))
-                self.plans[mac["serial"]] = {"cloud": report.facts.get("cloud"),
-                                             "deletions": [c.target for c in planned_deletions(report)]}
+                targets = [c.target for c in planned_deletions(report)]
+                deletions += len(targets)
+                changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": targets}
                 if report.refusals:
-                    problems[mac["serial"]] = {"state": "refused", "outcome": "; ".join(report.refusals), "retryable": False}
+                    changes.update(state="refused", outcome="; ".join(report.refusals), retryable=False)
             except SafetyRefusal as exc:
-                problems[mac["serial"]] = {"state": "refused", "outcome": exc.message, "retryable": False}
+                changes.update(state="refused", outcome=exc.message, retryable=False)
             except CleanupError as exc:
-                problems[mac["serial"]] = {"state": "failed", "outcome": exc.message, "retryable": True}
-
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.concurrency)) as pool:
-            list(pool.map(one, macs))
-        return problems
-
-    def total_deletions(self) -> int:
-        return sum(len(p["deletions"]) for p in self.plans.values())
+                changes.update(state="failed", outcome=exc.message, retryable=True)
+            results.append((serial, changes))
+        with ledger.transaction():
+            for serial, changes in results:
+                ledger.update(serial, **changes)
+        return deletions
 
     # -- running -------------------------------------------------------------------------------------
     def run(self, ledger: Ledger) -> dict[str, int]:
-        todo = [m for m in ledger.macs if retry_due(m)]
-        in_flight: dict[Future, dict] = {}
-        with ThreadPoolExecutor(max_workers=max(1, self.opts.concurrency)) as pool:
-            while todo or in_flight:
+        """Run every Mac still due, at most ``concurrency`` at once; a waiting Mac is picked up when its time
+        comes. Each Mac is tried at most once per invocation, except that a wait ending continues it."""
+        slots = max(1, self.opts.concurrency)
+        in_flight: dict[Future, str] = {}
+        queue: list[str] = []  # the next page of Macs not started in this invocation
+        last, exhausted = "", False
+        with ThreadPoolExecutor(max_workers=slots) as pool:
+            while True:
+                busy = set(in_flight.values())
                 now = time.time()
-                busy = {id(m) for m in in_flight.values()}
-                for mac in [m for m in todo if id(m) not in busy and (m.get("not_before") or 0) <= now]:
-                    if len(in_flight) >= self.opts.concurrency:
+                for serial, _ in ledger.waiting(now, busy, slots - len(in_flight)):
+                    in_flight[pool.submit(self._run_one, ledger, serial)] = serial
+                while len(in_flight) < slots:
+                    if not queue and not exhausted:
+                        queue = ledger.serials(after=last, limit=PAGE, where=f"state != 'waiting' AND {DUE_SQL}")
+                        exhausted = len(queue) < PAGE
+                        last = queue[-1] if queue else last
+                        queue.reverse()
+                    if not queue:
                         break
-                    in_flight[pool.submit(self._run_one, ledger, mac)] = mac
+                    serial = queue.pop()
+                    in_flight[pool.submit(self._run_one, ledger, serial)] = serial
+                soonest = ledger.waiting(None, set(in_flight.values()), 1)
                 if not in_flight:
-                    soonest = min(m["not_before"] for m in todo)
-                    if self.opts.no_wait and soonest - time.time() > NO_WAIT_HORIZON:
-                        break  # only (long) waits remain: the next scheduled run picks them up
-                    time.sleep(max(0.0, soonest - time.time()))
+                    if not soonest and exhausted and not queue:
+                        break
+                    if soonest:
+                        pause = soonest[0][1] - time.time()
+                        if self.opts.no_wait and pause > NO_WAIT_HORIZON:
+                            break  # only (long) waits remain: the next scheduled run picks them up
+                        time.sleep(max(0.0, pause))
                     continue
-                busy = {id(m) for m in in_flight.values()}
-                next_due = min((m["not_before"] for m in todo if m.get("not_before") and id(m) not in busy), default=None)
-                timeout = max(0.05, next_due - time.time()) if next_due else None
+                timeout = max(0.05, soonest[0][1] - time.time()) if soonest else None
                 done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    mac = in_flight.pop(fut)
-                    fut.result()
-                    if mac["state"] != "waiting":
-                        todo.remove(mac)
-                    self.on_mac(mac)
+                    in_flight.pop(fut)
+                    self.on_mac(fut.result())
         return ledger.counts()
 
     def _existing_run(self, ledger: Ledger, mac: dict, was: str) -> str | None:
@@ -186,13 +217,13 @@ class BatchRunner:
                 return rid
         return None
 
-    def _run_one(self, ledger: Ledger, mac: dict) -> None:
-        serial = mac["serial"]
+    def _run_one(self, ledger: Ledger, serial: str) -> dict:
+        mac = ledger.get(serial)
         was = mac["state"]
         ledger.update(mac, state="running", attempts=mac["attempts"] + 1, started=mac.get("started") or time.time(), not_before=None)
-        report = self.plans.pop(serial, None)
+        plan = ledger.plan(serial) if was == "pending" else None
         options = RunOptions(yes=True, no_wait=True, wait_seconds=self.opts.wait_seconds, autoresume=False, serial=serial,
-                             batch_id=ledger.batch_id, prefetched=(report["cloud"] if report else None))
+                             batch_id=ledger.batch_id, prefetched=(plan or {}).get("cloud"))
         runner = None
         changes: dict = {}
         try:
@@ -221,6 +252,7 @@ class BatchRunner:
             changes["run_id"] = rid
             changes["deleted"] = deleted_objects(self.store, rid)
         ledger.update(mac, **changes)
+        return mac
 
     def _not_before(self, run_id: str | None, attempts: int) -> float | None:
         """When to pick a paused Mac up again: its wait's end, shortly after a restart, or a while after an

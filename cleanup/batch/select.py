@@ -46,21 +46,20 @@ class Selection:
 
 
 def from_file(sel: Selection, path: Path) -> None:
-    """One serial per line (blank lines and # comments allowed); the whole file is refused on one bad line."""
+    """One serial per line (blank lines and # comments allowed); the whole file is refused on one bad line (a
+    batch ledger given as ``sel`` is filled inside a transaction, rolled back by that error)."""
+    reason = f"listed in {Path(path).name}"
     try:
-        lines = Path(path).read_text().splitlines()
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            for n, line in enumerate(lines, 1):
+                text = line.split("#", 1)[0].strip()
+                if not text:
+                    continue
+                if not SERIAL_RE.fullmatch(text):
+                    raise UsageError(f"{path} line {n}: {text!r} is not an Apple serial number (8-14 upper-case letters and digits)")
+                sel.add(text, reason)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    found = []
-    for n, line in enumerate(lines, 1):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        if not SERIAL_RE.fullmatch(text):
-            raise UsageError(f"{path} line {n}: {text!r} is not an Apple serial number (8-14 upper-case letters and digits)")
-        found.append(text)
-    for serial in found:
-        sel.add(serial, f"listed in {Path(path).name}")
 
 
 def from_group(sel: Selection, cloud, name: str) -> None:
@@ -110,13 +109,15 @@ def rule_compliance(sel: Selection, cloud, now: float) -> None:
                     intune_id=m["id"], entra_id=dev.get("id"))
 
 
-def select(cloud, *, group: str | None = None, serials_file: Path | None = None, rules=()) -> list[dict]:
+def select(cloud, *, group: str | None = None, serials_file: Path | None = None, rules=(), into=None) -> list[dict]:
+    """The flagged Macs, sorted by serial; with ``into`` (a batch ledger) they are added there instead (and
+    ``[]`` is returned), so a batch of ten thousand Macs never holds them all in memory."""
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise UsageError(f"unknown rule {unknown[0]!r}: use {', '.join(RULES)}")
     if not (group or serials_file or rules):
         raise UsageError("say which Macs: --group NAME, --serials-file FILE or --rule RULE (repeatable)")
-    sel = Selection()
+    sel = into if into is not None else Selection()
     now = time.time()
     if serials_file:
         from_file(sel, serials_file)
@@ -128,4 +129,4 @@ def select(cloud, *, group: str | None = None, serials_file: Path | None = None,
         rule_jamf(sel, cloud, now, "unresponsive" in rules, "aad-deactivated" in rules)
     if "compliance-mismatch" in rules:
         rule_compliance(sel, cloud, now)
-    return sel.sorted_rows()
+    return [] if into is not None else sel.sorted_rows()

@@ -97,7 +97,7 @@ def run_cmd(
     config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Select the flagged Macs, plan them all read-only, then repair them side by side (ledger + per-Mac checkpoints)."""
-    from cleanup.batch.ledger import Ledger, batch_lock, new_mac
+    from cleanup.batch.ledger import Ledger, batch_lock
     from cleanup.batch.runner import BatchOptions, BatchRunner
     from cleanup.batch.select import select
     from cleanup.engine.loader import load_playbook
@@ -111,23 +111,28 @@ def run_cmd(
     cloud = _cloud(config, intune_write_limit, intune_window)
     try:
         with batch_lock(store.root):
+            Ledger.discard_abandoned(store.root)
             unfinished = None if dry_run else _unfinished(store, pb.name)
             if unfinished is not None:  # a scheduled run first finishes what the last one left (waits, retries)
                 render.err_console.print(f"continuing batch {unfinished.batch_id} (Macs waiting or to retry) before selecting anew", markup=False)
                 return _execute(BatchRunner(store, pb, opts, cloud), unfinished, store, as_json)
-            rows = select(cloud, group=group, serials_file=serials_file, rules=rule)
-            macs = [new_mac(r["serial"], r.get("name"), reasons=r["reasons"], evidence=r["evidence"]) for r in rows]
-            runner = BatchRunner(store, pb, opts, cloud)
-            problems = runner.plan(macs)
-            total = runner.total_deletions()
-            if dry_run:
-                return _print_plan(runner, macs, problems, total, as_json)
-            if total > max_deletions:
-                raise SafetyRefusal(f"the batch would delete {total} cloud objects, more than --max-deletions {max_deletions}; nothing was changed",
-                                    hint="check it with --dry-run; raise --max-deletions if it is right")
-            for mac in macs:
-                mac.update(problems.get(mac["serial"], {}))
-            ledger = Ledger.create(store.root, pb.name, macs, opts.to_json())
+            ledger = Ledger.create(store.root, pb.name, opts.to_json())
+            allowed = False
+            try:
+                with ledger.transaction():
+                    select(cloud, group=group, serials_file=serials_file, rules=rule, into=ledger)
+                runner = BatchRunner(store, pb, opts, cloud)
+                total = runner.plan(ledger)
+                if dry_run:
+                    return _print_plan(ledger, total, max_deletions, as_json)
+                if total > max_deletions:
+                    raise SafetyRefusal(f"the batch would delete {total} cloud objects, more than --max-deletions {max_deletions}; nothing was changed",
+                                        hint="check it with --dry-run; raise --max-deletions if it is right")
+                ledger.open_for_run()
+                allowed = True
+            finally:
+                if not allowed:
+                    ledger.discard()  # selected and planned only: nothing was changed, nothing to keep
             _execute(runner, ledger, store, as_json)
     finally:
         cloud.close()
@@ -151,11 +156,11 @@ def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (s
     try:
         with batch_lock(store.root):
             ledger = Ledger.load(store.root, batch_id or ids[-1])
-            saved = dict(ledger.data["options"])
+            saved = dict(ledger.meta["options"])
             saved["no_wait"] = no_wait
             opts = BatchOptions(**saved)
             cloud = _cloud(config, 200, 20.0)
-            runner = BatchRunner(store, load_playbook(ledger.data["playbook"]), opts, cloud)
+            runner = BatchRunner(store, load_playbook(ledger.meta["playbook"]), opts, cloud)
             _execute(runner, ledger, store, as_json)
     finally:
         if cloud is not None:
@@ -163,42 +168,55 @@ def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (s
 
 
 def _unfinished(store, playbook: str):
-    from cleanup.batch.ledger import Ledger, retry_due
+    from cleanup.batch.ledger import Ledger
 
     for bid in reversed(Ledger.batch_ids(store.root)):
         ledger = Ledger.load(store.root, bid)
-        if ledger.data["playbook"] == playbook and any(retry_due(m) for m in ledger.macs):
+        if ledger.meta["playbook"] == playbook and ledger.any_due():
             return ledger
+        ledger.close()
     return None
+
+
+TABLE_ROWS = 100  # a summary table longer than this only lists the Macs that need a look; the reports have all
 
 
 def _execute(runner, ledger, store, as_json: bool) -> None:
     from cleanup.batch.reports import summary_rows, write_reports
 
-    with _progress(as_json) as bar:
-        task = bar.add_task(f"batch {ledger.batch_id}", total=len(ledger.macs))
-        bar.update(task, completed=sum(1 for m in ledger.macs if m["state"] in ("done", "refused")))
+    try:
+        with _progress(as_json) as bar:
+            counts = ledger.counts()
+            task = bar.add_task(f"batch {ledger.batch_id}", total=sum(counts.values()))
+            bar.update(task, completed=counts.get("done", 0) + counts.get("refused", 0))
 
-        def on_mac(mac: dict) -> None:
-            if mac["state"] != "waiting":
-                bar.advance(task)
+            def on_mac(mac: dict) -> None:
+                if mac["state"] != "waiting":
+                    bar.advance(task)
 
-        runner.on_mac = on_mac
-        try:
-            counts = runner.run(ledger)
-        finally:
-            ledger.save()  # fold the journal into the snapshot
-    paths = write_reports(ledger.dir, ledger.data, store)
-    if as_json:
-        render.emit_json({"batch_id": ledger.batch_id, "counts": counts, "reports": {k: str(v) for k, v in paths.items()}, "macs": ledger.macs})
-    else:
-        table = Table(title=f"batch {ledger.batch_id}")
-        for col in ("serial", "name", "state", "outcome", "deleted"):
-            table.add_column(col, overflow="fold")
-        for row in summary_rows(ledger.data):
-            table.add_row(*map(str, row))
-        render.console.print(table)
-        render.console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; reports: {', '.join(str(p) for p in paths.values())}", markup=False)
+            runner.on_mac = on_mac
+            try:
+                counts = runner.run(ledger)
+            finally:
+                ledger.touch()
+        paths = write_reports(ledger.dir, ledger.meta, ledger.macs, store)
+        if as_json:
+            render.emit_json_stream({"batch_id": ledger.batch_id, "counts": counts, "reports": {k: str(v) for k, v in paths.items()}},
+                                    "macs", ledger.macs())
+        else:
+            total = sum(counts.values())
+            macs = ledger.macs() if total <= TABLE_ROWS else ledger.macs("state != 'done'")
+            table = Table(title=f"batch {ledger.batch_id}" + ("" if total <= TABLE_ROWS else f" (the Macs not done, first {TABLE_ROWS})"))
+            for col in ("serial", "name", "state", "outcome", "deleted"):
+                table.add_column(col, overflow="fold")
+            for n, row in enumerate(summary_rows(macs)):
+                if n == TABLE_ROWS:
+                    break
+                table.add_row(*map(str, row))
+            render.console.print(table)
+            render.console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; reports: {', '.join(str(p) for p in paths.values())}", markup=False)
+    finally:
+        ledger.close()
     failed = counts.get("failed", 0) + counts.get("refused", 0)
     if failed:
         raise StepFailed(f"batch {ledger.batch_id}: {failed} Mac(s) not repaired (see the report); the others are done or waiting",
@@ -207,44 +225,52 @@ def _execute(runner, ledger, store, as_json: bool) -> None:
         raise Paused(f"batch {ledger.batch_id}: {counts['waiting']} Mac(s) waiting; `cleanup batch resume {ledger.batch_id}` continues")
 
 
-def _print_plan(runner, macs, problems, total, as_json: bool) -> None:
-    rows = []
-    for mac in macs:
-        report = runner.plans.get(mac["serial"])
-        rows.append({"serial": mac["serial"], "name": mac.get("name"), "reasons": mac["reasons"], "host": mac.get("host"),
-                     "deletions": report["deletions"] if report else [], "problem": (problems.get(mac["serial"]) or {}).get("outcome")})
+def _print_plan(ledger, total: int, max_deletions: int, as_json: bool) -> None:
+    def rows():
+        for mac in ledger.macs():
+            plan = ledger.plan(mac["serial"]) or {}
+            problem = mac["outcome"] if mac["state"] in ("refused", "failed") else None
+            yield {"serial": mac["serial"], "name": mac.get("name"), "reasons": mac["reasons"], "host": mac.get("host"),
+                   "deletions": plan.get("deletions") or [], "problem": problem}
+
+    count = 0
     if as_json:
-        render.emit_json({"dry_run": True, "total_deletions": total, "macs": rows})
+        render.emit_json_stream({"dry_run": True, "total_deletions": total}, "macs", rows())
     else:
-        for r in rows:
+        for r in rows():
+            count += 1
             render.console.print(f"[bold]{r['serial']}[/] {r['name'] or ''} — {'; '.join(r['reasons'])}")
             for t in r["deletions"]:
                 render.console.print(f"   - delete {t}", markup=False)
             if r["problem"]:
                 render.console.print(f"   ! {r['problem']}", markup=False)
-        render.console.print(f"[bold]{total} cloud object(s) would be deleted across {len(rows)} Mac(s).[/] Nothing was changed.")
-    if total > runner.opts.max_deletions:
-        raise SafetyRefusal(f"a run would refuse: {total} deletions exceed --max-deletions {runner.opts.max_deletions}")
+        render.console.print(f"[bold]{total} cloud object(s) would be deleted across {count} Mac(s).[/] Nothing was changed.")
+    if total > max_deletions:
+        raise SafetyRefusal(f"a run would refuse: {total} deletions exceed --max-deletions {max_deletions}")
 
 
 @app.command("status")
 def status_cmd(batch_id: Optional[str] = typer.Argument(None), state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
-    """The batches, or one batch's Macs and their states."""
+    """The batches, or one batch's Macs and their states (a running batch can be watched)."""
     from cleanup.batch.ledger import Ledger
     from cleanup.batch.reports import summary_rows
 
     store = state_store(state_dir)
     if batch_id:
         ledger = Ledger.load(store.root, batch_id)
-        if as_json:
-            return render.emit_json(ledger.data)
-        for row in summary_rows(ledger.data):
-            render.console.print("  ".join(map(str, row)), markup=False)
+        try:
+            if as_json:
+                return render.emit_json_stream(ledger.meta, "macs", ledger.macs())
+            for row in summary_rows(ledger.macs()):
+                render.console.print("  ".join(map(str, row)), markup=False)
+        finally:
+            ledger.close()
         return
     out = []
     for bid in Ledger.batch_ids(store.root):
         ledger = Ledger.load(store.root, bid)
-        out.append({"batch_id": bid, "playbook": ledger.data["playbook"], "counts": ledger.counts()})
+        out.append({"batch_id": bid, "playbook": ledger.meta["playbook"], "counts": ledger.counts()})
+        ledger.close()
     if as_json:
         return render.emit_json(out)
     for b in out:

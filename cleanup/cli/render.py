@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
-from typing import Any
+from typing import Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
@@ -19,6 +20,18 @@ err_console = Console(stderr=True, highlight=False)
 
 def emit_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def emit_json_stream(head: dict, key: str, items: Iterable[Any]) -> None:
+    """``head`` with ``key`` holding ``items``, printed an item at a time (a batch of ten thousand Macs is never
+    held whole in memory); the same JSON emit_json would print, but for the indentation of the items."""
+    text = json.dumps(head, indent=2, sort_keys=True, default=str)
+    out = sys.stdout
+    out.write((text[:-2] + "," if head else "{") + f"\n  {json.dumps(key)}: [")
+    for n, item in enumerate(items):
+        out.write((",\n    " if n else "\n    ") + json.dumps(item, sort_keys=True, default=str))
+    out.write("\n  ]\n}\n")
+    out.flush()
 
 
 def json_brief(data: Any, limit: int = 160) -> str:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from cleanup.clients.auth_graph import GraphTokenProvider
 from cleanup.clients.config import CloudConfig
 from cleanup.clients.errors import GraphError
-from cleanup.clients.http import HttpClient, HttpSettings, parse_retry_after
+from cleanup.clients.http import HttpClient, HttpSettings, make_session, parse_retry_after
 from cleanup.clients.secrets import Secrets, env_var
 from cleanup.errors import UsageError
 from cleanup.identifiers import odata_literal, valid_guid, valid_serial
@@ -27,12 +28,18 @@ API_VERSION = "v1.0"
 DEVICES = "/devices"
 MANAGED_DEVICES = "/deviceManagement/managedDevices"
 BATCH_LIMIT = 20
+POOL_SIZE = 64  # `cleanup batch run --concurrency` is at most 64
 _DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 
 
 def _retryable_item(status: int) -> bool:
     """Batch items get the same policy as whole requests: throttling and server errors are retried."""
     return status == 429 or 500 <= status <= 599
+
+
+def _query(params) -> str:
+    """A query string as GraphClient._url writes it ($ and ' kept, the rest percent-encoded)."""
+    return urlencode(params, quote_via=quote, safe="$'")
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -66,6 +73,7 @@ def error_text(status: int, body, headers=None) -> str:
 
 class GraphClient:
     page_size = 999  # $top; the service caps it (devices 999, managedDevices 1000)
+    device_ids_per_filter = 15  # Entra: "Too many child clauses ... containing 'OR' operators: 16. Max allowed: 15"
     batch_attempts = 6
 
     def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None,
@@ -77,7 +85,12 @@ class GraphClient:
         self.settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
         self.endpoint = config.graph_endpoint.rstrip("/")
         self.base = f"{self.endpoint}/{API_VERSION}"
-        self.http = HttpClient(self.settings)
+        session = make_session(self.settings)
+        # one kept connection per worker of the largest batch: fewer, and every request past the pool's size
+        # would open (and then drop) a new TLS connection of its own
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE)
+        session.mount("https://", adapter)
+        self.http = HttpClient(self.settings, session)
         self._sleep = sleep
         self._provider: GraphTokenProvider | None = None
         self._provider_lock = threading.Lock()
@@ -115,7 +128,7 @@ class GraphClient:
     def _url(self, path_or_url: str, params=None) -> str:
         url = path_or_url if path_or_url.startswith("https://") else self.base + path_or_url
         if params:
-            url += "?" + urlencode(params, quote_via=quote, safe="$'")
+            url += "?" + _query(params)
         return url
 
     def request(self, method: str, path_or_url: str, params=None, *, json=None) -> requests.Response:
@@ -195,24 +208,34 @@ class GraphClient:
         return [d for d in found if str(d.get("deviceId") or "").lower() == guid]
 
     def devices_by_device_ids(self, device_ids: list[str]) -> dict[str, list[dict]]:
-        """Several deviceId lookups in one $batch (each checked on our side like devices_by_device_id)."""
+        """Several deviceId lookups at once, each checked on our side like devices_by_device_id: up to
+        ``device_ids_per_filter`` deviceIds joined by ``or`` in one ``$filter`` (Entra refuses more than 15
+        such clauses), one GET for up to 15 deviceIds, a ``$batch`` of such filters (<= 20 per POST) beyond."""
         guids = list(dict.fromkeys(valid_guid(d) for d in device_ids))
         if len(guids) <= 1:
             return {g: self.devices_by_device_id(g) for g in guids}
-        reqs = [{"id": str(n), "method": "GET", "url": f"{DEVICES}?$filter=deviceId eq {quote(odata_literal(g), safe='')}"}
-                for n, g in enumerate(guids)]
-        answers = self.batch(reqs)
-        out: dict[str, list[dict]] = {}
-        for n, g in enumerate(guids):
-            ans = answers[str(n)]
-            if ans["status"] != 200 or not isinstance(ans.get("body"), dict):
-                raise GraphError(f"Graph GET {DEVICES} (deviceId {g}) in $batch: {error_text(ans['status'], ans.get('body'), ans.get('headers'))}",
-                                 status=ans["status"], method="GET")
-            body = ans["body"]
-            found = [d for d in body.get("value") or [] if isinstance(d, dict)]
+        per = max(1, min(self.device_ids_per_filter, 15))
+        groups = [guids[i:i + per] for i in range(0, len(guids), per)]
+        out: dict[str, list[dict]] = {g: [] for g in guids}
+
+        def params(group: list[str]) -> list:
+            return [("$filter", " or ".join(f"deviceId eq {odata_literal(g)}" for g in group)), ("$top", self.page_size)]
+
+        def file(found: list) -> None:
+            for d in found:
+                key = str(d.get("deviceId") or "").lower() if isinstance(d, dict) else ""
+                if key in out:
+                    out[key].append(d)
+
+        if len(groups) == 1:
+            file(self._get_all(DEVICES, params(guids)))
+            return out
+        bodies = self._batch_gets(DEVICES, [(f"deviceId {', '.join(group)}", params(group)) for group in groups])
+        for group, body in zip(groups, bodies):
             if body.get("@odata.nextLink"):
-                found = self.devices_by_device_id(g)  # more than a page for one deviceId: read it the long way
-            out[g] = [d for d in found if str(d.get("deviceId") or "").lower() == g]
+                file(self._get_all(DEVICES, params(group)))  # more than a page: read it the long way
+            else:
+                file(body.get("value") or [])
         return out
 
     def devices_by_name(self, name: str) -> list[dict]:
@@ -246,6 +269,28 @@ class GraphClient:
         params = [("$filter", f"serialNumber eq {odata_literal(serial)}"), ("$top", min(self.page_size, 1000))]
         return [d for d in self._get_all(MANAGED_DEVICES, params) if d.get("serialNumber") == serial]
 
+    def managed_devices_by_serials(self, serials: list[str]) -> dict[str, list[dict]]:
+        """managed_devices_by_serial for several serials: the same lookups as ``$batch`` items (<= 20 per POST,
+        throttled and failed items re-sent), each answer checked for the exact serial on our side; an answer
+        with more than one page is read again the long way. Every serial is validated before any request."""
+        wanted = list(dict.fromkeys(valid_serial(s) for s in serials))
+        if len(wanted) <= 1:
+            return {s: self.managed_devices_by_serial(s) for s in wanted}
+        top = min(self.page_size, 1000)
+        bodies = self._batch_gets(MANAGED_DEVICES, [(f"serialNumber {s}", [("$filter", f"serialNumber eq {odata_literal(s)}"), ("$top", top)])
+                                                    for s in wanted])
+        out: dict[str, list[dict]] = {}
+        for serial, body in zip(wanted, bodies):
+            if body.get("@odata.nextLink"):  # more than a page (e.g. the filter was ignored): the long way
+                out[serial] = self.managed_devices_by_serial(serial)
+                continue
+            values = body.get("value")
+            if not isinstance(values, list):
+                raise GraphError(f"Graph GET {MANAGED_DEVICES} (serialNumber {serial}) in $batch: answer without a "
+                                 "value list", status=200, method="GET")
+            out[serial] = [d for d in values if isinstance(d, dict) and d.get("serialNumber") == serial]
+        return out
+
     def managed_device(self, managed_id: str) -> dict | None:
         return self._get_one(f"{MANAGED_DEVICES}/{valid_guid(managed_id)}")
 
@@ -253,6 +298,20 @@ class GraphClient:
         return self._delete(f"{MANAGED_DEVICES}/{valid_guid(managed_id)}")
 
     # -- batching ------------------------------------------------------------------------------------
+
+    def _batch_gets(self, path: str, queries: list[tuple[str, list]]) -> list[dict]:
+        """GET ``path`` once per (label, params) through /$batch; the answers' bodies in the same order. An item
+        answered otherwise than 200 with a JSON object raises GraphError naming its label."""
+        answers = self.batch([{"id": str(n), "method": "GET", "url": f"{path}?{_query(params)}"} for n, (_, params) in enumerate(queries)])
+        bodies = []
+        for n, (label, _) in enumerate(queries):
+            ans = answers[str(n)]
+            if ans["status"] != 200 or not isinstance(ans.get("body"), dict):
+                raise GraphError(f"Graph GET {path} ({label}) in $batch: {error_text(ans['status'], ans.get('body'), ans.get('headers'))}",
+                                 status=ans["status"], method="GET")
+            bodies.append(ans["body"])
+        return bodies
+
 
     def _post_batch(self, chunk: list[dict]) -> list[dict]:
         url = self._url("/$batch")

@@ -24,8 +24,10 @@ class RunOptions:
     batch_id: str | None = None
     #: cloud records a batch's plan gathered moments ago (step 0 reuses them; deletes still re-read each object)
     prefetched: dict | None = None
-    #: the Mac's raw Jamf Pro records, read for the whole batch in a few queries (step 0 uses them)
-    jamf_records: list | None = None
+    #: the Mac's raw records read in bulk for a chunk of a batch's Macs (cleanup.batch.prefetch.lookups):
+    #: {"jamf": [records] | None, "intune": [managedDevices], "entra": {deviceId: [devices]}}; step 0 uses them
+    #: instead of its own reads and looks up live only the deviceIds missing there
+    lookups: dict | None = None
 
 
 @dataclass

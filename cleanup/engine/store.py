@@ -16,7 +16,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from cleanup.engine.state import RunState
 from cleanup.errors import LockHeld, StateError, UsageError
@@ -42,13 +42,24 @@ def _private_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A file written in full or not at all: a temp file in the same folder (0600), fsynced, then renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     os.replace(tmp, path)
     dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -78,6 +78,10 @@ def test_max_deletions_refuses_before_anything_changes(make_lab, state_dir):
     assert lab.records() == before
     dry = run_cli("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--dry-run", "--max-deletions", "10", "--json", env=lab.env(), state_dir=state_dir)
     assert dry.returncode == 4 and json.loads(dry.stdout)["total_deletions"] == 24 and lab.records() == before
+    # neither the refused plan nor the dry-run left a batch behind for resume or status to find
+    assert list((state_dir / "batches").iterdir()) == []
+    status = run_cli("batch", "status", "--json", env=lab.env(), state_dir=state_dir)
+    assert status.returncode == 0 and json.loads(status.stdout) == []
 
 
 def test_a_second_invocation_exits_at_once_while_one_runs(make_lab, state_dir):

@@ -68,7 +68,12 @@ def reports(tmp_path):
     store = StateStore(tmp_path / "state")
     _stored_run(store)
     batch_dir = tmp_path / "state/batches/B-20261126T070000Z-ab12"
-    return write_reports(batch_dir, _ledger(), store)
+    return _write(batch_dir, _ledger(), store)
+
+
+def _write(batch_dir, ledger: dict, store):
+    meta = {k: v for k, v in ledger.items() if k != "macs"}
+    return write_reports(batch_dir, meta, lambda: iter(ledger["macs"]), store)
 
 
 def test_json_has_totals_steps_and_unavailable_runs(reports):
@@ -140,7 +145,7 @@ def test_files_are_private_and_replaced_atomically(reports, tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     ledger = _ledger()
     ledger["macs"] = ledger["macs"][:1]
-    again = write_reports(batch_dir, ledger, None)  # no store: steps unavailable, still written
+    again = _write(batch_dir, ledger, None)  # no store: steps unavailable, still written
     assert sorted(p.name for p in batch_dir.iterdir()) == ["report.csv", "report.html", "report.json"]
     data = json.loads(again["json"].read_text())
     assert data["summary"]["macs"] == 1 and data["macs"][0]["steps_note"] == "run state unavailable"
@@ -149,12 +154,12 @@ def test_files_are_private_and_replaced_atomically(reports, tmp_path):
 
 
 def test_summary_rows():
-    assert summary_rows(_ledger()) == [
+    assert list(summary_rows(_ledger()["macs"])) == [
         ("C02AAAAAAAA1", EVIL_NAME, "done", "kept 1 record, deleted 3", 4),
         ("C02BBBBBBBB2", "", "failed", EVIL_OUTCOME, 0),
         ("C02CCCCCCCC3", '=HYPERLINK("x")', "waiting", "waiting 30 minutes", 0),
     ]
-    assert summary_rows({"macs": None}) == []
+    assert list(summary_rows(None)) == []
 
 
 COMMAND = ["batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes", "--no-wait"]

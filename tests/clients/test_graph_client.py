@@ -232,3 +232,62 @@ def test_next_link_to_another_host_is_refused(tmp_path):
         server.shutdown()
         server.server_close()
     assert not any("skiptoken" in h for h in hits)
+
+
+# -- bulk lookups (a batch's plan) ------------------------------------------------------------------------
+
+def test_managed_devices_by_serials_one_batch_exact_serials_and_long_answers(make_cloud, lab):
+    a, b, c = fresh_serial("GS"), fresh_serial("GS"), fresh_serial("GS")
+    mine = lab.tenant.add_intune_device(a, "MINE", str(uuid.uuid4()))
+    lab.tenant.add_intune_device(a.lower(), "LOWER-CASE TWIN", "")
+    lab.tenant.add_intune_device(a[:-1], "PREFIX", "")
+    lab.tenant.add_intune_device(a + "Z", "LONGER", "")
+    b1, b2 = (lab.tenant.add_intune_device(b, f"B-{n}", "") for n in range(2))
+    want = {a: [mine.id], b: [b1.id, b2.id], c: []}
+    graph = make_cloud().graph
+    graph.provider.token()
+    lab.reset_stats()
+    got = graph.managed_devices_by_serials([a, b, c, a])
+    assert {s: [d["id"] for d in found] for s, found in got.items()} == want
+    routes = lab.stats()["by_route"]
+    assert routes["POST /v1.0/$batch"] == 1 and lab.stats()["total"] == 1  # three lookups, one request
+    assert {s: [d["id"] for d in found] for s, found in got.items()} == \
+        {s: [d["id"] for d in graph.managed_devices_by_serial(s)] for s in want}  # the single lookup's answer
+    lab.faults.ignore_managed_filter = True  # every item answers with every device
+    graph.page_size = 7  # ... in pages: each item is read again the long way
+    lab.reset_stats()
+    got = graph.managed_devices_by_serials([a, b, c])
+    assert {s: [d["id"] for d in found] for s, found in got.items()} == want
+    assert lab.stats()["by_route"]["GET /v1.0/deviceManagement/managedDevices"] >= 3 * (len(lab.tenant.intune) // 7)
+
+
+def test_managed_devices_by_serials_checks_every_serial_first_and_raises_on_a_failed_item(make_cloud, lab):
+    graph = make_cloud().graph
+    with pytest.raises(UsageError):
+        graph.managed_devices_by_serials([fresh_serial("GS"), "C02*", fresh_serial("GS")])
+    assert lab.stats()["total"] == 0  # not even a token
+    lab.tenant.add_graph_app("entra-only", ["Device.Read.All"])
+    with pytest.raises(GraphError, match=r"serialNumber .* in \$batch: 403 Authorization_RequestDenied") as err:
+        make_cloud(graph="entra-only").graph.managed_devices_by_serials([fresh_serial("GS"), fresh_serial("GS")])
+    assert err.value.status == 403
+
+
+def test_devices_by_device_ids_fifteen_per_filter_in_one_batch(make_cloud, lab):
+    ids = [str(uuid.uuid4()) for _ in range(40)]
+    devices = {i: lab.tenant.add_entra_device(f"BULK-{n}", i) for n, i in enumerate(ids[:38])}  # 2 unknown ids
+    graph = make_cloud().graph
+    graph.provider.token()
+    lab.reset_stats()
+    got = graph.devices_by_device_ids([i.upper() for i in ids] + [ids[0]])
+    assert list(got) == ids
+    assert {i: [d["id"] for d in found] for i, found in got.items()} == \
+        {i: [devices[i].id] if i in devices else [] for i in ids}
+    stats = lab.stats()
+    assert stats["total"] == 1 and stats["batch_items"] == 3  # 15 + 15 + 10 deviceIds, one POST
+    lab.reset_stats()
+    assert {i: [d["id"] for d in v] for i, v in graph.devices_by_device_ids(ids[:15]).items()} == \
+        {i: [devices[i].id] for i in ids[:15]}
+    assert lab.stats()["by_route"] == {"GET /v1.0/devices": 1}
+    # the directory's limit, which the emulator keeps: 15 clauses joined by 'or'
+    with pytest.raises(GraphError, match="Too many child clauses .*: 16. Max allowed: 15"):
+        graph._get_all("/devices", [("$filter", " or ".join(f"deviceId eq '{i}'" for i in ids[:16]))])

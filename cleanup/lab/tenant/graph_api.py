@@ -20,6 +20,7 @@ DEVICE_WRITE = {"Device.ReadWrite.All", "Directory.ReadWrite.All"}
 MANAGED_READ = {"DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All"}
 MANAGED_WRITE = {"DeviceManagementManagedDevices.ReadWrite.All"}
 
+MAX_OR_CLAUSES = 15  # the directory's limit on the clauses one 'or' joins (without advanced queries)
 _DEVICE_FILTERABLE = {"id", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion", "trustType",
                       "accountEnabled", "profileType", "deviceOwnership", "isCompliant", "isManaged"}
 _MANAGED_FILTERABLE = {"id", "serialNumber", "deviceName", "azureADDeviceId", "operatingSystem", "managementAgent",
@@ -125,6 +126,11 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
             node = odata.parse(text)
         except odata.FilterError as exc:
             return graph_error(req, 400, "BadRequest", f"Invalid filter clause: {exc}")
+        clauses = odata.or_clauses(node)
+        if kind.name == "devices" and clauses > MAX_OR_CLAUSES:
+            return graph_error(req, 400, "Request_UnsupportedQuery",
+                               f"Too many child clauses specified in search filter expression containing 'OR' "
+                               f"operators: {clauses}. Max allowed: {MAX_OR_CLAUSES}.")
         unsupported = (odata.properties(node) - kind.filterable) or (odata.functions(node) - {"startswith"})
         if unsupported or (kind.name == "managedDevices" and svc.faults.ignore_managed_filter):
             if not kind.unsupported_returns_all:

@@ -140,6 +140,19 @@ def functions(node) -> set[str]:
     return set().union(*(functions(n) for n in node[1]))
 
 
+def or_clauses(node) -> int:
+    """The most child clauses any ``or`` of ``node`` joins (nested ``or``s count as one flat list)."""
+    kind = node[0]
+    if kind == "or":
+        flat = sum(or_clauses(n) if n[0] == "or" else 1 for n in node[1])
+        return max([flat] + [or_clauses(n) for n in node[1] if n[0] != "or"])
+    if kind == "and":
+        return max(or_clauses(n) for n in node[1])
+    if kind == "not":
+        return or_clauses(node[1])
+    return 0
+
+
 def _low(value):
     return value.lower() if isinstance(value, str) else value
 

@@ -68,6 +68,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # a real service's listen backlog, not socketserver's 5: with more clients connecting at once the kernel
+    # drops their SYNs and each waits a 1 s retransmission, which no real Graph or Jamf Pro would add
+    request_queue_size = 128
 
     def __init__(self, address, context: ssl.SSLContext, service: Service):
         self.context = context
