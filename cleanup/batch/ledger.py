@@ -65,6 +65,8 @@ def retry_due(mac: dict) -> bool:
 
 
 def _encode(column: str, value):
+    if column == "plan":
+        return None if value is None else json.dumps(value, sort_keys=True, default=str)
     if column in JSON_COLUMNS:
         return json.dumps(value if value is not None else JSON_COLUMNS[column](), sort_keys=True, default=str)
     if column == "retryable":
@@ -268,7 +270,7 @@ class Ledger:
         unknown = set(changes) - set(COLUMNS) - {"plan"}
         if unknown:
             raise ValueError(f"no ledger column {sorted(unknown)}")
-        values = [json.dumps(v, sort_keys=True, default=str) if k == "plan" and v is not None else _encode(k, v) for k, v in changes.items()]
+        values = [_encode(k, v) for k, v in changes.items()]
         with self._lock:
             self._conn.execute(f"UPDATE macs SET {', '.join(f'{k} = ?' for k in changes)} WHERE serial = ?", (*values, serial))
         if isinstance(mac, dict):
