@@ -24,11 +24,6 @@ def sshd():
 
 
 @pytest.fixture
-def mac(make_mac):
-    return make_mac(logged_out=[])
-
-
-@pytest.fixture
 def host(sshd, mac, monkeypatch):
     for k, v in sshd.env(mac).items():
         monkeypatch.setenv(k, v)

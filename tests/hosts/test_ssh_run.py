@@ -30,11 +30,6 @@ def sshd():
         yield server
 
 
-@pytest.fixture
-def mac(make_mac):
-    return make_mac(logged_out=[])
-
-
 def final(mac: Path):
     """The Mac after a run, comparable across folders: the tree (the fakes name their folder) and the lab state."""
     tree = {}

@@ -119,24 +119,27 @@ def _service_principal(svc, sp_id: str | None, app_id: str | None) -> dict | Non
         return d.service_principals.get(unquote(sp_id).lower())
 
 
-def get_service_principal(svc, req: Request, sp_id: str | None = None, app_id: str | None = None):
+def _readable_service_principal(svc, req: Request, sp_id: str | None, app_id: str | None):
+    """(service principal, None), or (None, the error answer: 403 without the permission, 404 if unknown)."""
     denied = _denied(req, APPLICATION_READ)
     if denied:
-        return denied
+        return None, denied
     sp = _service_principal(svc, sp_id, app_id)
-    if sp is None:
-        return _not_found(req, sp_id or app_id)
+    return (sp, None) if sp is not None else (None, _not_found(req, sp_id or app_id))
+
+
+def get_service_principal(svc, req: Request, sp_id: str | None = None, app_id: str | None = None):
+    sp, error = _readable_service_principal(svc, req, sp_id, app_id)
+    if error:
+        return error
     view, bad = _select(req, _sp_view(svc, sp), "servicePrincipal")
     return bad or _ok(req, 200, {"@odata.context": _context(svc, "servicePrincipals/$entity"), **view})
 
 
 def list_app_role_assignments(svc, req: Request, sp_id: str | None = None, app_id: str | None = None):
-    denied = _denied(req, APPLICATION_READ)
-    if denied:
-        return denied
-    sp = _service_principal(svc, sp_id, app_id)
-    if sp is None:
-        return _not_found(req, sp_id or app_id)
+    sp, error = _readable_service_principal(svc, req, sp_id, app_id)
+    if error:
+        return error
     with svc.tenant.lock:
         entries = [dict(a) for a in svc.tenant.directory.assignments.get(sp["id"], [])]
     views = [{"id": a["id"], "deletedDateTime": None, "appRoleId": a["appRoleId"],
