@@ -10,7 +10,8 @@ from cleanup.actions.keychain_items import in_parallel, read_all
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
-from cleanup.errors import HostError
+from cleanup.errors import HostError, UsageError
+from cleanup.identifiers import valid_guid
 
 
 def jamf_url_from_mdm_server(server: str | None) -> str | None:
@@ -21,6 +22,19 @@ def jamf_url_from_mdm_server(server: str | None) -> str | None:
         return None
     path = parts.path.split("/mdm/")[0].rstrip("/") if "/mdm/" in parts.path else ""
     return f"https://{parts.netloc}{path}"
+
+
+def _device_id(cert, view, notes: list[str]) -> str | None:
+    """The Entra deviceId a Workplace Join certificate names (its CN), or None with a note naming it."""
+    cn = cert.get("labl") or cert.subject_cn
+    if not cn:
+        return None
+    try:
+        return valid_guid(cn)
+    except UsageError:
+        notes.append(f"ignored certificate {cn!r} (SHA-1 {cert.sha1}) in the {view.who} ({view.path}) as a deviceId: "
+                     "issued by MS-ORGANIZATION-ACCESS, but its name is not a GUID")
+        return None
 
 
 class GatherFacts(Action):
@@ -66,7 +80,7 @@ class GatherFacts(Action):
         device_ids: dict[str, list[str]] = {}
         issuer = p["workplace_join_issuer"].casefold()
         try:
-            views = read_all(ctx)
+            views = read_all(ctx, notes)
         except HostError as exc:
             notes.append(f"cannot read the keychains: {exc.message}")
             views = []
@@ -75,9 +89,10 @@ class GatherFacts(Action):
             if view.locked:
                 notes.append(f"{view.who} is locked: its Workplace Join deviceId cannot be read now")
                 continue
-            ids = [i.get("labl") or i.subject_cn for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == issuer]
+            certs = [i for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == issuer]
+            ids = [did for cert in certs if (did := _device_id(cert, view, notes))]
             if ids:
-                device_ids[who] = [i for i in ids if i]
+                device_ids[who] = ids
         facts["entra_device_ids"] = device_ids
         console = facts["console_user"]
         facts["entra_device_id"] = next(iter(device_ids.get(console or "", [])), None) or next(

@@ -7,11 +7,18 @@ identity preferences. Login keychains are changed as their user; a locked one bl
 from __future__ import annotations
 
 from cleanup.actions.base import Action, ChangeBlocked, Param
+from cleanup.actions.keychain_delete import (
+    check_keychain_path,
+    delete_confirmed,
+    owner_of,
+)
 from cleanup.actions.keychain_items import (
     SECURITY,
     KeychainView,
     describe,
+    fold,
     in_parallel,
+    is_locked,
     item_text,
     locked_reason,
     paired_private_key,
@@ -23,7 +30,7 @@ from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.errors import StepFailed
-from cleanup.parsers.security import INTERACTION_NOT_ALLOWED, ITEM_NOT_FOUND, parse_identity_preference_sha1
+from cleanup.parsers.security import ITEM_NOT_FOUND, parse_identity_preference_sha1
 
 FIELDS = ("labl", "svce", "acct", "srvr", "desc", "alis", "subject_cn", "issuer_cn")
 CLASSES = ("genp", "inet", "cert", "key")
@@ -63,25 +70,28 @@ def _rule_matches(rule: dict, item) -> str | None:
         if rule.get("fields") and field not in rule["fields"]:
             continue
         for needle in rule["contains"]:
-            if needle.casefold() in value.casefold():
+            if fold(needle) in fold(value):
                 return f"rule {rule['name']!r}: {field}={value!r} contains {needle!r}"
     return None
 
 
 def _run_change(ctx: RunContext, change: Change) -> str:
-    owner = next((u for u in ctx.users if u.name == change.details.get("owner")), None)
+    if change.kind == "delete-keychain-item":
+        return delete_confirmed(ctx, change)
+    d = change.details
+    owner = owner_of(ctx, change)
+    check_keychain_path(ctx.host, d["keychain"])
     run = runner(ctx.host, owner)
-    argv = change.details["argv"]
-    res = run(argv)
-    if res.returncode == ITEM_NOT_FOUND and argv[1] == "delete-identity":
-        # Its private key may already be gone with another certificate of the same key pair: the
-        # certificate alone is then no identity, so remove it as a certificate.
-        res = run([argv[0], "delete-certificate", *argv[2:]])
+    res = run(d["argv"])
     if res.ok:
+        # confirmed by reading the preference again, not by the command's silence
+        still = run([SECURITY, "get-identity-preference", "-s", d["service"], "-Z", d["keychain"]])
+        if still.ok and parse_identity_preference_sha1(still.stdout) == d.get("sha1"):
+            raise StepFailed(f"{change.target}: security(1) reported it cleared, but it is still set")
         return "removed"
     if res.returncode == ITEM_NOT_FOUND:
         return "already gone"
-    if res.returncode == INTERACTION_NOT_ALLOWED:
+    if is_locked(res):
         raise ChangeBlocked(f"{change.details['keychain']} is locked; {change.target} stays until its user logs in")
     raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")
 
@@ -96,7 +106,7 @@ class PurgeMatching(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         plan = StepPlan()
-        for view in read_all(ctx):
+        for view in read_all(ctx, plan.notes):
             if view.locked:
                 plan.blocked.append(locked_reason(view))
                 continue
@@ -174,7 +184,7 @@ class DeleteExact(Action):
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         plan = StepPlan()
         specs = step.params["items"]
-        views = read_all(ctx)
+        views = read_all(ctx, plan.notes)
         prefs = in_parallel(lambda v: [] if v.locked else self._identity_preferences(ctx, v, specs), views)
         for view, view_prefs in zip(views, prefs):
             if view.locked:
@@ -185,7 +195,7 @@ class DeleteExact(Action):
                 spec = next((s for s in specs if s["kind"] != "identity-preference" and _exact_match(s, item)), None)
                 if spec:
                     chosen.append((item, "exact item: " + _spec_text(spec)))
-            changes, notes = plan_deletions(view, chosen)
+            changes, notes = plan_deletions(view, chosen, keys_go_with_certs=True)
             # Preferences first: once their certificate is gone, security(1) no longer shows them.
             plan.changes += view_prefs
             plan.changes += changes

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
+from cleanup.actions.probes import home_is_safe
 from cleanup.engine.context import RunContext
 from cleanup.engine.plan import Change
 from cleanup.errors import HostError
 from cleanup.hosts.base import Host, LocalUser
-from cleanup.parsers.security import INTERACTION_NOT_ALLOWED, KeychainItem, parse_items
+from cleanup.parsers.security import (
+    INTERACTION_NOT_ALLOWED,
+    KeychainItem,
+    parse_items,
+)
 
 SECURITY = "/usr/bin/security"
 SYSTEM_KEYCHAIN = "/Library/Keychains/System.keychain"
@@ -44,22 +50,81 @@ def runner(host: Host, owner: LocalUser | None):
     return host.run if owner is None else partial(host.run_as_user, owner)
 
 
-def keychains(ctx: RunContext) -> list[tuple[str, LocalUser | None]]:
+def keychains(ctx: RunContext, notes: list[str]) -> list[tuple[str, LocalUser | None]]:
+    """The keychain files to read, each with the user it is read and changed as; ``notes`` says who is skipped."""
     found: list[tuple[str, LocalUser | None]] = []
-    if ctx.host.lstat(SYSTEM_KEYCHAIN):
+    if reachable(ctx.host, SYSTEM_KEYCHAIN, "the System keychain", notes):
         found.append((SYSTEM_KEYCHAIN, None))
-    for user in ctx.users:
+    for user in keychain_owners(ctx.users, notes):
         path = f"{user.home}/{LOGIN_KEYCHAIN}"
-        info = ctx.host.lstat(path)
-        if info and info.kind == "file":
+        if reachable(ctx.host, path, f"the login keychain of {user.name}", notes):
             found.append((path, user))
     return found
+
+
+def keychain_owners(users: list[LocalUser], notes: list[str]) -> list[LocalUser]:
+    """The users whose login keychain is handled: one per home folder.
+
+    A home shared by several users holds one keychain, which belongs to the user whose home is
+    /Users/<name>; read as anybody else it looks locked forever, and changed as anybody else it is the
+    wrong user's. When no single user is its owner by name, that keychain is left alone.
+    """
+    by_home: dict[str, list[LocalUser]] = {}
+    for user in users:
+        if not user.home.startswith("/") or user.home == "/" or posixpath.normpath(user.home) != user.home:
+            notes.append(f"user {user.name} (UID {user.uid}): home {user.home!r} is not a normalised absolute path; "
+                         "their login keychain is skipped")
+            continue
+        by_home.setdefault(user.home.casefold(), []).append(user)  # macOS volumes are case-insensitive
+    owners = []
+    for sharing in by_home.values():
+        named = [u for u in sharing if home_is_safe(u)]
+        owner = sharing[0] if len(sharing) == 1 else named[0] if len(named) == 1 else None
+        if owner is not None:
+            owners.append(owner)
+        for user in sharing:
+            if user is owner:
+                continue
+            others = ", ".join(u.name for u in sharing if u is not user)
+            whose = (f"it is {owner.name}'s and is read and changed only as {owner.name}" if owner else
+                     "whose keychain it is cannot be told, so it is left alone")
+            notes.append(f"user {user.name} (UID {user.uid}) shares the home {user.home} with {others}: "
+                         f"no login keychain is handled as {user.name} ({whose})")
+    return owners
+
+
+def reachable(host: Host, path: str, what: str, notes: list[str]) -> bool:
+    """True when ``path`` is a keychain file reached without any symlink; a note says why not otherwise."""
+    linked = host.linked_parent(path)
+    if linked:
+        info = host.lstat(linked)
+        if info is not None:
+            why = f"is a symlink (to {info.link_target})" if info.kind == "link" else "is not a folder"
+            notes.append(f"skipped {what}: {linked} {why}; keychain paths are never followed through a symlink")
+        return False
+    info = host.lstat(path)
+    if info is None:
+        return False
+    if info.kind != "file":
+        target = f" (to {info.link_target})" if info.kind == "link" else ""
+        notes.append(f"skipped {what}: {path} is a {'symlink' if info.kind == 'link' else info.kind}{target}, "
+                     "not a keychain file; never followed")
+        return False
+    return True
+
+
+def is_locked(res) -> bool:
+    """security(1) could not ask its user: exit 36, or exit 1 with errSecInteractionNotAllowed's text."""
+    return res.returncode == INTERACTION_NOT_ALLOWED or (res.returncode == 1 and _NO_INTERACTION in res.stderr)
+
+
+_NO_INTERACTION = "User interaction is not allowed"
 
 
 def read_keychain(host: Host, path: str, owner: LocalUser | None) -> KeychainView:
     run = runner(host, owner)
     dump = run([SECURITY, "dump-keychain", path])
-    if dump.returncode == INTERACTION_NOT_ALLOWED:
+    if is_locked(dump):
         return KeychainView(path, owner, True, [])
     certs = run([SECURITY, "find-certificate", "-a", "-Z", path])
     for res in (dump, certs):
@@ -69,17 +134,32 @@ def read_keychain(host: Host, path: str, owner: LocalUser | None) -> KeychainVie
     return KeychainView(path, owner, False, items)
 
 
-def read_all(ctx: RunContext) -> list[KeychainView]:
+def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainView]:
     """Every keychain of the Mac, read concurrently (each login keychain as its user).
 
-    In a dry-run nothing changes between steps, so each keychain is read once and shared by the steps.
+    With ``notes``, a keychain that is skipped (symlinked path, shared home) or cannot be read is named
+    there and the others go on; without, a read error raises. In a dry-run nothing changes between steps,
+    so each keychain is read once and shared by the steps.
     """
-    found = keychains(ctx)
+    sink: list[str] = [] if notes is None else notes
+    found = keychains(ctx, sink)
     cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
     todo = [(p, o) for p, o in found if p not in cache]
-    for (path, _), view in zip(todo, in_parallel(lambda po: read_keychain(ctx.host, *po), todo)):
+    for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, *po), todo)):
+        if isinstance(view, HostError):
+            if notes is None:
+                raise view
+            sink.append(f"skipped the {KeychainView(path, owner, False, []).who}: {view.message}")
+            continue
         cache[path] = view
-    return [cache[p] for p, _ in found]
+    return [cache[p] for p, _ in found if p in cache]
+
+
+def _read_or_error(host: Host, path: str, owner: LocalUser | None) -> KeychainView | HostError:
+    try:
+        return read_keychain(host, path, owner)
+    except HostError as exc:
+        return exc
 
 
 def in_parallel(fn, items: list) -> list:
@@ -109,21 +189,58 @@ def describe(item: KeychainItem) -> str:
     return f"{kind} {shown}".strip()
 
 
+def fold(text: str) -> str:
+    """Text as rules compare it: case-folded, any run of white space (newline, no-break space) as one space."""
+    return " ".join(text.split()).casefold()
+
+
 def is_protected_key(item: KeychainItem) -> bool:
-    return item.item_class == "key" and _PROTECTED_KEY_WORD in (item.get("labl") or "").casefold()
+    return item.item_class == "key" and _PROTECTED_KEY_WORD in fold(item.get("labl") or "")
+
+
+def keys_sharing_hash(items: list[KeychainItem], cert: KeychainItem) -> list[KeychainItem]:
+    """Every key whose hash (klbl) is the certificate's public-key hash: the ones delete-identity could take."""
+    hpky = cert.get("hpky")
+    return [it for it in items if it.item_class == "key" and hpky and it.get("klbl") == hpky]
 
 
 def paired_private_key(view: KeychainView, cert: KeychainItem) -> KeychainItem | None:
-    hpky = cert.get("hpky")
-    for it in view.items:
-        if it.item_class == "key" and it.key_kind == "private" and hpky and it.get("klbl") == hpky:
-            return it
+    return next((k for k in keys_sharing_hash(view.items, cert) if k.key_kind == "private"), None)
+
+
+def identity_problem(keys: list[KeychainItem], planned: bool) -> str | None:
+    """Why ``delete-identity`` must not be used with these keys (those sharing the certificate's hash), or None.
+
+    The identity delete takes a private key without naming it: it is used only when exactly one private key
+    can be taken, it is no JAMF key, and that key is itself planned to go (``planned``)."""
+    jamf = [k for k in keys if is_protected_key(k)]
+    if jamf:
+        return f"the JAMF key {jamf[0].get('labl')!r} shares its public-key hash, and JAMF keys are never removed"
+    private = [k for k in keys if k.key_kind == "private"]
+    if len(private) > 1:
+        names = ", ".join(repr(k.get("labl")) for k in private)
+        return f"its public-key hash matches {len(private)} private keys ({names}): security(1) could take any of them"
+    if private and not planned:
+        return f"its private key {private[0].get('labl')!r} is not matched by the rules"
     return None
 
 
+_PASSWORD_FLAGS = {"genp": (("-s", "svce"), ("-a", "acct"), ("-l", "labl")), "inet": (("-s", "srvr"), ("-a", "acct"), ("-l", "labl"))}
+
+
 def _password_query(item: KeychainItem) -> list[tuple[str, str]]:
-    names = (("-s", "svce"), ("-a", "acct"), ("-l", "labl")) if item.item_class == "genp" else (("-s", "srvr"), ("-a", "acct"), ("-l", "labl"))
-    return [(flag, item.get(attr)) for flag, attr in names if item.get(attr)]
+    return [(flag, item.get(attr)) for flag, attr in _PASSWORD_FLAGS[item.item_class] if item.get(attr)]
+
+
+def _unaddressable(item: KeychainItem) -> str | None:
+    """Which attribute of a password cannot be given to security(1) as it is stored, or None."""
+    for _, attr in _PASSWORD_FLAGS[item.item_class]:
+        value = item.get(attr)
+        if attr in item.undecodable:
+            return f"its {attr} is not text (printed as hex {value})"
+        if value and "\0" in value:
+            return f"its {attr} {value!r} holds a NUL byte, which no argument can carry"
+    return None
 
 
 def _same_query(query: list[tuple[str, str]], other: KeychainItem, cls: str) -> bool:
@@ -138,11 +255,22 @@ def item_key(view: KeychainView, item: KeychainItem) -> str:
     return f"keychain:{view.path}:{item.item_class}:{ident}"
 
 
-def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]]) -> tuple[list[Change], list[str]]:
-    """Exact delete commands for ``chosen`` (item, why) in one keychain; items that cannot be deleted safely become notes."""
+def item_identity(item: KeychainItem) -> list:
+    """What tells an item apart when a keychain is read again: a certificate's SHA-1, a password's names."""
+    if item.item_class == "cert":
+        return ["cert", item.sha1]
+    return [item.item_class, *(item.get(a) for a in ("svce", "srvr", "acct", "labl"))]
+
+
+def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], keys_go_with_certs: bool = False) -> tuple[list[Change], list[str]]:
+    """Exact delete commands for ``chosen`` (item, why) in one keychain; items that cannot be deleted safely become notes.
+
+    ``keys_go_with_certs``: a chosen certificate's own private key is planned with it (step 8's exact items);
+    otherwise that key goes only when it is chosen itself."""
     changes: list[Change] = []
     notes: list[str] = []
     chosen_ids = {id(i) for i, _ in chosen}
+    identities = [item_identity(i) for i in view.items]
     seen_keys: dict[str, int] = {}
     for item, why in chosen:
         base = {"keychain": view.path, "owner": view.owner.name if view.owner else None, "class": item.item_class, "matched": why}
@@ -155,6 +283,11 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]]) -
             if not query:
                 notes.append(f"skipped {label} in {view.who}: no attribute to address it exactly")
                 continue
+            unaddressable = _unaddressable(item)
+            if unaddressable:
+                notes.append(f"refused {label} in {view.who}: security(1) cannot address it exactly ({unaddressable}); "
+                             "remove it in Keychain Access")
+                continue
             others = [o for o in view.items if id(o) not in chosen_ids and _same_query(query, o, item.item_class)]
             if others:
                 notes.append(f"refused {label} in {view.who}: the delete would also match {describe(others[0])}")
@@ -166,13 +299,19 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]]) -
             if not item.sha1:
                 notes.append(f"skipped {label} in {view.who}: no SHA-1 to address it exactly")
                 continue
-            key = paired_private_key(view, item)
-            if key is not None and not is_protected_key(key):
+            keys = keys_sharing_hash(view.items, item)
+            private = [k for k in keys if k.key_kind == "private"]
+            problem = identity_problem(keys, keys_go_with_certs or any(id(k) in chosen_ids for k in private))
+            if private and problem is None:
                 argv = [SECURITY, "delete-identity", "-Z", item.sha1, view.path]
-                label += f" with its private key {key.get('labl')!r}"
+                label += f" with its private key {private[0].get('labl')!r}"
+                base["key"] = private[0].get("labl")
             else:
                 argv = [SECURITY, "delete-certificate", "-Z", item.sha1, view.path]
-            base.update({"sha1": item.sha1, "labl": item.get("labl"), "issuer_cn": item.issuer_cn})
+                if problem:
+                    notes.append(f"certificate {item.get('labl')!r} in {view.who} is removed alone (delete-certificate), "
+                                 f"its keys stay: {problem}")
+            base.update({"sha1": item.sha1, "labl": item.get("labl"), "issuer_cn": item.issuer_cn, "hpky": item.get("hpky")})
         elif item.item_class == "key":
             owner_cert = next((c for c in view.items if c.item_class == "cert" and c.get("hpky") and c.get("hpky") == item.get("klbl")), None)
             if owner_cert is not None and item.key_kind == "private":
@@ -194,6 +333,9 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]]) -
         seen_keys[key] = n + 1
         if n:
             key += f"#{n}"
+        ident = item_identity(item)
+        # identical items are deleted one by one: after the n-th delete, at most `same - n - 1` are left
+        base.update({"identity": ident, "same": identities.count(ident), "nth": n})
         changes.append(Change(key=key, kind="delete-keychain-item", target=f"{label} ({view.who})", details={**base, "argv": argv}))
     return changes, notes
 

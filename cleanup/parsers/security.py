@@ -22,8 +22,14 @@ KEY_CLASSES: dict[int, str | None] = {
 }
 #: numeric attribute names of key records -> the names the rest of the tool uses
 KEY_ATTR_NAMES = {"0x00000001": "labl", "0x00000002": "alis", "0x00000006": "klbl"}
+#: numeric attribute names of password records: the label (Keychain Access "Name") is printed only as 0x00000007
+PASSWORD_ATTR_NAMES = {"0x00000007": "labl"}
+PASSWORD_CLASSES = ("genp", "inet")
 #: attributes that are binary identifiers: always kept as upper hex (no 0x)
 BINARY_ATTRS = frozenset({"hpky", "skid", "snbr", "issu", "subj", "klbl"})
+#: attributes that are text (names matched by rules, or used to address an item): any UTF-8 is text, a
+#: newline or a no-break space included; bytes that are not UTF-8 stay hex and are flagged ``undecodable``
+TEXT_ATTRS = frozenset({"labl", "svce", "acct", "srvr", "desc", "icmt", "alis", "path", "sdmn"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class KeychainItem:
     issuer_cn: str | None = None
     subject_cn: str | None = None
     key_kind: str | None = None  # keys: "private" | "public" | "symmetric" | None
+    undecodable: frozenset = frozenset()  # text attributes whose bytes are not UTF-8 (kept as hex)
 
     def get(self, name: str) -> str | None:
         """An attribute as text (ints as decimal text); None when absent or <NULL>."""
@@ -91,8 +98,27 @@ _KEYCHAIN_LINE = re.compile(r"^\s*keychain:\s*(?P<value>.*)$")
 _CLASS_LINE = re.compile(r"^\s*class:\s*(?P<value>.*)$")
 
 
-def _decode_value(name: str, vtype: str, raw: str) -> str | int | None:
-    """One attribute value, as described in the module doc and the spec."""
+def _utf8_text(data: bytes) -> str | None:
+    """``data`` as text when it is UTF-8 (trailing NULs of a C string dropped), else None."""
+    try:
+        return data.rstrip(b"\0").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _decode_value(name: str, vtype: str, raw: str) -> tuple[str | int | None, bool]:
+    """One attribute value and whether it is a text attribute whose bytes are not text."""
+    value = _decode_raw(name, vtype, raw)
+    if name not in TEXT_ATTRS or value is None:
+        return value, False
+    if isinstance(value, bytes):
+        text = _utf8_text(value)
+        return (text, False) if text is not None else (value.hex().upper(), True)
+    return value, True  # printed in a form we do not know: the raw text is not the item's bytes
+
+
+def _decode_raw(name: str, vtype: str, raw: str) -> bytes | str | int | None:
+    """One attribute value, as described in the module doc and the spec; text attributes as their bytes."""
     raw = raw.strip()
     vtype = vtype.strip().lower()
     if raw == "<NULL>":
@@ -116,6 +142,8 @@ def _decode_value(name: str, vtype: str, raw: str) -> str | int | None:
             return raw  # odd-length hex: keep the text as printed
     elif len(raw) >= 2 and raw[0] == '"' and raw[-1] == '"':
         data = unescape_bytes(raw[1:-1])
+        if name in TEXT_ATTRS:
+            return data
         if name not in BINARY_ATTRS:
             text = data.decode("utf-8", "replace")
             if vtype == "timedate":
@@ -123,6 +151,8 @@ def _decode_value(name: str, vtype: str, raw: str) -> str | int | None:
             return text
     else:
         return raw  # something we do not know: the raw text
+    if name in TEXT_ATTRS:
+        return data
     if name in BINARY_ATTRS:
         return data.hex().upper()
     text = _printable_text(data)
@@ -154,10 +184,18 @@ class _Block:
     def build(self) -> KeychainItem:
         item_class, key_kind, is_key = _class_of(self.class_raw) if self.class_raw is not None else ("", None, False)
         attrs: dict = {}
+        undecodable = set()
+        aliases = PASSWORD_ATTR_NAMES if item_class in PASSWORD_CLASSES else {}
         for name, vtype, raw in self.attrs:
             if is_key and name in KEY_ATTR_NAMES:
                 name = KEY_ATTR_NAMES[name]
-            attrs[name] = _decode_value(name, vtype, raw)
+            alias = aliases.get(name)
+            value, bad = _decode_value(alias or name, vtype, raw)
+            attrs[name] = value
+            if alias:
+                attrs[alias] = value
+            if bad:
+                undecodable.add(alias or name)
         issuer_cn = subject_cn = None
         if item_class == "cert":
             issuer_cn = _cn_from_hex(attrs.get("issu"))
@@ -171,6 +209,7 @@ class _Block:
             issuer_cn=issuer_cn,
             subject_cn=subject_cn,
             key_kind=key_kind,
+            undecodable=frozenset(undecodable),
         )
 
 

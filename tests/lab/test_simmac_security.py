@@ -35,7 +35,6 @@ def test_find_generic_password_block(sim):
         '    "crtr"<uint32>=<NULL>\n'
         '    "desc"<blob>=<NULL>\n'
         '    "gena"<blob>=<NULL>\n'
-        '    "labl"<blob>="com.microsoft.workplacejoin.thumbprint"\n'
         '    "mdat"<timedate>=0x32303235303630383136303533305A00  "20250608160530Z\\000"\n'
         '    "svce"<blob>="com.microsoft.workplacejoin.thumbprint"\n'
     )

@@ -11,15 +11,8 @@ from cleanup.lab.simmac.fakes import Ctx, Fail, err, out, usage
 
 
 def _esc(b: bytes) -> str:
-    o = []
-    for c in b:
-        if c in (0x22, 0x5C):
-            o.append("\\" + chr(c))
-        elif 0x20 <= c <= 0x7E:
-            o.append(chr(c))
-        else:
-            o.append("\\%03o" % c)
-    return "".join(o)
+    """The quoted rendering: ``"`` raw, a backslash or a byte that is not printable ASCII as octal."""
+    return "".join(chr(c) if 0x20 <= c <= 0x7E and c != 0x5C else "\\%03o" % c for c in b)
 
 
 def blob(v) -> str:
@@ -30,9 +23,7 @@ def blob(v) -> str:
     if all(printable):
         return '"' + _esc(b) + '"'
     s = "0x" + b.hex().upper()
-    if any(printable):
-        s += '  "' + _esc(b) + '"'
-    return s
+    return s + ('  "' + _esc(b) + '"' if any(printable) else " ")  # a hex-only value ends with one space
 
 
 def timedate(v) -> str:
@@ -61,7 +52,6 @@ def block(kc_mac: str, item: dict) -> list[str]:
             f'    "crtr"<uint32>={u32(item.get("crtr"))}',
             f'    "desc"<blob>={blob(item.get("desc"))}',
             f'    "gena"<blob>={blob(item.get("gena"))}',
-            f'    "labl"<blob>={blob(item.get("labl"))}',
             f'    "mdat"<timedate>={timedate(item.get("mdat"))}',
             f'    "svce"<blob>={blob(item.get("svce"))}',
         ]
@@ -78,7 +68,6 @@ def block(kc_mac: str, item: dict) -> list[str]:
             f'    "crtr"<uint32>={u32(item.get("crtr"))}',
             f'    "desc"<blob>={blob(item.get("desc"))}',
             '    "icmt"<blob>=<NULL>',
-            f'    "labl"<blob>={blob(item.get("labl"))}',
             f'    "mdat"<timedate>={timedate(item.get("mdat"))}',
             f'    "path"<blob>={blob(item.get("path"))}',
             f'    "port"<uint32>={u32(item.get("port", 0))}',
