@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cleanup.actions import probes
 from cleanup.actions.base import Action, Param, command_failed
-from cleanup.actions.files import remove_planned_path
+from cleanup.actions.files import removal, remove_planned_path
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
@@ -38,9 +38,8 @@ class RemoveCompanyPortal(Action):
             plan.changes.append(Change("command:quit-company-portal", "run-command", " ".join(quit_argv) + " (if running)", {"argv": quit_argv}))
             if ctx.host.linked_parent(p["app_path"]):
                 raise UnsafePath(f"{p['app_path']}: /Applications is a symlink; refusing")
-            plan.changes.append(
-                Change(f"path:{p['app_path']}", "remove-path", f"{p['app_path']} ({info.kind}, {info.size} bytes)", {"path": p["app_path"], "type": info.kind, "size": info.size})
-            )
+            if (change := removal(p["app_path"], info, plan)) is not None:
+                plan.changes.append(change)
         receipts = set(probes.installed_pkgs(ctx.host))
         for pkg in p["pkg_ids"]:
             if pkg in receipts:
@@ -52,7 +51,7 @@ class RemoveCompanyPortal(Action):
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
         if change.kind == "remove-path":
-            return remove_planned_path(ctx, change.details["path"])
+            return remove_planned_path(ctx, change.details)
         res = ctx.host.run(change.details["argv"])
         if change.key == "command:quit-company-portal":
             return "quit" if res.ok else "already quit (was not running)"

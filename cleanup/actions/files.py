@@ -1,7 +1,8 @@
 """Step 6: remove the article's files and folders, at the system path and under every real user's home.
 
 Only paths the playbook lists, under the roots below, after expansion and normalisation. A symlink is
-removed as a link, never followed; a path reached through a linked parent is refused.
+removed as a link, never followed; a path reached through a linked parent is refused; a path that changed
+kind or identity since the plan is refused; a mount point inside a planned folder is left (and named).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.errors import UnsafePath
+from cleanup.hosts.base import Identity, PathInfo
 
 USER_TOKEN = "<username>"
 # (root, how many components a path must have below it)
@@ -52,10 +54,14 @@ def expand(ctx: RunContext, paths: list[str], mirror: bool) -> tuple[list[str], 
         templates += [f"/Users/{USER_TOKEN}{p}" for p in paths if p.startswith("/Library/")]
     out: list[str] = []
     notes: list[str] = []
-    users = [u for u in ctx.users if home_is_safe(u)]
+    users = []
     for u in ctx.users:
         if not home_is_safe(u):
             notes.append(f"user {u.name}: home {u.home!r} is not /Users/{u.name}; their files are left alone")
+        elif (odd := home_problem(ctx, u.home)) is not None:
+            notes.append(f"user {u.name}: {odd}; their files are left alone (never followed)")
+        else:
+            users.append(u)
     for t in templates:
         expanded = [t.replace(f"/Users/{USER_TOKEN}/", f"{u.home}/", 1) for u in users] if USER_TOKEN in t else [t]
         for p in expanded:
@@ -63,6 +69,33 @@ def expand(ctx: RunContext, paths: list[str], mirror: bool) -> tuple[list[str], 
             if posixpath.normpath(p) == p and ".." not in p.split("/") and p not in out:
                 out.append(p)
     return out, notes
+
+
+def home_problem(ctx: RunContext, home: str) -> str | None:
+    """Why a home is not a plain folder that paths can be expanded into (a symlink, a file), or None."""
+    linked = ctx.host.linked_parent(f"{home}/Library")
+    if linked is None:
+        return None
+    info = ctx.host.lstat(linked)
+    if linked == home and info is not None and info.kind == "link":
+        return f"home {home} is a symlink (-> {info.link_target})"
+    return f"{linked} is a symlink or not a folder"
+
+
+def removal(path: str, info: PathInfo, plan: StepPlan) -> Change | None:
+    """The planned removal of what ``info`` saw, naming the mount points it leaves; None when it is one itself."""
+    if path in info.mounts:
+        plan.notes.append(f"left {path}: it is a mount point (another file system is never removed)")
+        return None
+    for m in info.mounts:
+        plan.notes.append(f"left {m}: a mount point inside {path} (another file system is never removed; it and the folders holding it stay)")
+    if info.kind == "link":
+        target = f"{path} (symlink to {info.link_target}; the link only)"
+    else:
+        left = f"; mount point(s) left: {', '.join(info.mounts)}" if info.mounts else ""
+        target = f"{path} ({info.kind}, {info.size} bytes{left})"
+    details = {"path": path, "type": info.kind, "size": info.size, "link_target": info.link_target, "dev": info.dev, "ino": info.ino}
+    return Change(key=f"path:{path}", kind="remove-path", target=target, details=details)
 
 
 class RemovePaths(Action):
@@ -85,31 +118,26 @@ class RemovePaths(Action):
             info = ctx.host.lstat(path)
             if info is None:
                 continue
-            if info.kind == "link":
-                target = f"{path} (symlink to {info.link_target}; the link only)"
-            else:
-                target = f"{path} ({info.kind}, {info.size} bytes)"
-            plan.changes.append(
-                Change(
-                    key=f"path:{path}",
-                    kind="remove-path",
-                    target=target,
-                    details={"path": path, "type": info.kind, "size": info.size, "link_target": info.link_target},
-                )
-            )
+            if (change := removal(path, info, plan)) is not None:
+                plan.changes.append(change)
         if not plan.changes:
             plan.noop_reason = f"none of the {len(paths)} paths exists"
         return plan
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
-        return remove_planned_path(ctx, change.details["path"])
+        return remove_planned_path(ctx, change.details)
 
 
-def remove_planned_path(ctx: RunContext, path: str) -> str:
-    """Remove a path that was planned; the host re-checks every parent as it walks (no link is followed)."""
+def remove_planned_path(ctx: RunContext, planned: dict) -> str:
+    """Remove a path that was planned, only while it is still the object planned (kind, device, inode); the
+    host re-checks every parent as it walks (no link is followed) and never crosses a mount point."""
+    path = planned["path"]
     if ctx.host.lstat(path) is None:
         return "already gone"
     if ctx.host.linked_parent(path):
         raise UnsafePath(f"{path}: a parent became a symlink after planning; refusing")
-    ctx.host.remove(path)
+    left = ctx.host.remove(path, Identity(planned["type"], planned.get("dev", 0), planned.get("ino", 0)))
+    if left:
+        # done, not blocked: another file system is never ours to remove, so a retry could never do more
+        return f"removed; left the mount point(s) {', '.join(left)} and the folders holding them (another file system is never crossed)"
     return "removed"

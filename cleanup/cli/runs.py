@@ -172,6 +172,16 @@ def resume(
     _finish(runner, lambda: runner.resume(rid, skip), as_json)
 
 
+def abandon(
+    run_id: str = typer.Argument(..., help="The unfinished run to give up (see `cleanup status`)."),
+    state_dir: Optional[Path] = StateDirOpt,
+) -> None:
+    """Give up an unfinished run on purpose (recorded in its audit log): it cannot be resumed, and `cleanup run` may
+    start the Mac again from step 0, reading its facts anew."""
+    run = state_store(state_dir).abandon(run_id)
+    render.console.print(f"run {run.run_id}: abandoned (Mac {run.serial}); `cleanup run` may start a new one", markup=False)
+
+
 def verify(
     run_id: Optional[str] = typer.Argument(None, help="The run whose Mac to check (see `cleanup status`)."),
     latest: bool = typer.Option(False, "--latest", help="The most recent run."),
@@ -235,6 +245,7 @@ def register(app: typer.Typer) -> None:
     app.command()(plan)
     app.command()(run)
     app.command()(resume)
+    app.command()(abandon)
     app.command()(status)
     app.command()(verify)
 

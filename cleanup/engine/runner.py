@@ -7,8 +7,12 @@ but whose result was not are reconciled against the new plan (gone = applied bef
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from cleanup.engine.context import RunContext, RunOptions
 from cleanup.engine.model import Playbook, Step
 from cleanup.engine.plan import StepPlan
 from cleanup.engine.reporter import Reporter
-from cleanup.engine.state import FINISHED, RunState, StepState
+from cleanup.engine.state import FINISHED, UNFINISHED, RunState, StepState
 from cleanup.engine.store import StateStore
 from cleanup.errors import Ambiguous, CleanupError, Paused, SafetyRefusal, StepFailed
 from cleanup.hosts.base import Host
@@ -67,10 +71,27 @@ def _no_change(outcome: str) -> bool:
     return outcome.startswith("already")
 
 
+def _cloud_scope(ctx: RunContext) -> str:
+    """Which Jamf Pro and tenant a run without a Mac acts on: the same serial elsewhere is another Mac."""
+    cfg = getattr(ctx.cloud, "config", None)
+    where = f"{getattr(cfg, 'jamf_url', '') or ''}|{getattr(cfg, 'tenant_id', '') or ''}"
+    return hashlib.sha256(where.encode()).hexdigest()[:12]
+
+
+def _unfinished(run: RunState, root: Path) -> SafetyRefusal:
+    return SafetyRefusal(
+        f"Mac {run.serial} has an unfinished run {run.run_id} ({run.status}, state folder {root}); "
+        "a new run would start again from step 0 without its recorded facts",
+        hint=f"`cleanup resume {run.run_id}` continues it (add --state-dir {root} if that is not this folder); "
+             f"`cleanup abandon {run.run_id}` gives it up first, if that is really what you want",
+    )
+
+
 class Runner:
     def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None, cloud_opener=None):
         self.cloud_opener = cloud_opener
         self.run_id: str | None = None  # the run start() created (known even when it then pauses)
+        self._current: RunState | None = None  # the run under the host lock
         self.store = store
         self.host = host
         self.playbook = playbook
@@ -144,9 +165,55 @@ class Runner:
         with self.store.lock(serial):
             ctx = self._context(included=included)
             try:
-                return self._start(ctx, selection, included, serial, skip)
+                with self._host_lock(ctx, serial) as previous:
+                    self._refuse_unfinished(serial, previous)
+                    return self._start(ctx, selection, included, serial, skip)
             finally:
                 ctx.close_cloud()
+
+    @contextlib.contextmanager
+    def _host_lock(self, ctx: RunContext, serial: str, run_id: str = "") -> Iterator[str]:
+        """Hold the run lock on the Mac itself (or, without a Mac, the one of its serial and cloud that every state
+        folder shares) on top of this folder's; on release it names the run if that is unfinished."""
+        key = serial if self.host.device else f"{serial}-{_cloud_scope(ctx)}"
+        previous = self.host.lock_run(key, self._holder(run_id))
+        self._current = None
+        try:
+            yield previous
+        finally:
+            run = self._current
+            if run is None:
+                note = previous  # refused before a run began: what the lock said stays said
+            else:
+                note = self._holder(run.run_id) if run.status in UNFINISHED and self._touched(run) else ""
+            with contextlib.suppress(CleanupError):  # a lost connection released it already (the agent ended)
+                self.host.unlock_run(note)
+
+    def _touched(self, run: RunState) -> bool:
+        """Whether the run may have changed something (an intent was logged): until then a new run loses nothing."""
+        return any(r.get("event") == "intent" for r in self._audit(run).records())
+
+    def _holder(self, run_id: str) -> str:
+        return json.dumps({"pid": os.getpid(), "run": run_id or None, "state_dir": str(self.store.root), "host": self.host.spec})
+
+    def _refuse_unfinished(self, serial: str, previous: str) -> None:
+        """A new run of a Mac whose earlier run is unfinished would run step 0 again on a half-reset Mac (its deviceId
+        gone, so a name would stand in for it): refuse, naming that run, here or in the state folder the Mac names."""
+        for run in self.store.unfinished(serial):
+            raise _unfinished(run, self.store.root)
+        try:
+            note = json.loads(previous)
+            other = StateStore(Path(note["state_dir"])) if note.get("run") else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return  # no note (the last run finished) or not ours
+        if other is None or other.root == self.store.root:
+            return
+        try:
+            run, _ = other.load(note["run"])
+        except (CleanupError, OSError):
+            return  # that state folder is gone or unreadable: its run cannot be resumed from there anyway
+        if run.serial == serial and run.status in UNFINISHED:
+            raise _unfinished(run, other.root)
 
     def _start(self, ctx: RunContext, selection: Selection, included: set[str], serial: str, skip) -> RunState:
         prefix: list[tuple[Step, StepPlan]] = []
@@ -188,6 +255,8 @@ class Runner:
             st.mark("done", plan.summary())
             st.notes = plan.notes
         self.store.create(run, self.playbook.text)
+        self._current = run
+        self.host.label_run_lock(self._holder(run.run_id))
         ctx.run_id = self.run_id = run.run_id
         self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
         for service, ids in sorted(self.options.choices.items()):
@@ -210,13 +279,17 @@ class Runner:
             raise SafetyRefusal(f"run {run_id} belongs to Mac {run.serial}, but {self.host.spec} is Mac {serial}; refusing")
         with self.store.lock(serial, run_id):
             run, _ = self.store.load(run_id)  # re-read under the lock
-            if run.status == "done":
-                return run
+            if run.status == "abandoned":
+                raise SafetyRefusal(f"run {run_id} was abandoned; it cannot be resumed", hint="`cleanup run` starts a new run")
             included = {s.id for s in run.steps if s.state != "excluded"}
             ctx = self._context(run.facts, run.run_id, included)
             try:
-                self._overrides(run, skip)
-                return self._walk(run, ctx)
+                with self._host_lock(ctx, serial, run_id):
+                    self._current = run
+                    if run.status == "done":
+                        return run
+                    self._overrides(run, skip)
+                    return self._walk(run, ctx)
             finally:
                 ctx.close_cloud()
 
@@ -334,7 +407,8 @@ class Runner:
                     continue
                 if isinstance(outcome, BaseException):
                     msg = outcome.message if isinstance(outcome, CleanupError) else f"{change.target}: {outcome}"
-                    audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
+                    if not getattr(outcome, "outcome_unknown", False):  # else the intent stays open for resume
+                        audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
                     if isinstance(outcome, SafetyRefusal):
                         failure = failure or outcome
                     elif not isinstance(failure, SafetyRefusal):

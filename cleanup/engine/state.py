@@ -11,6 +11,8 @@ from cleanup.errors import StateError
 FORMAT = "cleanup-run/1"
 STEP_STATES = ("pending", "running", "done", "skipped", "blocked", "paused", "failed", "excluded")
 FINISHED = ("done", "skipped", "excluded")
+#: run statuses a new run of the same Mac must not pass over (it would start again without their facts)
+UNFINISHED = ("running", "paused", "failed")
 
 
 @dataclass
@@ -53,7 +55,7 @@ class RunState:
     facts: dict[str, Any]
     steps: list[StepState]
     overrides: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "running"  # running | paused | done | failed
+    status: str = "running"  # running | paused | failed | done | abandoned (given up on purpose)
     format: str = FORMAT
 
     def step(self, step_id: str) -> StepState:

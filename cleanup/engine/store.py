@@ -13,13 +13,15 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from cleanup.engine.state import RunState
-from cleanup.errors import LockHeld, StateError, UsageError
+from cleanup.engine.audit import AuditLog
+from cleanup.engine.state import UNFINISHED, RunState
+from cleanup.errors import LockHeld, SafetyRefusal, StateError, UsageError
 
 RUN_ID_RE = re.compile(r"^[A-Z0-9]{8,14}-\d{8}T\d{6}Z-[0-9a-f]{4}$")
 
@@ -39,6 +41,40 @@ def default_state_dir() -> Path:
 def _private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
+
+
+TRUST_RULE = ("as root, the state folder and every folder above it must be owned by root and not writable by "
+              "group or others (a root-owned sticky folder such as /tmp is fine above a root-owned folder)")
+
+
+def _untrusted(path: Path, sticky_ok: bool) -> str | None:
+    """Why root must not trust the folder ``path`` (an existing, link-free path), or None."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a folder"
+    if st.st_uid != 0:
+        return f"{path} is owned by uid {st.st_uid}, not root"
+    if st.st_mode & 0o022 and not (sticky_ok and st.st_mode & stat.S_ISVTX):
+        return f"{path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def trusted_root_dir(root: Path) -> Path:
+    """As root: create ``root`` (0700) if needed, or refuse (SafetyRefusal) when anyone but root could change it
+    or a folder above it, since its owner could swap the runs (state and playbook) root would then act on.
+    Returns the real path (links resolved), the one to use from then on."""
+    real = Path(os.path.realpath(root))  # links above resolved once: every real folder is then checked
+    chain = [real, *real.parents][::-1]
+    for i, folder in enumerate(chain):
+        if not folder.exists():
+            for missing in chain[i:]:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(missing, 0o700 if missing == real else 0o755)
+        why = _untrusted(folder, sticky_ok=folder != real)
+        if why:
+            raise SafetyRefusal(f"cannot trust the state folder {root}: {why}", hint=TRUST_RULE)
+    os.chmod(real, 0o700)
+    return real
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -87,7 +123,20 @@ def held_lock(path: Path, me: str, refusal: Callable[[str], str]) -> Iterator[No
 
 class StateStore:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        # absolute once and for all: the boot-resume daemon and every record name it from another working folder
+        self.root = Path(os.path.abspath(root))
+        self._trusted = False
+
+    def _trust(self) -> None:
+        """As root, refuse a state folder (or a folder of it, or above it) anyone but root can change."""
+        if self._trusted or os.geteuid() != 0:
+            return
+        self.root = trusted_root_dir(self.root)
+        for sub in (self.runs_dir, self.root / "locks"):
+            why = _untrusted(sub, sticky_ok=False) if os.path.lexists(sub) else None
+            if why:
+                raise SafetyRefusal(f"cannot trust the state folder {self.root}: {why}", hint=TRUST_RULE)
+        self._trusted = True
 
     @property
     def runs_dir(self) -> Path:
@@ -102,6 +151,7 @@ class StateStore:
         return f"{serial}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(2)}"
 
     def create(self, run: RunState, playbook_text: str) -> None:
+        self._trust()
         _private_dir(self.root)
         _private_dir(self.runs_dir)
         d = self.run_dir(run.run_id)
@@ -117,7 +167,12 @@ class StateStore:
 
     def load(self, run_id: str) -> tuple[RunState, str]:
         """The run's state and the playbook text it started with."""
+        if os.path.lexists(self.root):
+            self._trust()
         d = self.run_dir(run_id)
+        why = _untrusted(d, sticky_ok=False) if os.geteuid() == 0 and os.path.lexists(d) else None
+        if why:
+            raise SafetyRefusal(f"cannot trust run {run_id}: {why}", hint=TRUST_RULE)
         path = d / "state.json"
         if not path.is_file():
             raise UsageError(f"no run {run_id} in {self.root}", hint="`cleanup status` lists the runs")
@@ -138,6 +193,8 @@ class StateStore:
         return run, text
 
     def run_ids(self) -> list[str]:
+        if os.path.lexists(self.root):
+            self._trust()
         if not self.runs_dir.is_dir():
             return []
         ids = [p.name for p in self.runs_dir.iterdir() if RUN_ID_RE.match(p.name) and (p / "state.json").exists()]
@@ -149,9 +206,35 @@ class StateStore:
             raise UsageError(f"no runs in {self.root}")
         return ids[-1]
 
+    def unfinished(self, serial: str) -> list[RunState]:
+        """This folder's runs of Mac ``serial`` that are neither done nor abandoned (damaged ones are left out)."""
+        out = []
+        for rid in self.run_ids():
+            if rid.startswith(serial + "-"):
+                try:
+                    run, _ = self.load(rid)
+                except StateError:
+                    continue
+                if run.serial == serial and run.status in UNFINISHED:
+                    out.append(run)
+        return out
+
+    def abandon(self, run_id: str, by: str = "command line") -> RunState:
+        """Give up an unfinished run on purpose (recorded): it can no longer be resumed, and a new run may start."""
+        run, _ = self.load(run_id)
+        with self.lock(run.serial, run_id):
+            run, _ = self.load(run_id)  # re-read under the lock
+            if run.status not in UNFINISHED:
+                raise UsageError(f"run {run_id} is {run.status}: only an unfinished run can be abandoned")
+            was, run.status = run.status, "abandoned"
+            self.save(run)
+            AuditLog(self.run_dir(run_id) / "audit.jsonl").append({"event": "run-abandoned", "run": run_id, "was": was, "by": by})
+        return run
+
     @contextlib.contextmanager
     def lock(self, serial: str, run_id: str = "") -> Iterator[None]:
         """Hold the lock for one Mac (by serial) so two runs can never act on it at once."""
+        self._trust()
         _private_dir(self.root)
         locks = self.root / "locks"
         _private_dir(locks)

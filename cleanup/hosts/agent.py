@@ -25,8 +25,9 @@ import time
 from typing import Any, BinaryIO
 
 from cleanup import __version__, errors
+from cleanup.hosts.base import Identity
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: removals carry the planned identity; the run lock is held by the agent
 MARKER = "cleanup-host-agent"
 SHUTDOWN = "/sbin/shutdown"
 OFFLINE_KNOB = ".lab/restart_offline_seconds"
@@ -98,7 +99,8 @@ class Agent:
         info = self.host.lstat(path)
         if info is None:
             return None
-        return {"path": info.path, "kind": info.kind, "size": info.size, "mode": info.mode, "uid": info.uid, "link_target": info.link_target}
+        return {"path": info.path, "kind": info.kind, "size": info.size, "mode": info.mode, "uid": info.uid, "link_target": info.link_target,
+                "dev": info.dev, "ino": info.ino, "mounts": list(info.mounts)}
 
     def op_linked_parent(self, path):
         return self.host.linked_parent(path)
@@ -112,8 +114,19 @@ class Agent:
     def op_write_file(self, path, data, mode=0o644):
         self.host.write_file(path, base64.b64decode(data, validate=True), mode)
 
-    def op_remove(self, path):
-        self.host.remove(path)
+    def op_remove(self, path, expect=None):
+        # the planned identity is checked here, on the Mac, right before the removal (never on the workstation)
+        expected = None if expect is None else Identity(str(expect["kind"]), int(expect["dev"]), int(expect["ino"]))
+        return list(self.host.remove(path, expected))
+
+    def op_lock_run(self, key, holder):
+        return self.host.lock_run(key, holder)  # held by this agent process until unlock_run or its end
+
+    def op_label_run_lock(self, text):
+        self.host.label_run_lock(text)
+
+    def op_unlock_run(self, note):
+        self.host.unlock_run(note)
 
     def op_boot_time(self):
         return self.host.boot_time()

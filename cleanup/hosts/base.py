@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from cleanup.hosts.runlock import RunLock
 
 LAUNCHCTL = "/bin/launchctl"
 SUDO = "/usr/bin/sudo"
@@ -42,6 +45,15 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Which object a path named when it was looked at: its kind and its file system object (device, inode)."""
+
+    kind: str
+    dev: int
+    ino: int
+
+
+@dataclass(frozen=True)
 class PathInfo:
     """What ``lstat`` saw at a Mac path; the final component is never followed."""
 
@@ -51,6 +63,14 @@ class PathInfo:
     mode: int  # permission bits (st_mode & 0o7777)
     uid: int
     link_target: str | None = None  # for kind == "link": the raw target text
+    dev: int = 0
+    ino: int = 0
+    #: mount points at or inside ``path`` (Mac paths): another file system, never measured or removed
+    mounts: tuple[str, ...] = ()
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(self.kind, self.dev, self.ino)
 
 
 @dataclass(frozen=True)
@@ -93,12 +113,34 @@ class Host(ABC):
         """Create or replace a regular file atomically; parents must exist and not be links."""
 
     @abstractmethod
-    def remove(self, path: str) -> None:
+    def remove(self, path: str, expect: Identity | None = None) -> tuple[str, ...]:
         """Remove a file, a symlink (as a link) or a directory tree, never following any link.
 
         Refuses (raises ``UnsafePath``) when a parent component is a symlink, so nothing outside the
-        path the caller checked can be touched. Absent path: no error.
+        path the caller checked can be touched, and when ``expect`` is given and the path is no longer that
+        object (another kind, device or inode). Absent path: no error. Never crosses into another file system:
+        mount points (and the folders holding them) are left, and returned as Mac paths.
         """
+
+    def lock_run(self, key: str, holder: str) -> str:
+        """Take this Mac's run lock, held by this process (over SSH: by the Mac's host agent) until ``unlock_run``
+        or the holder's end, whatever state folder the run uses. ``key`` (the serial) names the lock where there is
+        no Mac. Returns the lock's text from before (see cleanup.hosts.runlock); LockHeld names the holder."""
+        raise NotImplementedError
+
+    #: the run lock this process holds, for hosts that hold it themselves (not over SSH: the agent does)
+    _run_lock: RunLock | None = None
+
+    def label_run_lock(self, text: str) -> None:
+        """Replace the held lock's text (who holds it)."""
+        if self._run_lock is not None:
+            self._run_lock.label(text)
+
+    def unlock_run(self, note: str) -> None:
+        """Leave ``note`` (an unfinished run, or "") in the lock and release it; no-op when not held."""
+        lock, self._run_lock = self._run_lock, None
+        if lock is not None:
+            lock.release(note)
 
     def boot_time(self) -> int:
         """``kern.boottime`` in epoch seconds: it changes when the Mac restarts."""

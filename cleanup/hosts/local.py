@@ -8,6 +8,7 @@ descriptors and ``O_NOFOLLOW``, so a symlink anywhere below ``root`` can never r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -16,11 +17,23 @@ import subprocess
 from typing import Sequence
 
 from cleanup.errors import HostError, UnsafePath, UsageError
-from cleanup.hosts.base import CommandResult, Host, PathInfo, checked_argv
-from cleanup.hosts.fdwalk import DIR_FLAGS, Absent, classify_open_error, remove_tree_at, tree_size
+from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
+from cleanup.hosts.fdwalk import (
+    DIR_FLAGS,
+    Absent,
+    Fence,
+    classify_open_error,
+    kind_of,
+    measure_tree,
+    mount_points,
+    remove_tree_at,
+)
 
 #: the Mac PATH used for commands (each entry is mapped under root)
 MAC_PATH = ("/usr/bin", "/bin", "/usr/sbin", "/sbin")
+
+#: the only variables of ours a device command inherits (an allowlist: a new secret variable never leaks)
+CHILD_ENV_KEEP = ("HOME", "USER", "LOGNAME", "TMPDIR")
 
 _SIM_MARKER = os.path.join(".lab", "state.json")
 
@@ -85,9 +98,7 @@ class LocalHost(Host):
         if exe.startswith("/"):
             exe = self.map_path(exe)
         real_argv = [exe, *argv[1:]]
-        env = dict(os.environ)
-        env["PATH"] = ":".join(self._map_unchecked(p) for p in MAC_PATH)
-        env["LC_ALL"] = "C"
+        env = self._child_env()
         shown = shlex.join(argv)
         try:
             proc = subprocess.Popen(
@@ -117,6 +128,14 @@ class LocalHost(Host):
             self._kill_group(proc)
             raise
         return CommandResult(argv, proc.returncode, out or "", err or "")
+
+    def _child_env(self) -> dict[str, str]:
+        """A minimal environment for device commands (and the Jamf policy scripts they start, as root): the
+        Mac's system PATH, the C locale for parseable output, who we are; never the operator's secrets."""
+        env = {k: os.environ[k] for k in CHILD_ENV_KEEP if k in os.environ}
+        env["PATH"] = ":".join(self._map_unchecked(p) for p in MAC_PATH)
+        env["LANG"] = env["LC_ALL"] = "C"
+        return env
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen) -> None:
@@ -152,6 +171,7 @@ class LocalHost(Host):
             raise HostError(f"cannot stat {path}: {e.strerror}") from None
         mode = st.st_mode
         target = None
+        mounts: list[str] = []
         if stat.S_ISLNK(mode):
             kind = "link"
             size = st.st_size
@@ -161,14 +181,17 @@ class LocalHost(Host):
                 raise HostError(f"cannot read link {path}: {e.strerror}") from None
         elif stat.S_ISDIR(mode):
             kind = "dir"
-            size = tree_size(local)
+            fence = self._fence(os.lstat(os.path.dirname(local)).st_dev)
+            size, mounts = (0, [path]) if fence.crossed(path, st) else measure_tree(local, path, fence)
         elif stat.S_ISREG(mode):
             kind = "file"
             size = st.st_size
+            mounts = [path] if self._fence(st.st_dev).crossed(path) else []  # a file bind-mounted over it
         else:
             kind = "other"
             size = 0
-        return PathInfo(path=path, kind=kind, size=size, mode=stat.S_IMODE(mode), uid=st.st_uid, link_target=target)
+        return PathInfo(path=path, kind=kind, size=size, mode=stat.S_IMODE(mode), uid=st.st_uid, link_target=target,
+                        dev=st.st_dev, ino=st.st_ino, mounts=tuple(mounts))
 
     def linked_parent(self, path: str) -> str | None:
         parts = check_mac_path(path)
@@ -308,32 +331,69 @@ class LocalHost(Host):
             os.close(parent_fd)
 
     # ------------------------------------------------------------------ removal
-    def remove(self, path: str) -> None:
+    def remove(self, path: str, expect: Identity | None = None) -> tuple[str, ...]:
         parts = check_mac_path(path)
         try:
             parent_fd = self._open_parent(path, parts)
         except Absent:
-            return
+            return ()
         name = parts[-1]
+        verify = None if expect is None else _verifier(path, expect)
         try:
             try:
                 st = os.lstat(name, dir_fd=parent_fd)
+                fence = self._fence(os.fstat(parent_fd).st_dev)
             except (FileNotFoundError, NotADirectoryError):
-                return
+                return ()
             except OSError as e:
                 raise HostError(f"cannot remove {path}: {e.strerror}") from None
             try:
                 if stat.S_ISDIR(st.st_mode):
-                    remove_tree_at(parent_fd, name)
-                else:
-                    os.unlink(name, dir_fd=parent_fd)
+                    # the tree's own directory is checked again once opened: from then on the walk holds its fd
+                    return tuple(remove_tree_at(parent_fd, name, path, fence, verify))
+                if verify is not None:
+                    verify(st)
+                if fence.crossed(path):
+                    return (path,)
+                os.unlink(name, dir_fd=parent_fd)
             except FileNotFoundError:
-                return
+                return ()
             except OSError as e:
                 where = f" ({e.filename})" if getattr(e, "filename", None) and e.filename != name else ""
                 raise HostError(f"cannot remove {path}{where}: {e.strerror}") from None
         finally:
             os.close(parent_fd)
+        return ()
+
+    def _fence(self, dev: int) -> Fence:
+        """The file system a walk stays on: ``dev``, and no mount point the kernel lists."""
+        return Fence(dev, os.path.realpath(self.root), mount_points())
+
+    # ------------------------------------------------------------------ run lock
+    def lock_run(self, key: str, holder: str) -> str:
+        from cleanup.hosts.runlock import MAC_LOCK_DIR, MAC_LOCK_NAME, RunLock
+
+        parts = check_mac_path(MAC_LOCK_DIR)
+        try:
+            parent_fd = self._open_parent(MAC_LOCK_DIR, parts)
+        except Absent:
+            raise HostError(f"cannot lock {self.spec}: {MAC_LOCK_DIR} has no parent folder") from None
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(parts[-1], 0o700, dir_fd=parent_fd)
+            dir_fd = os.open(parts[-1], DIR_FLAGS, dir_fd=parent_fd)
+            try:
+                fd = os.open(MAC_LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as e:
+            raise HostError(f"cannot open the run lock {MAC_LOCK_DIR}/{MAC_LOCK_NAME} on {self.spec}: {e.strerror}") from None
+        finally:
+            os.close(parent_fd)
+        lock = RunLock.take(fd, f"{MAC_LOCK_DIR}/{MAC_LOCK_NAME}")
+        lock.label(holder)
+        self._run_lock = lock
+        return lock.previous
 
     # ------------------------------------------------------------------ fd walk
     def _open_root(self) -> int:
@@ -374,6 +434,24 @@ class LocalHost(Host):
         except BaseException:
             os.close(fd)
             raise
+
+
+_KIND_WORDS = {"file": "file", "dir": "folder", "link": "symlink", "other": "special file"}
+
+
+def _verifier(path: str, expect: Identity):
+    """A check that what is at ``path`` now is the object planned: same kind, same device and inode."""
+
+    def verify(st: os.stat_result) -> None:
+        kind = kind_of(st.st_mode)
+        was, now = _KIND_WORDS.get(expect.kind, expect.kind), _KIND_WORDS[kind]
+        hint = "`cleanup resume` plans the step again and shows what is there now"
+        if kind != expect.kind:
+            raise UnsafePath(f"refusing to remove {path}: it was planned as a {was} and is now a {now}; it changed since the plan and is left as it is", hint=hint)
+        if expect.ino and (st.st_dev, st.st_ino) != (expect.dev, expect.ino):
+            raise UnsafePath(f"refusing to remove {path}: it is another {now} than the one planned (replaced since the plan) and is left as it is", hint=hint)
+
+    return verify
 
 
 def open_local_host(spec: str) -> Host:

@@ -27,7 +27,7 @@ from typing import Any
 from cleanup import __version__, errors
 from cleanup.errors import HostError
 from cleanup.hosts.agent import MARKER, PROTOCOL
-from cleanup.hosts.base import CommandResult, Host, PathInfo, checked_argv
+from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
 from cleanup.hosts.openssh import (
     CONFIG_ENV,
     HELLO_SECONDS,
@@ -63,8 +63,10 @@ class _Channel:
     """One ``ssh … -- <agent>`` process; JSON lines on its stdin/stdout, its stderr kept for diagnosis."""
 
     def __init__(self, argv: list[str]):
+        # ssh hands its environment to a ProxyCommand and, under a broad SendEnv, to the Mac: never our secrets
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     start_new_session=True, close_fds=True)
+                                     env=env, start_new_session=True, close_fds=True)
         self.errors: deque[str] = deque(maxlen=40)
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
@@ -188,6 +190,7 @@ class SshHost(Host):
         self.agent: dict[str, Any] = {}  # the agent's hello: protocol, version, what it serves
         self._channel: _Channel | None = None
         self._lock = threading.RLock()
+        self._lock_args: dict | None = None  # the run lock this host holds: taken again by each new agent
 
     def __repr__(self) -> str:
         return f"SshHost({self.spec!r})"
@@ -219,6 +222,16 @@ class SshHost(Host):
             raise SshError(f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
                            f"this one speaks {PROTOCOL} (cleanup {__version__}): install the same version on both")
         self.agent = info
+        if self._lock_args is not None:  # the agent that held the run lock is gone: this one must hold it
+            try:
+                answer = channel.call("lock_run", self._lock_args, time.monotonic() + CALL_SECONDS)
+            except (_Dropped, _Garbled):
+                channel.kill()
+                raise ConnectionLost(f"connection to {self.spec} lost while taking the run lock again") from None
+            if "error" in answer:
+                channel.close()
+                self._lock_args = None
+                _raise_remote(answer["error"])
         self._channel = channel
         return channel
 
@@ -267,7 +280,8 @@ class SshHost(Host):
         if res is None:
             return None
         return PathInfo(path=res["path"], kind=res["kind"], size=res["size"], mode=res["mode"], uid=res["uid"],
-                        link_target=res.get("link_target"))
+                        link_target=res.get("link_target"), dev=res.get("dev", 0), ino=res.get("ino", 0),
+                        mounts=tuple(res.get("mounts", ())))
 
     def linked_parent(self, path: str) -> str | None:
         return self._call("linked_parent", {"path": path}, what=path)
@@ -285,8 +299,26 @@ class SshHost(Host):
             raise ValueError(f"invalid file mode: {mode!r}")
         self._call("write_file", {"path": path, "data": base64.b64encode(bytes(data)).decode("ascii"), "mode": mode}, what=path)
 
-    def remove(self, path: str) -> None:
-        self._call("remove", {"path": path}, what=path)
+    def remove(self, path: str, expect: Identity | None = None) -> tuple[str, ...]:
+        args: dict[str, Any] = {"path": path}
+        if expect is not None:
+            args["expect"] = {"kind": expect.kind, "dev": expect.dev, "ino": expect.ino}
+        return tuple(self._call("remove", args, what=path) or ())
+
+    def lock_run(self, key: str, holder: str) -> str:
+        previous = self._call("lock_run", {"key": key, "holder": holder}, what="the run lock")
+        self._lock_args = {"key": key, "holder": holder}
+        return previous
+
+    def label_run_lock(self, text: str) -> None:
+        if self._lock_args is not None:
+            self._lock_args = {**self._lock_args, "holder": text}
+            self._call("label_run_lock", {"text": text}, what="the run lock")
+
+    def unlock_run(self, note: str) -> None:
+        if self._lock_args is not None:
+            self._lock_args = None
+            self._call("unlock_run", {"note": note}, what="the run lock")
 
     def boot_time(self) -> int:
         return int(self._call("boot_time"))

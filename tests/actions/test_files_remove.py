@@ -67,14 +67,21 @@ def test_paths_swapped_for_links_after_planning_are_never_followed(sim_mac):
         assert tree_bytes(outside) == before, planned
         assert os.path.islink(mac.hp(parent))
 
-    # The planned folder itself swapped for a link to a system folder: the link goes, never its target.
+    # The planned folder itself swapped for a link to a system folder: never its target, and not even the link,
+    # which is not what was planned (a new plan would name it as a link, to be removed as a link only).
     target = "/Users/alice/Library/Application Support/com.jamfsoftware.selfservice.mac"
     change = next(c for c in plan.changes if c.details["path"] == target)
     assert change.details["type"] == "dir"
     trap_before = tree_bytes(mac.root / TRAP)
     shutil.rmtree(mac.hp(target))
     os.symlink("../../../../System/Library/Trap", mac.hp(target))
-    mac.apply(ctx, step, change)
+    with pytest.raises(UnsafePath):
+        mac.apply(ctx, step, change)
+    assert os.path.islink(mac.hp(target))
+    assert tree_bytes(mac.root / TRAP) == trap_before
+    replanned = next(c for c in mac.plan(ctx, step).changes if c.details["path"] == target)
+    assert replanned.details["type"] == "link"
+    mac.apply(ctx, step, replanned)
     assert not os.path.lexists(mac.hp(target))
     assert tree_bytes(mac.root / TRAP) == trap_before
 

@@ -46,7 +46,7 @@ def test_every_host_call_reaches_the_simulated_mac(host, mac):
     assert isinstance(host, SshHost)
     res = host.run(["/usr/bin/id", "-u"])
     assert res.ok and res.stdout.strip() == "0" and res.argv == ("/usr/bin/id", "-u")
-    assert host.agent["served"] == f"sim:{mac}" and host.agent["protocol"] == 1
+    assert host.agent["served"] == f"sim:{mac}" and host.agent["protocol"] == 2
     assert host.run(["/usr/bin/nope"]).returncode == 127
     upper = mac / "usr/local/bin/upper"
     upper.parent.mkdir(parents=True, exist_ok=True)

@@ -327,6 +327,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
     # -- system Library
     for d in ("Application Support", "Preferences", "Keychains", "LaunchDaemons", "LaunchAgents", "Caches"):
         w.mkdir("/Library/" + d)
+    w.file("/Library/Application Support/cleanup/mac.lock", b"", 0o600)  # cleanup is installed: its run lock, unheld
     w.file("/Library/Preferences/com.apple.loginwindow.plist", _plist({"lastUserName": console or ""}))
     w.file("/Library/Preferences/com.microsoft.autoupdate2.plist", _plist({"HowToCheck": "AutomaticDownload"}))
     w.file("/Library/LaunchDaemons/com.example.backup.plist",
