@@ -100,6 +100,7 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
                 seen.add(dev["id"])
                 if R.is_mac_entra(dev):
                     by_name.append(R.entra_summary(dev, f"displayName {name!r}"))
+    claims = _claims(cloud, serial, entra + by_name, pre.get("claims"))
     if entra:
         for dev in by_name:
             notes.append(f"{R.describe('entra', dev)} has the Mac's name but is not linked to it: kept (add --entra-device {dev['id']} to include it)")
@@ -116,8 +117,37 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
         "entra_by_name_only": by_name_only,
         "entra_other": by_name if entra else [],
         "intune": intune,
+        "claims": claims,
         "choices": dict(ctx.options.choices),
     }, notes
+
+
+def lookup_claims(cloud, serial: str, devices: list[dict]) -> dict[str, list[str]]:
+    """Which other serials' Intune and Jamf Pro records claim the deviceIds of ``devices`` (cloud_records.claims_of):
+    Intune by azureADDeviceId, then Jamf Pro by the serials those records name and by the devices' names."""
+    dids = [d for d in dict.fromkeys((dev.get("deviceId") or "").casefold() for dev in devices) if _is_guid(d)]
+    if not dids:
+        return {}
+    intune = cloud.graph.managed_devices_by_aad_device_ids(dids)
+    _, serials, names = R.claim_sources(serial, devices, intune)
+    jamf = cloud.jamf.computers_by_serials_or_names(serials, names) if cloud.config.jamf_configured() else []
+    return R.claims_from(serial, devices, intune, jamf)
+
+
+def _claims(cloud, serial: str, devices: list[dict], known: dict | None) -> dict[str, list[str]]:
+    """lookup_claims, taking the ones ``known`` holds (read in bulk by a batch's plan) from there."""
+    known = known or {}
+    missing = [d for d in devices if (d.get("deviceId") or "").casefold() not in known]
+    live = lookup_claims(cloud, serial, missing) if missing else {}
+    dids = dict.fromkeys((d.get("deviceId") or "").casefold() for d in devices if d.get("deviceId"))
+    return {did: known.get(did, live.get(did, [])) for did in dids}
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        return valid_guid(text) == text
+    except UsageError:
+        return False
 
 
 def _devices_by_device_ids(cloud, device_ids: list[str], known: dict | None) -> dict[str, list[dict]]:

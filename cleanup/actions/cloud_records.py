@@ -10,6 +10,7 @@ from typing import Any
 
 from cleanup.engine.context import RunContext
 from cleanup.errors import Ambiguous, SafetyRefusal, UsageError
+from cleanup.identifiers import SERIAL_RE
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -102,3 +103,70 @@ def describe(service: str, rec: dict) -> str:
 def refuse_changed(service: str, rec: dict, why: str) -> SafetyRefusal:
     return SafetyRefusal(f"{describe(service, rec)} changed since it was recorded ({why}); refusing to delete it",
                          hint="check the object in the portal; start a new run to record the current state")
+
+
+# -- claims: which other Macs' records name an Entra deviceId ------------------------------------------------
+
+def claims_of(serial: str, device_ids: list[str], intune: list[dict], jamf: list[dict]) -> dict[str, list[str]]:
+    """deviceId (lower case) -> evidence that another serial's Intune record (its azureADDeviceId) or Jamf Pro
+    record (the deviceId Jamf reports) claims it; every deviceId asked for gets a list, maybe empty."""
+    out: dict[str, list[str]] = {d.casefold(): [] for d in device_ids}
+    for d in (intune_summary(r) for r in intune):
+        did = (d.get("azureADDeviceId") or "").casefold()
+        if did in out and d.get("serialNumber") != serial:
+            out[did].append(f"Intune record {d['id']} of serial {d.get('serialNumber') or '(none)'} ({d.get('deviceName')!r}) points to it")
+    for j in (jamf_summary(r) for r in jamf):
+        for did in (x.casefold() for x in j["aad_device_ids"]):
+            if did in out and j.get("serial") != serial:
+                out[did].append(f"Jamf Pro reports it for computer {j['id']} of serial {j.get('serial') or '(none)'} ({j.get('name')!r})")
+    return {did: sorted(set(ev)) for did, ev in out.items()}
+
+
+def claimed(facts: dict, dev: dict) -> list[str]:
+    """The evidence (step 0) that another Mac's records claim this Entra device."""
+    return (facts.get("claims") or {}).get((dev.get("deviceId") or "").casefold(), [])
+
+
+def unclaimed(facts: dict, devices: list[dict], refuse=lambda dev: False) -> list[dict]:
+    """The devices no other serial claims. A claimed one is never deleted as this Mac's: it is left out (kept,
+    see claim_notes), or, where ``refuse(dev)``, the Mac is refused (status 4) with the evidence."""
+    out = []
+    for dev in devices:
+        evidence = claimed(facts, dev)
+        if not evidence:
+            out.append(dev)
+        elif refuse(dev):
+            raise SafetyRefusal(f"{describe('entra', dev)} is another Mac's ({'; '.join(evidence)}), yet it was found as this "
+                                f"Mac's by {dev.get('found_by')}; refusing to delete it as this Mac's",
+                                hint="check both Macs in the portals (a migrated keychain or a stale record may carry the "
+                                     "other Mac's registration); choose this Mac's devices explicitly with --entra-device ID")
+    return out
+
+
+def claim_notes(facts: dict, devices: list[dict]) -> list[str]:
+    return [f"kept {describe('entra', dev)}: another Mac's registration ({'; '.join(ev)})"
+            for dev in devices for ev in [claimed(facts, dev)] if ev]
+
+
+def on_certificate(dev: dict) -> bool:
+    return (dev.get("found_by") or "").startswith("deviceId on the Mac's")
+
+
+def claim_sources(serial: str, devices: list[dict], intune_by_device_id: dict[str, list[dict]]) -> tuple[list[str], list[str], list[str]]:
+    """(deviceIds, other serials whose Intune records name them, device names) of the claim lookups for ``devices``."""
+    dids = list(dict.fromkeys((d.get("deviceId") or "").casefold() for d in devices if d.get("deviceId")))
+    serials = sorted({r.get("serialNumber") for did in dids for r in intune_by_device_id.get(did, [])
+                      if SERIAL_RE.fullmatch(r.get("serialNumber") or "") and r.get("serialNumber") != serial})
+    names = sorted({d["displayName"] for d in devices if d.get("displayName")})
+    return dids, serials, names
+
+
+def claims_from(serial: str, devices: list[dict], intune_by_device_id: dict[str, list[dict]], jamf: list[dict]) -> dict[str, list[str]]:
+    """claims_of for ``devices``, from the Intune records of their deviceIds and the Jamf Pro records found by the
+    other serials those name or by the devices' names (only those count, however many ``jamf`` holds)."""
+    from cleanup.clients.jamf import quotable_name
+
+    dids, serials, names = claim_sources(serial, devices, intune_by_device_id)
+    wanted_names = {n for n in names if quotable_name(n)}
+    mine = [r for r in jamf if (s := jamf_summary(r))["serial"] in serials or s["name"] in wanted_names]
+    return claims_of(serial, dids, [r for did in dids for r in intune_by_device_id.get(did, [])], mine)

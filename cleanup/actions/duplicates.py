@@ -11,6 +11,7 @@ from cleanup.actions import cloud_records as R
 from cleanup.actions.entra_devices import DeleteEntraDevice
 from cleanup.actions.intune_devices import DeleteIntuneRecords
 from cleanup.engine.context import RunContext
+from cleanup.errors import Ambiguous
 
 
 def keeper(facts: dict) -> tuple[dict | None, str]:
@@ -18,12 +19,24 @@ def keeper(facts: dict) -> tuple[dict | None, str]:
     intune = facts.get("intune") or []
     if not intune:
         return None, "no Intune record"
-    reported = {d.casefold() for j in facts.get("jamf") or [] for d in j.get("aad_device_ids") or []}
+    reported = _reported(facts)
     by_sync = sorted(intune, key=lambda r: r.get("lastSyncDateTime") or "")
     current = [r for r in by_sync if (r.get("azureADDeviceId") or "").casefold() in reported]
     if current:
         return current[-1], "its Entra deviceId is the one Jamf Pro reports for the Mac"
     return by_sync[-1], "it synced last (Jamf Pro reports no Entra deviceId for the Mac)"
+
+
+def _reported(facts: dict) -> set[str]:
+    """The Entra deviceId Jamf Pro reports for the Mac; records that disagree refuse the Mac (status 4)."""
+    by_record = {j["id"]: {d.casefold() for d in j.get("aad_device_ids") or [] if d != R.ZERO_GUID} for j in facts.get("jamf") or []}
+    reported = set().union(*by_record.values())
+    if len(reported) > 1:
+        listing = "; ".join(f"{R.describe('jamf', j)} reports {', '.join(sorted(by_record[j['id']])) or 'none'}" for j in facts["jamf"])
+        raise Ambiguous(f"Jamf Pro reports {len(reported)} different Entra deviceIds for serial {facts.get('serial')}, so its "
+                        f"current registration is unknown: {listing}",
+                        hint="delete the stale Jamf Pro record (after checking it in the portal), then run again")
+    return reported
 
 
 def _keep_note(facts: dict) -> list[str]:
@@ -51,6 +64,9 @@ class DeleteStaleEntra(DeleteEntraDevice):
         keep, _ = keeper(facts)
         if keep is None:
             return []
+        return R.unclaimed(facts, self._stale(facts, keep))
+
+    def _stale(self, facts: dict, keep: dict) -> list[dict]:
         keep_did = keep.get("azureADDeviceId")
         stale = {(r.get("azureADDeviceId") or "").casefold() for r in facts.get("intune") or [] if r["id"] != keep["id"]}
         stale.discard("")
@@ -59,4 +75,5 @@ class DeleteStaleEntra(DeleteEntraDevice):
                 if (d.get("deviceId") or "").casefold() in stale and not R.same_guid(d.get("deviceId"), keep_did)]
 
     def notes(self, facts: dict) -> list[str]:
-        return _keep_note(facts)
+        keep, _ = keeper(facts)
+        return _keep_note(facts) + (R.claim_notes(facts, self._stale(facts, keep)) if keep else [])

@@ -26,17 +26,26 @@ class DeleteEntraDevice(GraphDelete):
         return None
 
     def targets(self, ctx, facts: dict) -> list[dict]:
-        """Devices found by deviceId are this Mac's registrations, all of them; by name only, one is expected."""
+        """Devices found by deviceId are this Mac's registrations, all of them; one found by name only is deleted
+        only on the operator's explicit pick. None that another serial's records claim (cloud_records.unclaimed)."""
         found, others = facts.get("entra") or [], facts.get("entra_other") or []
-        if facts.get("entra_by_name_only") or ctx.options.choices.get("entra") or facts.get("choices", {}).get("entra"):
-            return R.chosen(ctx, "entra", found + others, self.what, self.option)
-        return found
+        picks = ctx.options.choices.get("entra") or facts.get("choices", {}).get("entra") or []
+        if picks:
+            chosen = R.chosen(ctx, "entra", found + others, self.what, self.option)
+        elif facts.get("entra_by_name_only"):
+            R.chosen(ctx, "entra", found, self.what, self.option)  # several by name: Ambiguous (status 4)
+            chosen = []  # a name alone never deletes
+        else:
+            chosen = found
+        return R.unclaimed(facts, chosen, refuse=lambda dev: bool(picks) or R.on_certificate(dev))
 
     def notes(self, facts: dict) -> list[str]:
         notes = [f"kept, not linked to this Mac: {R.describe('entra', d)}" for d in facts.get("entra_other", [])]
-        if facts.get("entra_by_name_only") and facts.get("entra"):
-            notes.append("found by the computer name only (no deviceId matched): check it before confirming")
-        return notes
+        if facts.get("entra_by_name_only"):
+            notes += [f"kept {R.describe('entra', d)}: found by the computer name only (no deviceId matched); after checking it "
+                      f"in the portal, add --entra-device {d['id']} to delete it" for d in facts.get("entra") or []
+                      if not R.claimed(facts, d)]
+        return notes + R.claim_notes(facts, (facts.get("entra") or []) + (facts.get("entra_other") or []))
 
     def get_one(self, graph, oid):
         return graph.device(oid)

@@ -43,7 +43,10 @@ class GraphDelete(CloudDelete):
         out: dict[str, str | Exception] = {}
         for oid in ids:
             res = results[self._path(oid)]
-            out[oid] = res if res in ("deleted", "already gone") else CleanupError(f"Graph DELETE {self._path(oid)}: {res}")
+            if isinstance(res, CleanupError):  # an answer lost (outcome unknown), or the batch stopped before it
+                out[oid] = res
+            else:
+                out[oid] = res if res in ("deleted", "already gone") else CleanupError(f"Graph DELETE {self._path(oid)}: {res}")
         return out
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cleanup.actions import cloud_records as R
 from cleanup.actions.cloud_delete import CloudDelete
 from cleanup.engine.context import RunContext
+from cleanup.engine.model import Step
+from cleanup.engine.plan import StepPlan
 
 
 class DeleteJamfRecord(CloudDelete):
@@ -15,6 +17,14 @@ class DeleteJamfRecord(CloudDelete):
     option = "--jamf-record"
     kind = "delete-jamf-record"
     batched = False  # Jamf Pro has no batch endpoint
+
+    def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        plan = super().plan(ctx, step)
+        chosen = {c.details["id"] for c in plan.changes}
+        if chosen:
+            plan.notes += [f"left behind (not chosen with --jamf-record): {R.describe('jamf', r)}; verification reports it "
+                           "until it is gone" for r in (ctx.facts.get("cloud") or {}).get("jamf") or [] if r["id"] not in chosen]
+        return plan
 
     def identity(self, rec: dict) -> dict:
         return {"serial": rec.get("serial"), "name": rec.get("name")}

@@ -37,7 +37,9 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
     old_entra = {r["id"] for r in cloud_facts.get("entra", [])}
     missing: list[str] = []
     found: dict = {}
-    new_jamf = [R.jamf_summary(r) for r in cloud.jamf.computers_by_serial(serial) if str(r.get("id")) not in old_jamf]
+    now_jamf = cloud.jamf.computers_by_serial(serial)
+    missing += _jamf_leftovers(cloud, serial, [str(r.get("id")) for r in now_jamf if str(r.get("id")) in old_jamf])
+    new_jamf = [R.jamf_summary(r) for r in now_jamf if str(r.get("id")) not in old_jamf]
     if not new_jamf:
         missing.append(f"no new Jamf Pro record for serial {serial} (re-enrollment not seen yet)")
     else:
@@ -56,6 +58,13 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
             found["entra"] = devices[0]["id"]
             found["device_id"] = did
     return Verification(not missing, found, missing)
+
+
+def _jamf_leftovers(cloud, serial: str, listed: list[str]) -> list[str]:
+    """Old Jamf Pro records of the serial (recorded in step 0) still there; each re-read, as a list may still show
+    a record deleted moments ago."""
+    return [f"old Jamf Pro record {cid} of serial {serial} (recorded in step 0) is still there: delete it in Jamf Pro "
+            f"(or run again with --jamf-record {cid}), then check again" for cid in listed if cloud.jamf.computer(cid) is not None]
 
 
 class VerifyRegistration(Action):

@@ -3,7 +3,9 @@
 For a chunk of serials (the batch runner plans ~20 Macs together, several chunks side by side) this makes at
 most one Jamf Pro inventory query (``=in=``, skipped when Jamf Pro is not configured), one Graph ``$batch`` of
 Intune serial lookups (20 per POST) and one Entra deviceId lookup for every deviceId found (Intune's records of
-the Macs and Jamf Pro's reports: 15 per ``$filter``, one ``$batch`` of those). Step 0 (``cloud_facts.gather``)
+the Macs and Jamf Pro's reports: 15 per ``$filter``, one ``$batch`` of those); then, for the claim check, one
+Intune lookup per Entra device found (by azureADDeviceId, as ``$batch`` items) and one Jamf Pro query for the
+other serials those name and the devices' names. Step 0 (``cloud_facts.gather``)
 takes each Mac's share through ``RunOptions.lookups`` and gives the same facts as its own reads would.
 
 Nothing here is shared between calls, so chunks may be looked up from several threads at once; no call starts
@@ -49,7 +51,28 @@ def lookups(cloud, serials: list[str]) -> dict[str, dict]:
     ids = {s: _device_ids((jamf or {}).get(s) or [], intune.get(s) or []) for s in wanted}
     every = list(dict.fromkeys(d for s in wanted for d in ids[s]))
     entra = cloud.graph.devices_by_device_ids(every) if every else {}
+    claims = _claims(cloud, wanted, jamf, {s: [d for did in ids[s] for d in entra.get(did, [])] for s in wanted})
     return {s: {"jamf": jamf.get(s, []) if jamf is not None else None,
                 "intune": intune.get(s, []),
-                "entra": {d: entra.get(d, []) for d in ids[s]}}
+                "entra": {d: entra.get(d, []) for d in ids[s]},
+                "claims": claims[s]}
             for s in wanted}
+
+
+def _claims(cloud, wanted: list[str], jamf: dict | None, entra: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per serial, what other serials' records claim its Entra devices (cloud_facts.lookup_claims for the chunk):
+    one Intune lookup per deviceId (``$batch``), one Jamf Pro query for the other serials and the devices' names."""
+    devices = {s: [R.entra_summary(d, "") for d in entra[s] if R.is_mac_entra(d)] for s in wanted}
+    dids = list(dict.fromkeys(did for s in wanted for did in R.claim_sources(s, devices[s], {})[0]))
+    by_did = cloud.graph.managed_devices_by_aad_device_ids(dids) if dids else {}
+    serials: set[str] = set()
+    names: set[str] = set()
+    for s in wanted:
+        _, other, named = R.claim_sources(s, devices[s], by_did)
+        serials.update(other)
+        names.update(named)
+    records = [r for s in wanted for r in (jamf or {}).get(s) or []]  # the chunk's own are known; the query finds the rest
+    if jamf is not None and (serials - set(wanted) or names):
+        records += cloud.jamf.computers_by_serials_or_names(sorted(serials - set(wanted)), sorted(names))
+    unique = list({str(r.get("id")): r for r in records}.values())
+    return {s: R.claims_from(s, devices[s], by_did, unique) for s in wanted}

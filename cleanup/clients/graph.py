@@ -18,10 +18,10 @@ from requests.adapters import HTTPAdapter
 
 from cleanup.clients.auth_graph import GraphTokenProvider
 from cleanup.clients.config import CloudConfig
-from cleanup.clients.errors import GraphError
+from cleanup.clients.errors import GraphError, ServiceError
 from cleanup.clients.http import HttpClient, HttpSettings, make_session, parse_retry_after
 from cleanup.clients.secrets import Secrets, env_var
-from cleanup.errors import UsageError
+from cleanup.errors import CleanupError, UsageError
 from cleanup.identifiers import odata_literal, valid_guid, valid_serial
 
 API_VERSION = "v1.0"
@@ -30,6 +30,20 @@ MANAGED_DEVICES = "/deviceManagement/managedDevices"
 BATCH_LIMIT = 20
 POOL_SIZE = 64  # `cleanup batch run --concurrency` is at most 64
 _DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+
+
+class OutcomeUnknown(GraphError):
+    """A request went out and its answer was lost: whether the service acted is not known (resume re-reads)."""
+
+    outcome_unknown = True
+
+
+def _answer_lost(exc: CleanupError) -> bool:
+    """Whether a failed request may have reached the service and acted: no HTTP status (the connection dropped
+    or timed out), or a 2xx whose body was unreadable. An error status means it was not acted on."""
+    if not isinstance(exc, ServiceError):
+        return False  # e.g. no token: nothing was sent
+    return exc.status is None or 200 <= exc.status < 300
 
 
 def _retryable_item(status: int) -> bool:
@@ -192,7 +206,13 @@ class GraphClient:
 
     def _delete(self, path: str) -> bool:
         url = self._url(path)
-        response = self.request("DELETE", url)
+        try:
+            response = self.request("DELETE", url)
+        except CleanupError as exc:
+            if not _answer_lost(exc):
+                raise
+            raise OutcomeUnknown(f"Graph DELETE {path}: sent, but no answer came ({exc.message}); whether it was "
+                                 "deleted is not known", "`cleanup resume` re-reads it", method="DELETE", url=url) from None
         if response.status_code in (200, 204):
             return True
         if response.status_code == 404:
@@ -291,6 +311,31 @@ class GraphClient:
             out[serial] = [d for d in values if isinstance(d, dict) and d.get("serialNumber") == serial]
         return out
 
+    def managed_devices_by_aad_device_ids(self, device_ids: list[str]) -> dict[str, list[dict]]:
+        """Intune records whose azureADDeviceId is each of ``device_ids`` (GUIDs; lower-case keys), whatever their
+        serial: one lookup per deviceId (``$batch`` items beyond one), each checked on our side, since Intune
+        may ignore the filter and return every device; an answer with more than one page is read the long way."""
+        guids = list(dict.fromkeys(valid_guid(d) for d in device_ids))
+        top = min(self.page_size, 1000)
+
+        def params(guid: str) -> list:
+            return [("$filter", f"azureADDeviceId eq {odata_literal(guid)}"), ("$top", top)]
+
+        def mine(guid: str, found) -> list[dict]:
+            return [d for d in found if isinstance(d, dict) and str(d.get("azureADDeviceId") or "").lower() == guid]
+
+        if len(guids) <= 1:
+            return {g: mine(g, self._get_all(MANAGED_DEVICES, params(g))) for g in guids}
+        bodies = self._batch_gets(MANAGED_DEVICES, [(f"azureADDeviceId {g}", params(g)) for g in guids])
+        out: dict[str, list[dict]] = {}
+        for guid, body in zip(guids, bodies):
+            found = self._get_all(MANAGED_DEVICES, params(guid)) if body.get("@odata.nextLink") else body.get("value")
+            if not isinstance(found, list):
+                raise GraphError(f"Graph GET {MANAGED_DEVICES} (azureADDeviceId {guid}) in $batch: answer without a "
+                                 "value list", status=200, method="GET")
+            out[guid] = mine(guid, found)
+        return out
+
     def managed_device(self, managed_id: str) -> dict | None:
         return self._get_one(f"{MANAGED_DEVICES}/{valid_guid(managed_id)}")
 
@@ -327,6 +372,14 @@ class GraphClient:
     def batch(self, requests: list[dict]) -> dict[str, dict]:  # the parameter shadows the module here only
         """Send requests through /$batch (<= 20 per POST); throttled (429) and failed (5xx) items are re-sent
         after the largest Retry-After among them, up to ``batch_attempts`` times. Returns id -> {"status","headers","body"}."""
+        results, _, failure = self._batch(requests)
+        if failure is not None:
+            raise failure
+        return results
+
+    def _batch(self, requests: list[dict]) -> tuple[dict[str, dict], set[str], CleanupError | None]:
+        """batch(), but a POST that fails does not lose what earlier POSTs answered: returns (the final answers
+        known, the ids whose POST was sent and its answer lost, the failure or None)."""
         by_id: dict[str, dict] = {}
         for item in requests:
             rid = str(item.get("id", ""))
@@ -347,7 +400,12 @@ class GraphClient:
             for start in range(0, len(pending), BATCH_LIMIT):
                 ids = pending[start:start + BATCH_LIMIT]
                 answered = set()
-                for answer in self._post_batch([by_id[rid] for rid in ids]):
+                try:
+                    answers = self._post_batch([by_id[rid] for rid in ids])
+                except CleanupError as exc:
+                    unknown = set(ids) if _answer_lost(exc) else set()
+                    return {rid: r for rid, r in results.items() if rid not in unknown}, unknown, exc
+                for answer in answers:
                     rid = str(answer.get("id"))
                     if rid not in by_id:
                         continue
@@ -364,8 +422,9 @@ class GraphClient:
                         unauthorized = True
                 missing = [rid for rid in ids if rid not in answered]
                 if missing:
-                    raise GraphError(f"Graph POST /$batch: no answer for request(s) {', '.join(missing)}",
-                                     method="POST", status=200)
+                    failure = GraphError(f"Graph POST /$batch: no answer for request(s) {', '.join(missing)}",
+                                         method="POST", status=200)
+                    return {rid: r for rid, r in results.items() if rid not in missing}, set(missing), failure
             if not retry:
                 break
             wait = max(waits, default=0.0)
@@ -379,26 +438,32 @@ class GraphClient:
             if wait:
                 self._sleep(wait)
             pending = retry
-        return {rid: results[rid] for rid in by_id}
+        return {rid: results[rid] for rid in by_id}, set(), None
 
-    def batch_delete(self, paths: list[str]) -> dict[str, str]:
-        """DELETE each path (e.g. "/devices/<object id>") through /$batch.
-        Returns path -> "deleted" | "already gone" | the error text."""
+    def batch_delete(self, paths: list[str]) -> dict[str, str | CleanupError]:
+        """DELETE each path (e.g. "/devices/<object id>") through /$batch. Returns path -> "deleted" |
+        "already gone" | the error text | an OutcomeUnknown (its POST was sent, the answer lost) | the CleanupError
+        that stopped the batch before the item was sent. What earlier POSTs answered is kept either way."""
         for path in paths:
             if not isinstance(path, str) or not _DELETE_PATH_RE.fullmatch(path):
                 raise UsageError(f"{path!r} is not a deletable Graph object path (like /devices/<object id>)")
         unique = list(dict.fromkeys(paths))
-        answers = self.batch([{"id": str(n), "method": "DELETE", "url": p} for n, p in enumerate(unique, 1)])
-        outcome: dict[str, str] = {}
+        answers, unknown, failure = self._batch([{"id": str(n), "method": "DELETE", "url": p} for n, p in enumerate(unique, 1)])
+        outcome: dict[str, str | CleanupError] = {}
         for n, path in enumerate(unique, 1):
-            answer = answers[str(n)]
-            status = answer["status"]
-            if status in (200, 204):
+            answer = answers.get(str(n))
+            if str(n) in unknown:
+                outcome[path] = OutcomeUnknown(f"Graph DELETE {path}: sent, but the answer was lost ({failure.message}); "
+                                               "whether it was deleted is not known", "`cleanup resume` re-reads it",
+                                               method="DELETE", url=path)
+            elif answer is None:
+                outcome[path] = failure or GraphError(f"Graph DELETE {path}: no answer", method="DELETE")
+            elif answer["status"] in (200, 204):
                 outcome[path] = "deleted"
-            elif status == 404:
+            elif answer["status"] == 404:
                 outcome[path] = "already gone"
             else:
-                outcome[path] = error_text(status, answer.get("body"), answer.get("headers"))
+                outcome[path] = error_text(answer["status"], answer.get("body"), answer.get("headers"))
         return outcome
 
     # -- who are we ----------------------------------------------------------------------------------

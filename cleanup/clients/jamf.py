@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from cleanup.clients.auth_jamf import JamfClientCredentials, JamfTokenProvider, JamfUserToken
 from cleanup.clients.config import CloudConfig
 from cleanup.clients.errors import JamfError
-from cleanup.clients.http import HttpClient, HttpSettings, make_session
+from cleanup.clients.http import HttpClient, HttpSettings, ServiceError, make_session
 from cleanup.clients.secrets import Secrets, env_var
 from cleanup.errors import UsageError
 from cleanup.identifiers import rsql_value, valid_object_id, valid_serial
@@ -73,6 +73,12 @@ class _SlotHttpClient(HttpClient):
     def send(self, *args, **kwargs) -> requests.Response:
         with self.slot():
             return super().send(*args, **kwargs)
+
+
+class OutcomeUnknown(JamfError):
+    """A request went out and its answer was lost: whether Jamf Pro acted is not known (resume re-reads)."""
+
+    outcome_unknown = True
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:
@@ -219,6 +225,21 @@ class JamfClient:
                     out[_serial_of(r)].append(r)
         return out
 
+    def computers_by_serials_or_names(self, serials: list[str], names: list[str], chunk: int = 100) -> list[dict]:
+        """Inventory records whose serial or ``general.name`` is one of those given (RSQL ``=in=``, ``chunk`` values
+        per query, all pages; raw records, unfiled: callers check each on their side). Names RSQL cannot quote
+        safely (a quote, a backslash, a wildcard, a control character) are left out."""
+        values = [("hardware.serialNumber", rsql_value(s)) for s in dict.fromkeys(valid_serial(s) for s in serials)]
+        values += [("general.name", f'"{n}"') for n in dict.fromkeys(names) if quotable_name(n)]
+        found: dict[str, dict] = {}
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            rsql = ",".join(f"{field}=in=({','.join(v for f, v in part if f == field)})"
+                            for field in dict.fromkeys(f for f, _ in part))
+            for r in self._all_pages([("section", s) for s in SECTIONS] + [("sort", "id:asc"), ("filter", rsql)]):
+                found.setdefault(str(r.get("id")), r)
+        return list(found.values())
+
     def computer(self, computer_id: str | int) -> dict | None:
         cid = valid_object_id(computer_id)
         path = f"{INVENTORY}/{cid}"
@@ -232,7 +253,13 @@ class JamfClient:
     def delete_computer(self, computer_id: str | int) -> bool:
         """True if deleted now, False if it was already gone (404)."""
         path = f"{INVENTORY}/{valid_object_id(computer_id)}"
-        response = self.request("DELETE", path)
+        try:
+            response = self.request("DELETE", path)
+        except ServiceError as exc:
+            if exc.status is not None:
+                raise
+            raise OutcomeUnknown(f"Jamf Pro DELETE {path}: sent, but no answer came ({exc.message}); whether it was "
+                                 "deleted is not known", "`cleanup resume` re-reads it", method="DELETE", url=self.url + path) from None
         if response.status_code in (200, 204):
             return True
         if response.status_code == 404:
@@ -331,6 +358,11 @@ class JamfClient:
         if provider is not None:
             provider.close()
         self.http.close()
+
+
+def quotable_name(name) -> bool:
+    return isinstance(name, str) and bool(name.strip()) and not any(c in name for c in '"\\*') \
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
 
 
 def _serial_of(record: dict) -> str | None:

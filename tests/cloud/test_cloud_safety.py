@@ -82,7 +82,8 @@ def test_entra_name_with_a_quote_is_escaped_and_matched_exactly(make_lab, state_
     t.add_jamf_computer("C02QUOTE0001", "Bob's MacBook")
     target = t.add_entra_device("Bob's MacBook")
     t.add_entra_device("Bob's MacBook Pro")
-    res = run_cli("plan", "--only", "cloud", "--serial", "C02QUOTE0001", "--json", env=lab.env(), state_dir=state_dir)
+    # found by name only: planned on the operator's explicit pick alone (issue 9)
+    res = run_cli("plan", "--only", "cloud", "--serial", "C02QUOTE0001", "--entra-device", target.id, "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
     steps = {s["id"]: s for s in json.loads(res.stdout)["steps"]}
     assert [c["details"]["id"] for c in steps["delete-entra-device"]["changes"]] == [target.id]

@@ -11,7 +11,7 @@ import json
 import random
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from cleanup.lab.tenant.wire import Request, graph_error, json_response
+from cleanup.lab.tenant.wire import Drop, Request, graph_error, json_response
 
 MAX_ITEMS = 20
 
@@ -77,6 +77,8 @@ def batch(svc, req: Request):
         if item["url"].startswith(("http://", "https://")):
             return _bad(req, "Batch request urls must be relative.")
         seen.add(item["id"])
+    if any(str(item["method"]).upper() == "DELETE" for item in items) and svc.drop_delete_batch():
+        raise Drop()
     ordered = _order(items)
     if isinstance(ordered, str):
         return _bad(req, ordered)

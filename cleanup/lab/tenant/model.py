@@ -60,6 +60,7 @@ class Faults:
     intune_write_limit: int = 200
     intune_window: float = 20.0
     kill_on_delete: dict | None = None
+    drop_batch_deletes_after: int | None = None  # answer this many $batch POSTs with DELETEs, then drop the rest
     seed: int | None = None
     token_faults: bool = False      # also inject 429/5xx/drops on the token endpoints
 

@@ -52,6 +52,7 @@ class Service:
         self._deletes = 0          # DELETEs seen since kill_on_delete was (re)set
         self._kill_fired = False
         self._armed: dict | None = None
+        self._delete_batches: tuple[int | None, int] = (None, 0)  # (drop_batch_deletes_after it counts for, POSTs)
         self._intune_windows: dict[str, tuple[float, int]] = {}   # client id -> (window start, writes)
 
     # -- statistics ----------------------------------------------------------------------------------
@@ -115,6 +116,17 @@ class Service:
                 return None
             self._kill_fired = True
         return hook.get("when", "before")
+
+    def drop_delete_batch(self) -> bool:
+        """Count a $batch POST carrying DELETEs; True once ``drop_batch_deletes_after`` of them were answered
+        (counted from the moment it was set): the connection then closes unanswered, the items not acted on."""
+        after = self.faults.drop_batch_deletes_after
+        with self._lock:
+            armed, seen = self._delete_batches
+            if after != armed:
+                seen = 0
+            self._delete_batches = (after, seen + 1)
+        return after is not None and seen >= after
 
     def kill_target(self) -> None:
         hook = self.faults.kill_on_delete or {}
