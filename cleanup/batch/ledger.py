@@ -13,6 +13,7 @@ batches that were allowed to run. A lock on the state folder lets one batch run 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -28,12 +29,16 @@ from typing import Iterator
 from cleanup.engine.store import _private_dir, held_lock
 from cleanup.errors import StateError, UsageError
 
-FORMAT = "cleanup-batch/2"
+FORMAT = "cleanup-batch/3"
 BATCH_ID_RE = re.compile(r"^B-\d{8}T\d{6}Z-[0-9a-f]{4}$")
 PLANNING_PREFIX = ".planning-"
 FINAL = ("done", "refused")  # a Mac in these states is not touched again by resume
 MAX_ATTEMPTS = 3  # a Mac that failed this often (retryable or not) waits for a person
 PAGE = 500  # Macs read per query when walking a batch
+# the batch's meta, each key with its type: the approved playbook is stored whole (text and hash), never by name
+NUMBER = (int, float)
+META_TYPES: dict[str, type | tuple[type, ...]] = {"format": str, "batch_id": str, "playbook": str, "playbook_sha256": str,
+                                                  "playbook_text": str, "created": NUMBER, "updated": NUMBER, "options": dict}
 
 # the ledger's columns, in the order of a Mac's dict; JSON ones are stored as text
 COLUMNS = ("serial", "name", "host", "reasons", "evidence", "state", "run_id", "attempts", "outcome", "retryable",
@@ -62,6 +67,23 @@ def retry_due(mac: dict) -> bool:
     if mac["state"] == "failed":
         return bool(mac.get("retryable")) and mac.get("attempts", 0) < MAX_ATTEMPTS
     return True
+
+
+def playbook_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def meta_problem(meta: dict) -> str | None:
+    """Why a ledger's meta is not what a cleanup batch writes (keys, types, the playbook's hash), or None."""
+    unknown, missing = sorted(set(meta) - set(META_TYPES)), sorted(set(META_TYPES) - set(meta))
+    if unknown or missing:
+        return f"unknown key(s) {unknown}, missing key(s) {missing}"
+    for key, typ in META_TYPES.items():
+        if not isinstance(meta[key], typ) or isinstance(meta[key], bool):
+            return f"{key} is a {type(meta[key]).__name__}"
+    if meta["playbook_sha256"] != playbook_sha256(meta["playbook_text"]):
+        return "the approved playbook does not match its hash"
+    return None
 
 
 def _encode(column: str, value):
@@ -104,8 +126,9 @@ class Ledger:
         return conn
 
     @classmethod
-    def create(cls, root: Path, playbook: str, options: dict) -> "Ledger":
-        """A new batch, in its planning folder until :meth:`open_for_run` (nothing of it is visible before)."""
+    def create(cls, root: Path, playbook: str, options: dict, playbook_text: str = "") -> "Ledger":
+        """A new batch, in its planning folder until :meth:`open_for_run` (nothing of it is visible before).
+        ``playbook_text`` is the playbook whose plan is approved: resume runs that text, whatever has that name."""
         now = time.time()
         bid = time.strftime("B-%Y%m%dT%H%M%SZ-", time.gmtime(now)) + secrets.token_hex(2)
         _private_dir(Path(root))
@@ -116,17 +139,21 @@ class Ledger:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
         conn = cls._connect(path)
         conn.executescript(SCHEMA)
-        meta = {"format": FORMAT, "batch_id": bid, "playbook": playbook, "created": now, "updated": now, "options": options}
+        meta = {"format": FORMAT, "batch_id": bid, "playbook": playbook, "playbook_text": playbook_text,
+                "playbook_sha256": playbook_sha256(playbook_text), "created": now, "updated": now, "options": options}
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()])
         return cls(root, path, conn)
 
     @classmethod
-    def load(cls, root: Path, batch_id: str) -> "Ledger":
+    def load(cls, root: Path, batch_id: str, write: bool = False) -> "Ledger":
+        """An existing batch; with ``write``, one that can record its Macs' progress (checked before anything runs)."""
         if not BATCH_ID_RE.match(batch_id or ""):
             raise UsageError(f"{batch_id!r} is not a batch id (like B-20261126T070000Z-ab12)")
         path = Path(root) / "batches" / batch_id / "ledger.db"
         if not path.is_file() or path.is_symlink():
             raise UsageError(f"no batch {batch_id} in {root}", hint="`cleanup batch status` lists the batches")
+        if write:
+            cls._require_writable(path)
         try:
             ledger = cls(root, path, cls._connect(path))
             ledger._conn.execute("SELECT COUNT(*) FROM macs").fetchone()
@@ -135,12 +162,40 @@ class Ledger:
         if ledger.meta.get("format") != FORMAT or ledger.meta.get("batch_id") != batch_id:
             ledger.close()
             raise StateError(f"batch ledger {path} is not a cleanup batch ledger (or it was edited)")
+        problem = meta_problem(ledger.meta)
+        if problem:
+            ledger.close()
+            raise StateError(f"batch ledger {path} was edited ({problem}); nothing was done")
+        if write:
+            ledger._probe_write()
         return ledger
+
+    @staticmethod
+    def _require_writable(path: Path) -> None:
+        # access() also sees what root cannot write: an immutable file, a read-only mount
+        for p in (path, path.parent):
+            if not os.access(p, os.W_OK):
+                raise StateError(f"batch ledger {path} is read-only ({p} cannot be written); nothing was done",
+                                 hint="the batch records every Mac's progress there: make it writable, then resume")
+
+    def _probe_write(self) -> None:
+        try:
+            with self.transaction():
+                self._conn.execute("UPDATE meta SET value = value WHERE key = 'updated'")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StateError(f"batch ledger {self.path} is read-only ({exc}); nothing was done") from None
 
     @staticmethod
     def batch_ids(root: Path) -> list[str]:
         d = Path(root) / "batches"
         return sorted(p.name for p in d.iterdir() if BATCH_ID_RE.match(p.name) and (p / "ledger.db").is_file()) if d.is_dir() else []
+
+    @staticmethod
+    def abandoned(root: Path) -> list[str]:
+        """Planning folders a killed `batch run` left (never batches: they changed nothing)."""
+        d = Path(root) / "batches"
+        return sorted(p.name for p in d.glob(PLANNING_PREFIX + "*") if p.is_dir()) if d.is_dir() else []
 
     @staticmethod
     def discard_abandoned(root: Path) -> None:
@@ -182,8 +237,11 @@ class Ledger:
 
     def touch(self) -> None:
         self.meta["updated"] = time.time()
-        with self._lock:
-            self._conn.execute("UPDATE meta SET value = ? WHERE key = 'updated'", (json.dumps(self.meta["updated"]),))
+        try:
+            with self._lock:
+                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'updated'", (json.dumps(self.meta["updated"]),))
+        except sqlite3.Error as exc:
+            raise StateError(f"batch ledger {self.path} cannot be written ({exc})") from None
 
     # -- selection -------------------------------------------------------------------------------------
     @contextmanager
@@ -246,6 +304,12 @@ class Ledger:
             row = self._conn.execute("SELECT plan FROM macs WHERE serial = ?", (serial,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
+    def planned_total(self) -> int:
+        """The deletions of every Mac's approved plan: what ``--max-deletions`` holds the batch to."""
+        with self._lock:
+            row = self._conn.execute("SELECT SUM(json_array_length(plan, '$.approved')) FROM macs WHERE plan IS NOT NULL").fetchone()
+        return int(row[0] or 0)
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {r[0]: r[1] for r in self._conn.execute("SELECT state, COUNT(*) FROM macs GROUP BY state ORDER BY state")}
@@ -271,8 +335,11 @@ class Ledger:
         if unknown:
             raise ValueError(f"no ledger column {sorted(unknown)}")
         values = [_encode(k, v) for k, v in changes.items()]
-        with self._lock:
-            self._conn.execute(f"UPDATE macs SET {', '.join(f'{k} = ?' for k in changes)} WHERE serial = ?", (*values, serial))
+        try:
+            with self._lock:
+                self._conn.execute(f"UPDATE macs SET {', '.join(f'{k} = ?' for k in changes)} WHERE serial = ?", (*values, serial))
+        except sqlite3.Error as exc:
+            raise StateError(f"batch ledger {self.path}: cannot record Mac {serial} ({exc})") from None
         if isinstance(mac, dict):
             mac.update({k: v for k, v in changes.items() if k != "plan"})
 

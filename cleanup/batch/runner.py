@@ -12,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Callable
 
 from cleanup.batch import prefetch
+from cleanup.batch.approval import ApprovedDeletes, approved_keys
 from cleanup.batch.ledger import DUE_SQL, PAGE, Ledger
 from cleanup.engine.audit import AuditLog
 from cleanup.engine.context import RunOptions
@@ -23,8 +24,16 @@ from cleanup.engine.model import Playbook
 from cleanup.engine.reporter import Reporter
 from cleanup.engine.runner import DryRun, Runner, Selection
 from cleanup.engine.store import StateStore
-from cleanup.errors import CleanupError, HostError, Paused, SafetyRefusal, StepFailed
+from cleanup.errors import (
+    CleanupError,
+    HostError,
+    Paused,
+    SafetyRefusal,
+    StateError,
+    StepFailed,
+)
 from cleanup.hosts import open_host
+from cleanup.identifiers import SERIAL_RE
 
 RESTART_RECHECK = 2.0  # seconds before looking whether a restarted Mac is back
 VERIFY_RECHECK = 60.0  # seconds between looks at a registration not verified yet
@@ -47,6 +56,38 @@ class BatchOptions:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data, where: str) -> BatchOptions:
+        """The options a ledger recorded, exactly as :meth:`to_json` wrote them, else StateError."""
+        problem = _options_problem(data)
+        if problem:
+            raise StateError(f"{where} was edited (options: {problem}); nothing was done")
+        return cls(**data)
+
+
+def _options_problem(data) -> str | None:
+    if not isinstance(data, dict):
+        return f"a {type(data).__name__}, not a table"
+    names = {f.name for f in fields(BatchOptions)}
+    if set(data) != names:
+        return f"unknown {sorted(set(data) - names)}, missing {sorted(names - set(data))}"
+
+    def number(v, lo):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= lo
+
+    checks = {
+        "concurrency": isinstance(data["concurrency"], int) and number(data["concurrency"], 1),
+        "max_deletions": isinstance(data["max_deletions"], int) and number(data["max_deletions"], 0),
+        "yes": isinstance(data["yes"], bool),
+        "no_wait": isinstance(data["no_wait"], bool),
+        "wait_seconds": data["wait_seconds"] is None or number(data["wait_seconds"], 0),
+        "host_template": data["host_template"] is None or isinstance(data["host_template"], str),
+        "hosts": isinstance(data["hosts"], dict) and all(isinstance(k, str) and SERIAL_RE.fullmatch(k) and isinstance(v, str)
+                                                         for k, v in data["hosts"].items()),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    return f"bad value for {', '.join(bad)}" if bad else None
 
 
 class SharedCloud:
@@ -100,9 +141,15 @@ class BatchRunner:
         self.opts = opts
         self.cloud = SharedCloud(cloud) if cloud is not None else None
         self.on_mac = on_mac or (lambda mac: None)
+        self._budget_lock = threading.Lock()
 
-    def _opener(self):
-        return (lambda: self.cloud) if self.cloud is not None else None
+    def _opener(self, serial: str | None = None, approved: frozenset[str] = frozenset()):
+        """The cloud of a plan (read-only: no guard needed), or of one Mac's run (deletes only what it approved)."""
+        if self.cloud is None:
+            return None
+        if serial is None:
+            return lambda: self.cloud
+        return lambda: ApprovedDeletes(self.cloud, serial, approved)
 
     def _selection(self, host: str) -> Selection:
         return Selection(only="cloud") if host == "none" else Selection()
@@ -135,30 +182,32 @@ class BatchRunner:
                 lookups = prefetch.lookups(self.cloud, serials)
             except CleanupError:
                 lookups = {}  # each Mac then looks itself up, and reports its own error
-        results = []
-        deletions = 0
-        for serial in serials:
-            mac = ledger.get(serial)
-            changes: dict = {}
-            try:
-                host = host_for(self.playbook, mac, self.opts)
-                changes["host"] = host
-                options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups.get(serial))
-                report = Runner(None, open_host(host), self.playbook, options, cloud_opener=self._opener()).plan(self._selection(host))
-                targets = [c.target for c in planned_deletions(report)]
-                deletions += len(targets)
-                changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": targets}
-                if report.refusals:
-                    changes.update(state="refused", outcome="; ".join(report.refusals), retryable=False)
-            except SafetyRefusal as exc:
-                changes.update(state="refused", outcome=exc.message, retryable=False)
-            except CleanupError as exc:
-                changes.update(state="failed", outcome=exc.message, retryable=True)
-            results.append((serial, changes))
+        results = [(serial, self._plan_mac(ledger.get(serial), lookups.get(serial))) for serial in serials]
         with ledger.transaction():
             for serial, changes in results:
                 ledger.update(serial, **changes)
-        return deletions
+        return sum(len(approved_keys(changes.get("plan"))) for _, changes in results)
+
+    def _plan_mac(self, mac: dict, lookups: dict | None) -> dict:
+        """One Mac's plan, read-only, as ledger changes: the plan (with the objects it approves for deletion) or
+        why the Mac cannot run as planned."""
+        serial = mac["serial"]
+        changes: dict = {}
+        try:
+            host = host_for(self.playbook, mac, self.opts)
+            changes["host"] = host
+            options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups)
+            report = Runner(None, open_host(host), self.playbook, options, cloud_opener=self._opener()).plan(self._selection(host))
+            deletions = planned_deletions(report)
+            changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": [c.target for c in deletions],
+                               "approved": sorted({c.key for c in deletions})}
+            if report.refusals:
+                changes.update(state="refused", outcome="; ".join(report.refusals), retryable=False)
+        except SafetyRefusal as exc:
+            changes.update(state="refused", outcome=exc.message, retryable=False)
+        except CleanupError as exc:
+            changes.update(state="failed", outcome=exc.message, retryable=True)
+        return changes
 
     # -- running -------------------------------------------------------------------------------------
     def run(self, ledger: Ledger) -> dict[str, int]:
@@ -221,18 +270,24 @@ class BatchRunner:
         mac = ledger.get(serial)
         was = mac["state"]
         ledger.update(mac, state="running", attempts=mac["attempts"] + 1, started=mac.get("started") or time.time(), not_before=None)
-        plan = ledger.plan(serial) if was == "pending" else None
-        options = RunOptions(yes=True, no_wait=True, wait_seconds=self.opts.wait_seconds, autoresume=False, serial=serial,
-                             batch_id=ledger.batch_id, prefetched=(plan or {}).get("cloud"))
         runner = None
+        rid = None  # this Mac's run: recorded, found again after a kill, or the one started now
         changes: dict = {}
         try:
-            runner = Runner(self.store, open_host(mac["host"]), self.playbook, options, Reporter(), cloud_opener=self._opener())
             rid = self._existing_run(ledger, mac, was)
-            runner.resume(rid) if rid else runner.start(self._selection(mac["host"]))
+            plan = ledger.plan(serial) if rid else self._approved_plan(ledger, mac)
+            options = RunOptions(yes=True, no_wait=True, wait_seconds=self.opts.wait_seconds, autoresume=False, serial=serial,
+                                 batch_id=ledger.batch_id, prefetched=(plan or {}).get("cloud"))
+            runner = Runner(self.store, open_host(mac["host"]), self.playbook, options, Reporter(),
+                            cloud_opener=self._opener(serial, approved_keys(plan)))
+            if rid:
+                self._check_run(ledger, serial, rid)
+                runner.resume(rid)
+            else:
+                runner.start(self._selection(mac["host"]))
             changes = {"state": "done", "outcome": "done", "retryable": False, "ended": time.time()}
         except Paused as exc:
-            not_before = self._not_before((runner and runner.run_id) or mac.get("run_id"), mac["attempts"])
+            not_before = self._not_before((runner and runner.run_id) or rid, mac["attempts"])
             if not_before:
                 changes = {"state": "waiting", "outcome": exc.message, "not_before": not_before}
             else:
@@ -247,12 +302,43 @@ class BatchRunner:
         close = getattr(runner.host, "close", None) if runner else None
         if close is not None:
             close()  # an ssh host's connection is not kept per finished Mac
-        rid = (runner and runner.run_id) or mac.get("run_id")
+        rid = (runner and runner.run_id) or rid
         if rid:
             changes["run_id"] = rid
             changes["deleted"] = deleted_objects(self.store, rid)
         ledger.update(mac, **changes)
         return mac
+
+    def _approved_plan(self, ledger: Ledger, mac: dict) -> dict | None:
+        """The Mac's approved plan; a Mac whose planning failed is planned now, within what is left of the
+        deletion budget (its run deletes only what that plan holds)."""
+        plan = ledger.plan(mac["serial"])
+        if plan is not None:
+            return plan
+        changes = self._plan_mac(mac, None)
+        problem, outcome = changes.pop("state", None), changes.pop("outcome", "")
+        changes.pop("retryable", None)
+        with self._budget_lock:
+            if problem is None:
+                n, used = len(approved_keys(changes.get("plan"))), ledger.planned_total()
+                if used + n > self.opts.max_deletions:
+                    raise SafetyRefusal(f"Mac {mac['serial']}: planned again after its planning failed, it would delete {n} cloud "
+                                        f"object(s), more than the {max(0, self.opts.max_deletions - used)} --max-deletions "
+                                        f"{self.opts.max_deletions} leaves; nothing of it was changed")
+            if changes:
+                ledger.update(mac, **changes)
+        if problem == "refused":
+            raise SafetyRefusal(outcome)
+        if problem == "failed":
+            raise StepFailed(outcome)
+        return changes.get("plan")
+
+    def _check_run(self, ledger: Ledger, serial: str, run_id: str) -> None:
+        """A run resumed for the batch must be the batch's, on the approved playbook."""
+        state, _ = self.store.load(run_id)
+        if state.options.get("batch_id") != ledger.batch_id or state.playbook_sha256 != ledger.meta["playbook_sha256"]:
+            raise SafetyRefusal(f"run {run_id} of Mac {serial} is not a run of batch {ledger.batch_id}'s approved playbook "
+                                f"(batch {state.options.get('batch_id')}, playbook {state.playbook} {state.playbook_sha256[:12]}); refusing")
 
     def _not_before(self, run_id: str | None, attempts: int) -> float | None:
         """When to pick a paused Mac up again: its wait's end, shortly after a restart, or a while after an

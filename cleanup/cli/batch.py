@@ -98,8 +98,8 @@ def run_cmd(
 ) -> None:
     """Select the flagged Macs, plan them all read-only, then repair them side by side (ledger + per-Mac checkpoints)."""
     from cleanup.batch.ledger import Ledger, batch_lock
+    from cleanup.batch.approval import approved_playbook
     from cleanup.batch.runner import BatchOptions, BatchRunner
-    from cleanup.batch.select import select
     from cleanup.engine.loader import load_playbook
 
     pb = load_playbook(playbook)
@@ -110,21 +110,19 @@ def run_cmd(
     store = state_store(state_dir)
     cloud = _cloud(config, intune_write_limit, intune_window)
     try:
+        if dry_run:
+            return _dry_run(BatchRunner(store, pb, opts, cloud), group, serials_file, rule, as_json)
         with batch_lock(store.root):
             Ledger.discard_abandoned(store.root)
-            unfinished = None if dry_run else _unfinished(store, pb.name)
+            unfinished = _unfinished(store, pb)
             if unfinished is not None:  # a scheduled run first finishes what the last one left (waits, retries)
                 render.err_console.print(f"continuing batch {unfinished.batch_id} (Macs waiting or to retry) before selecting anew", markup=False)
-                return _execute(BatchRunner(store, pb, opts, cloud), unfinished, store, as_json)
-            ledger = Ledger.create(store.root, pb.name, opts.to_json())
+                return _execute(BatchRunner(store, approved_playbook(unfinished), opts, cloud), unfinished, store, as_json)
+            ledger = Ledger.create(store.root, pb.name, opts.to_json(), pb.text)
             allowed = False
             try:
-                with ledger.transaction():
-                    select(cloud, group=group, serials_file=serials_file, rules=rule, into=ledger)
                 runner = BatchRunner(store, pb, opts, cloud)
-                total = runner.plan(ledger)
-                if dry_run:
-                    return _print_plan(ledger, total, max_deletions, as_json)
+                total = _select_and_plan(runner, ledger, group, serials_file, rule)
                 if total > max_deletions:
                     raise SafetyRefusal(f"the batch would delete {total} cloud objects, more than --max-deletions {max_deletions}; nothing was changed",
                                         hint="check it with --dry-run; raise --max-deletions if it is right")
@@ -138,6 +136,30 @@ def run_cmd(
         cloud.close()
 
 
+def _select_and_plan(runner, ledger, group, serials_file, rule) -> int:
+    """Select the Macs into the ledger and plan each one read-only; returns the deletions planned."""
+    from cleanup.batch.select import select
+
+    with ledger.transaction():
+        select(runner.cloud.session, group=group, serials_file=serials_file, rules=rule, into=ledger)
+    return runner.plan(ledger)
+
+
+def _dry_run(runner, group, serials_file, rule, as_json: bool) -> None:
+    """Select and plan in a scratch folder outside the state folder: a dry-run leaves nothing behind."""
+    import tempfile
+
+    from cleanup.batch.ledger import Ledger
+
+    with tempfile.TemporaryDirectory(prefix="cleanup-dry-run-") as scratch:
+        ledger = Ledger.create(Path(scratch), runner.playbook.name, runner.opts.to_json(), runner.playbook.text)
+        try:
+            total = _select_and_plan(runner, ledger, group, serials_file, rule)
+            _print_plan(ledger, total, runner.opts.max_deletions, as_json)
+        finally:
+            ledger.close()
+
+
 @app.command("resume")
 def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (see `cleanup batch status`)."),
                latest: bool = typer.Option(False, "--latest", help="The most recent batch."),
@@ -145,36 +167,52 @@ def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (s
                config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
     """Finish a batch after a crash or a stop: no Mac is processed twice, none is forgotten."""
     from cleanup.batch.ledger import Ledger, batch_lock
+    from cleanup.batch.approval import approved_playbook
     from cleanup.batch.runner import BatchOptions, BatchRunner
-    from cleanup.engine.loader import load_playbook
 
-    store = state_store(state_dir)
-    ids = Ledger.batch_ids(store.root)
-    if not batch_id and not (latest and ids):
+    if not batch_id and not latest:
         raise UsageError("name the batch to resume, or use --latest", hint="`cleanup batch status` lists the batches")
+    store = state_store(state_dir)
     cloud = None
     try:
         with batch_lock(store.root):
-            ledger = Ledger.load(store.root, batch_id or ids[-1])
-            saved = dict(ledger.meta["options"])
-            saved["no_wait"] = no_wait
-            opts = BatchOptions(**saved)
+            ledger = Ledger.load(store.root, batch_id or _latest(store.root), write=True)
+            try:  # the batch runs what was approved: the playbook text and the options it stored, never a name
+                playbook = approved_playbook(ledger)
+                opts = BatchOptions.from_json(ledger.meta["options"], f"batch ledger {ledger.path}")
+            except BaseException:
+                ledger.close()
+                raise
+            opts.no_wait = no_wait
             cloud = _cloud(config, 200, 20.0)
-            runner = BatchRunner(store, load_playbook(ledger.meta["playbook"]), opts, cloud)
-            _execute(runner, ledger, store, as_json)
+            _execute(BatchRunner(store, playbook, opts, cloud), ledger, store, as_json)
     finally:
         if cloud is not None:
             cloud.close()
 
 
-def _unfinished(store, playbook: str):
+def _latest(root: Path) -> str:
     from cleanup.batch.ledger import Ledger
+
+    ids = Ledger.batch_ids(root)
+    if ids:
+        return ids[-1]
+    left = Ledger.abandoned(root)
+    note = (f"; {', '.join(left)} in {root / 'batches'} is the planning folder of a `batch run` that was stopped before its "
+            "plan was allowed (it changed nothing; the next `batch run` removes it)") if left else ""
+    raise UsageError(f"no batch to resume in {root}{note}", hint="`cleanup batch run` starts one")
+
+
+def _unfinished(store, playbook):
+    """The latest batch with work left that approved this very playbook (same text), if any."""
+    from cleanup.batch.ledger import Ledger, playbook_sha256
 
     for bid in reversed(Ledger.batch_ids(store.root)):
         ledger = Ledger.load(store.root, bid)
-        if ledger.meta["playbook"] == playbook and ledger.any_due():
-            return ledger
+        due = ledger.meta["playbook_sha256"] == playbook_sha256(playbook.text) and ledger.any_due()
         ledger.close()
+        if due:
+            return Ledger.load(store.root, bid, write=True)
     return None
 
 
