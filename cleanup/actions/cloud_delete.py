@@ -11,6 +11,9 @@ from cleanup.engine.plan import Change, StepPlan
 from cleanup.errors import CleanupError
 
 
+RESENT_DELETE = "deleted (answered 404 right after the re-read found it: a re-sent request of this run's)"
+
+
 class CloudDelete(Action):
     service = ""  # jamf | entra | intune: the key of the recorded facts
     what = ""  # plural, for people
@@ -88,4 +91,9 @@ class CloudDelete(Action):
                 outcome.update(self.delete(ctx, go))
             except CleanupError as exc:
                 outcome.update({oid: exc for oid in go})
+            for oid in go:
+                if outcome[oid] == "already gone":
+                    # it was there at the re-read a moment ago: the HTTP layer re-sent this run's request after
+                    # losing the answer, and the first send deleted it
+                    outcome[oid] = RESENT_DELETE
         return [outcome[c.details["id"]] for c in changes]

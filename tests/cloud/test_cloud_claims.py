@@ -153,3 +153,22 @@ def test_a_batch_delete_cut_off_mid_way_accounts_each_record_once_as_deleted_by_
     results = [e for e in audit_events(state_dir) if e["event"] == "result" and e["kind"] == "delete-intune-record"]
     effective = Counter(e["key"] for e in results if e["changed"])
     assert sorted(effective) == [f"intune:{i}" for i in records] and set(effective.values()) == {1}
+
+
+def test_a_batch_delete_resent_after_its_answer_was_lost_counts_as_deleted_by_the_run(make_lab, state_dir):
+    # the service deletes all three Intune records, the answer is lost, the HTTP layer sends the POST again and
+    # gets 404s: those are this run's deletions, not objects that were "already gone"
+    lab = make_lab("empty")
+    t = lab.tenant
+    serial, did = "C02BATCHLOST", new_guid()
+    t.add_mac(serial, "MBP-LOST", "lost@contoso.example", device_id=did, local_users=_local_users("lost@contoso.example", did))
+    for _ in range(2):
+        t.add_intune_device(serial, "MBP-LOST", did, last_sync=0)
+    records = sorted(d.id for d in t.intune_by_serial(serial))
+    lab.server.faults.lose_delete_batch_answers = 1
+    res = run_cli("run", "--only", "cloud", "--serial", serial, *CLOUD_ONLY, env=lab.env(), state_dir=state_dir)
+    assert res.returncode == 0, res.stderr
+    assert sorted(i for s, i in lab.deleted() if s == "intune") == records
+    results = [e for e in audit_events(state_dir) if e["event"] == "result" and e["kind"] == "delete-intune-record"]
+    assert sorted(e["key"] for e in results if e["changed"]) == [f"intune:{i}" for i in records]
+    assert not any(e["result"].startswith("already") for e in results)

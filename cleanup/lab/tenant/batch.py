@@ -77,8 +77,10 @@ def batch(svc, req: Request):
         if item["url"].startswith(("http://", "https://")):
             return _bad(req, "Batch request urls must be relative.")
         seen.add(item["id"])
-    if any(str(item["method"]).upper() == "DELETE" for item in items) and svc.drop_delete_batch():
+    deletes = any(str(item["method"]).upper() == "DELETE" for item in items)
+    if deletes and svc.drop_delete_batch():
         raise Drop()
+    lose_answer = deletes and svc.lose_delete_batch_answer()
     ordered = _order(items)
     if isinstance(ordered, str):
         return _bad(req, ordered)
@@ -99,6 +101,8 @@ def batch(svc, req: Request):
         if resp.body:
             entry["body"] = resp.json()
         responses.append(entry)
+    if lose_answer:
+        raise Drop()
     rng = random.Random(svc.faults.seed) if svc.faults.seed is not None else random
     rng.shuffle(responses)
     return json_response(200, {"responses": responses})

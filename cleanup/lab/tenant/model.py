@@ -61,6 +61,7 @@ class Faults:
     intune_window: float = 20.0
     kill_on_delete: dict | None = None
     drop_batch_deletes_after: int | None = None  # answer this many $batch POSTs with DELETEs, then drop the rest
+    lose_delete_batch_answers: int = 0  # act on this many $batch POSTs with DELETEs, then lose their answer
     seed: int | None = None
     token_faults: bool = False      # also inject 429/5xx/drops on the token endpoints
 

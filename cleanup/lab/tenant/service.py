@@ -128,6 +128,15 @@ class Service:
             self._delete_batches = (after, seen + 1)
         return after is not None and seen >= after
 
+    def lose_delete_batch_answer(self) -> bool:
+        """True for the next ``lose_delete_batch_answers`` $batch POSTs carrying DELETEs: the service acts on
+        them and the connection then closes before the answer (a client resending the POST gets 404s)."""
+        with self._lock:
+            if self.faults.lose_delete_batch_answers <= 0:
+                return False
+            self.faults.lose_delete_batch_answers -= 1
+            return True
+
     def kill_target(self) -> None:
         hook = self.faults.kill_on_delete or {}
         try:
