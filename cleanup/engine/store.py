@@ -200,6 +200,17 @@ class StateStore:
         ids = [p.name for p in self.runs_dir.iterdir() if RUN_ID_RE.match(p.name) and (p / "state.json").exists()]
         return sorted(ids, key=lambda r: (r.split("-")[1], r))
 
+    def _run_ids_of(self, serial: str) -> list[str]:
+        """run_ids() of one Mac; names are filtered before any stat, so a batch of N Macs stays linear in N."""
+        if os.path.lexists(self.root):
+            self._trust()
+        try:
+            with os.scandir(self.runs_dir) as it:
+                names = [e.name for e in it if e.name.startswith(serial + "-")]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(n for n in names if RUN_ID_RE.match(n) and (self.runs_dir / n / "state.json").exists())
+
     def latest(self) -> str:
         ids = self.run_ids()
         if not ids:
@@ -209,14 +220,13 @@ class StateStore:
     def unfinished(self, serial: str) -> list[RunState]:
         """This folder's runs of Mac ``serial`` that are neither done nor abandoned (damaged ones are left out)."""
         out = []
-        for rid in self.run_ids():
-            if rid.startswith(serial + "-"):
-                try:
-                    run, _ = self.load(rid)
-                except StateError:
-                    continue
-                if run.serial == serial and run.status in UNFINISHED:
-                    out.append(run)
+        for rid in self._run_ids_of(serial):
+            try:
+                run, _ = self.load(rid)
+            except StateError:
+                continue
+            if run.serial == serial and run.status in UNFINISHED:
+                out.append(run)
         return out
 
     def abandon(self, run_id: str, by: str = "command line") -> RunState:
