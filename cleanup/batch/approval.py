@@ -73,53 +73,52 @@ class ApprovedDeletes:
         pass
 
 
-class _GuardedGraph:
-    def __init__(self, graph, guard: ApprovedDeletes):
-        self._graph = graph
+class _Guarded:
+    """A client seen through a Mac's guard: every call passes, the delete methods below check first."""
+
+    def __init__(self, client, guard: ApprovedDeletes):
+        self._client = client
         self._guard = guard
 
     def __getattr__(self, name):
-        return getattr(self._graph, name)
+        return getattr(self._client, name)
+
+
+class _GuardedGraph(_Guarded):
 
     def delete_device(self, object_id: str) -> bool:
         self._guard.check("entra", object_id, f"Entra device {object_id}")
-        return self._graph.delete_device(object_id)
+        return self._client.delete_device(object_id)
 
     def delete_managed_device(self, managed_id: str) -> bool:
         self._guard.check("intune", managed_id, f"Intune record {managed_id}")
-        return self._graph.delete_managed_device(managed_id)
+        return self._client.delete_managed_device(managed_id)
 
     def batch_delete(self, paths: list[str]) -> dict[str, str]:
         for path in paths:
             self._guard.check_graph_path(path)
-        return self._graph.batch_delete(paths)
+        return self._client.batch_delete(paths)
 
     def batch(self, requests: list[dict]) -> dict[str, dict]:
         for r in requests:
             if str(r.get("method", "")).upper() == "DELETE":
                 self._guard.check_graph_path(str(r.get("url", "")))
-        return self._graph.batch(requests)
+        return self._client.batch(requests)
 
     def request(self, method: str, path_or_url: str, *args, **kwargs):
         if method.upper() == "DELETE":
             self._guard.check_graph_path(path_or_url)
-        return self._graph.request(method, path_or_url, *args, **kwargs)
+        return self._client.request(method, path_or_url, *args, **kwargs)
 
 
-class _GuardedJamf:
-    def __init__(self, jamf, guard: ApprovedDeletes):
-        self._jamf = jamf
-        self._guard = guard
-
-    def __getattr__(self, name):
-        return getattr(self._jamf, name)
+class _GuardedJamf(_Guarded):
 
     def delete_computer(self, computer_id) -> bool:
         self._guard.check("jamf", str(computer_id), f"Jamf Pro computer {computer_id}")
-        return self._jamf.delete_computer(computer_id)
+        return self._client.delete_computer(computer_id)
 
     def request(self, method: str, path: str, *args, **kwargs):
         if method.upper() == "DELETE":
             m = JAMF_OBJECT_RE.match(path)
             self._guard.check("jamf" if m else None, m.group(1) if m else "", f"DELETE {path}")
-        return self._jamf.request(method, path, *args, **kwargs)
+        return self._client.request(method, path, *args, **kwargs)
