@@ -31,10 +31,6 @@ def command_failed(argv, res) -> StepFailed:
     return StepFailed(f"`{' '.join(argv)}` failed (exit {res.returncode}): {detail}")
 
 
-class ChangeBlocked(Exception):
-    """Raised by ``apply`` when a change cannot be made now but may be later (resume retries)."""
-
-
 @dataclass
 class Pause:
     """Returned by ``finish`` when the step is applied but the run must stop (restart, wait, approval)."""

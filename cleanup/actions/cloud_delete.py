@@ -10,7 +10,6 @@ from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.errors import CleanupError
 
-
 RESENT_DELETE = "deleted (answered 404 right after the re-read found it: a re-sent request of this run's)"
 
 

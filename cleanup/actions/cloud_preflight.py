@@ -8,7 +8,7 @@ from cleanup.actions.base import Action
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
-from cleanup.errors import CleanupError
+from cleanup.errors import PermissionMissing
 
 READ_NEEDS = {
     "jamf_inventory.delete": ["jamf:read-computers"],
@@ -26,10 +26,6 @@ DELETE_NEEDS = {
     "duplicates.entra": ["graph:delete-devices"],
     "duplicates.intune": ["graph:delete-managed"],
 }
-
-
-class PermissionMissing(CleanupError):
-    """The credentials cannot do what the run needs; nothing was changed."""
 
 
 def needs_for(actions: set[str], dry_run: bool) -> list[str]:

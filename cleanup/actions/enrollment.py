@@ -7,7 +7,7 @@ opened for the console user. The step completes once ``profiles`` reports MDM en
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, Pause, Param, command_failed
+from cleanup.actions.base import Action, Param, Pause, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan

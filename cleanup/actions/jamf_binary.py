@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from cleanup.actions import probes
-from cleanup.actions.base import Action, ChangeBlocked, Param, Pause, command_failed
+from cleanup.actions.base import Action, Param, Pause, command_failed
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import StepFailed
+from cleanup.errors import ChangeBlocked, StepFailed
 
 JAMF = "/usr/local/jamf/bin/jamf"
 NON_REMOVABLE = (

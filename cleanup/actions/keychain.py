@@ -6,7 +6,7 @@ identity preferences. Login keychains are changed as their user; a locked one bl
 
 from __future__ import annotations
 
-from cleanup.actions.base import Action, ChangeBlocked, Param
+from cleanup.actions.base import Action, Param
 from cleanup.actions.keychain_delete import (
     check_keychain_path,
     delete_confirmed,
@@ -29,7 +29,7 @@ from cleanup.actions.keychain_items import (
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import StepFailed
+from cleanup.errors import ChangeBlocked, StepFailed
 from cleanup.parsers.security import ITEM_NOT_FOUND, parse_identity_preference_sha1
 
 FIELDS = ("labl", "svce", "acct", "srvr", "desc", "alis", "subject_cn", "issuer_cn")

@@ -3,7 +3,6 @@ reading the keychain again (what security(1) printed is never taken as the outco
 
 from __future__ import annotations
 
-from cleanup.actions.base import ChangeBlocked
 from cleanup.actions.keychain_items import (
     SECURITY,
     identity_problem,
@@ -14,7 +13,7 @@ from cleanup.actions.keychain_items import (
 )
 from cleanup.engine.context import RunContext
 from cleanup.engine.plan import Change
-from cleanup.errors import StepFailed, UnsafePath
+from cleanup.errors import ChangeBlocked, StepFailed, UnsafePath
 from cleanup.hosts.base import Host, LocalUser
 from cleanup.parsers.security import ITEM_NOT_FOUND, parse_items
 

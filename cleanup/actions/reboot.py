@@ -113,7 +113,7 @@ class Restart(Action):
             try:
                 now = ctx.host.boot_time()
             except HostError as exc:
-                if not getattr(exc, "transient", False):
+                if not exc.transient:
                     raise  # a changed host key, a refused login: waiting will not help
                 last = exc.message
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from cleanup.actions.base import Action, Pause, Param
+from cleanup.actions.base import Action, Param, Pause
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan

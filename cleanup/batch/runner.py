@@ -26,7 +26,6 @@ from cleanup.engine.runner import DryRun, Runner, Selection
 from cleanup.engine.store import StateStore
 from cleanup.errors import (
     CleanupError,
-    HostError,
     Paused,
     SafetyRefusal,
     StateError,
@@ -295,7 +294,7 @@ class BatchRunner:
         except SafetyRefusal as exc:
             changes = {"state": "refused", "outcome": exc.message, "retryable": False, "ended": time.time()}
         except CleanupError as exc:
-            retry = isinstance(exc, (HostError, StepFailed)) or type(exc).__name__ in ("ServiceError", "GraphError", "JamfError")
+            retry = exc.retryable
             changes = {"state": "failed", "outcome": exc.message, "retryable": retry, "ended": time.time()}
         except Exception as exc:  # noqa: BLE001 - one Mac's bug must not stop the others
             changes = {"state": "failed", "outcome": f"internal error: {type(exc).__name__}: {exc}", "retryable": False, "ended": time.time()}

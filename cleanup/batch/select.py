@@ -7,8 +7,8 @@ import datetime as _dt
 import time
 from pathlib import Path
 
-from cleanup.identifiers import SERIAL_RE
 from cleanup.errors import UsageError
+from cleanup.identifiers import SERIAL_RE
 
 UNRESPONSIVE_HOURS = 24
 RULES = {

@@ -6,7 +6,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from cleanup.cli import render
@@ -97,8 +103,8 @@ def run_cmd(
     config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Select the flagged Macs, plan them all read-only, then repair them side by side (ledger + per-Mac checkpoints)."""
-    from cleanup.batch.ledger import Ledger, batch_lock
     from cleanup.batch.approval import approved_playbook
+    from cleanup.batch.ledger import Ledger, batch_lock
     from cleanup.batch.runner import BatchOptions, BatchRunner
     from cleanup.engine.loader import load_playbook
 
@@ -166,8 +172,8 @@ def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (s
                no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain."),
                config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
     """Finish a batch after a crash or a stop: no Mac is processed twice, none is forgotten."""
-    from cleanup.batch.ledger import Ledger, batch_lock
     from cleanup.batch.approval import approved_playbook
+    from cleanup.batch.ledger import Ledger, batch_lock
     from cleanup.batch.runner import BatchOptions, BatchRunner
 
     if not batch_id and not latest:

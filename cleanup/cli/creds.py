@@ -14,7 +14,13 @@ from typing import Optional
 import typer
 
 from cleanup.cli import render
-from cleanup.clients.config import FIELDS, CloudConfig, default_config_path, load_config, save_config
+from cleanup.clients.config import (
+    FIELDS,
+    CloudConfig,
+    default_config_path,
+    load_config,
+    save_config,
+)
 from cleanup.clients.secrets import Secrets, describe, env_var
 from cleanup.errors import CleanupError, UsageError
 

@@ -8,7 +8,16 @@ from typing import Optional
 import typer
 
 from cleanup.cli import render
-from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, PlaybookOpt, StateDirOpt, cloud_opener, host_spec, state_store
+from cleanup.cli.common import (
+    ConfigOpt,
+    HostOpt,
+    JsonOpt,
+    PlaybookOpt,
+    StateDirOpt,
+    cloud_opener,
+    host_spec,
+    state_store,
+)
 from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook, parse_playbook

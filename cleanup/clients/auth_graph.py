@@ -19,9 +19,8 @@ from typing import Any
 import msal
 import requests
 
-from cleanup.clients.errors import AuthError
 from cleanup.clients.http import USER_AGENT, HttpSettings, origin_of, proxies_for
-from cleanup.errors import CleanupError
+from cleanup.errors import AuthError, CleanupError
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 # Errors that mean "these credentials are wrong or unknown", as opposed to a service problem.

@@ -16,9 +16,8 @@ from datetime import datetime
 
 import requests
 
-from cleanup.clients.errors import AuthError, JamfError
 from cleanup.clients.http import HttpClient
-from cleanup.errors import CleanupError
+from cleanup.errors import AuthError, CleanupError, JamfError
 
 MARGIN_SECONDS = 60.0
 

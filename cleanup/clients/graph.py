@@ -18,10 +18,15 @@ from requests.adapters import HTTPAdapter
 
 from cleanup.clients.auth_graph import GraphTokenProvider
 from cleanup.clients.config import CloudConfig
-from cleanup.clients.errors import GraphError, ServiceError
-from cleanup.clients.http import HttpClient, HttpSettings, make_session, parse_retry_after
+from cleanup.clients.http import (
+    HttpClient,
+    HttpSettings,
+    make_session,
+    parse_retry_after,
+)
 from cleanup.clients.secrets import Secrets, env_var
-from cleanup.errors import CleanupError, UsageError
+from cleanup.errors import CleanupError, GraphError, ServiceError, UsageError
+from cleanup.errors import GraphOutcomeUnknown as OutcomeUnknown
 from cleanup.identifiers import odata_literal, valid_guid, valid_serial
 
 API_VERSION = "v1.0"
@@ -31,11 +36,6 @@ BATCH_LIMIT = 20
 POOL_SIZE = 64  # `cleanup batch run --concurrency` is at most 64
 _DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 
-
-class OutcomeUnknown(GraphError):
-    """A request went out and its answer was lost: whether the service acted is not known (resume re-reads)."""
-
-    outcome_unknown = True
 
 
 def _answer_lost(exc: CleanupError) -> bool:

@@ -31,32 +31,12 @@ import requests
 from tenacity import RetryCallState, Retrying
 
 from cleanup import __version__
-from cleanup.errors import CleanupError
+from cleanup.errors import ServiceError
 
 USER_AGENT = f"cleanup/{__version__}"
 
 # Retry-After is honoured for these; other retryable statuses use exponential backoff.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-class ServiceError(CleanupError):
-    """A cloud service could not be reached or kept failing after retries."""
-
-    def __init__(
-        self,
-        message: str,
-        hint: str | None = None,
-        *,
-        method: str = "",
-        url: str = "",
-        status: int | None = None,
-        attempts: int = 0,
-    ):
-        super().__init__(message, hint)
-        self.method = method
-        self.url = url
-        self.status = status
-        self.attempts = attempts
 
 
 @dataclass(frozen=True)

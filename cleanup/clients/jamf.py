@@ -15,12 +15,16 @@ from urllib.parse import quote, urlencode
 import requests
 from requests.adapters import HTTPAdapter
 
-from cleanup.clients.auth_jamf import JamfClientCredentials, JamfTokenProvider, JamfUserToken
+from cleanup.clients.auth_jamf import (
+    JamfClientCredentials,
+    JamfTokenProvider,
+    JamfUserToken,
+)
 from cleanup.clients.config import CloudConfig
-from cleanup.clients.errors import JamfError
-from cleanup.clients.http import HttpClient, HttpSettings, ServiceError, make_session
+from cleanup.clients.http import HttpClient, HttpSettings, make_session
 from cleanup.clients.secrets import Secrets, env_var
-from cleanup.errors import UsageError
+from cleanup.errors import JamfError, ServiceError, UsageError
+from cleanup.errors import JamfOutcomeUnknown as OutcomeUnknown
 from cleanup.identifiers import rsql_value, valid_object_id, valid_serial
 
 INVENTORY = "/api/v1/computers-inventory"  # the inventory API version lives here only
@@ -74,11 +78,6 @@ class _SlotHttpClient(HttpClient):
         with self.slot():
             return super().send(*args, **kwargs)
 
-
-class OutcomeUnknown(JamfError):
-    """A request went out and its answer was lost: whether Jamf Pro acted is not known (resume re-reads)."""
-
-    outcome_unknown = True
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from cleanup.diagnose import model as M
-from cleanup.diagnose.model import Unavailable, age_text, iso, parse_time
+from cleanup.diagnose.model import age_text, iso, parse_time
 from cleanup.diagnose.reads import CloudData
+from cleanup.errors import Unavailable
 from cleanup.identifiers import odata_literal, valid_guid
 
 DAY = 86400.0

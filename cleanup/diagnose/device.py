@@ -10,9 +10,9 @@ import threading
 from cleanup.actions import probes
 from cleanup.actions.keychain_items import locked_reason, read_all
 from cleanup.diagnose import model as M
-from cleanup.diagnose.model import Unavailable, age_text, iso
+from cleanup.diagnose.model import age_text, iso
 from cleanup.engine.context import RunContext, RunOptions
-from cleanup.errors import CleanupError
+from cleanup.errors import CleanupError, Unavailable
 from cleanup.hosts.base import Host, LocalUser
 
 DAY = 86400.0
@@ -42,6 +42,8 @@ class DeviceData:
             if key not in self._cache:
                 try:
                     self._cache[key] = fetch()
+                except Unavailable as exc:
+                    self._cache[key] = exc
                 except CleanupError as exc:
                     self._cache[key] = Unavailable(f"cannot read the Mac ({self.host.spec}): {exc.message}")
             value = self._cache[key]

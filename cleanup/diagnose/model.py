@@ -52,14 +52,6 @@ class Row:
         return Check(self.id, self.symptom, UNKNOWN, why, evidence, source=self.source)
 
 
-class Unavailable(Exception):
-    """A check cannot run (no permission, no Mac, no configuration): it reports ``unknown`` with ``why``."""
-
-    def __init__(self, why: str):
-        super().__init__(why)
-        self.why = why
-
-
 # -- the article's remedies, one line each -------------------------------------------------------------
 
 RESET = "Run the article's 13-step reset for this Mac (Cause 6)."

@@ -7,9 +7,7 @@ from __future__ import annotations
 import threading
 from urllib.parse import quote
 
-from cleanup.clients.http import ServiceError
-from cleanup.diagnose.model import Unavailable
-from cleanup.errors import CleanupError
+from cleanup.errors import CleanupError, ServiceError, Unavailable
 from cleanup.identifiers import valid_guid
 
 #: the least permission each read needs (named when the service answers 403)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from cleanup.diagnose import cloud as cloud_checks
 from cleanup.diagnose import device as device_checks
 from cleanup.diagnose import model as M
-from cleanup.diagnose.reads import CloudData
 from cleanup.diagnose.device import DeviceData, open_device
-from cleanup.diagnose.model import Check, Unavailable
-from cleanup.errors import SafetyRefusal, UsageError
+from cleanup.diagnose.model import Check
+from cleanup.diagnose.reads import CloudData
+from cleanup.errors import SafetyRefusal, Unavailable, UsageError
 from cleanup.hosts.base import Host
 from cleanup.identifiers import valid_guid, valid_serial
 

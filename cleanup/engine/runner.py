@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cleanup.actions import get_actions, probes
-from cleanup.actions.base import ChangeBlocked, Pause
+from cleanup.actions.base import Pause
 from cleanup.engine.audit import AuditLog
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.engine.model import Playbook, Step
@@ -25,7 +25,14 @@ from cleanup.engine.plan import StepPlan
 from cleanup.engine.reporter import Reporter
 from cleanup.engine.state import FINISHED, UNFINISHED, RunState, StepState
 from cleanup.engine.store import StateStore
-from cleanup.errors import Ambiguous, CleanupError, Paused, SafetyRefusal, StepFailed
+from cleanup.errors import (
+    Ambiguous,
+    ChangeBlocked,
+    CleanupError,
+    Paused,
+    SafetyRefusal,
+    StepFailed,
+)
 from cleanup.hosts.base import Host
 
 
@@ -393,7 +400,7 @@ class Runner:
                 try:
                     outcomes = [action.apply(ctx, step, change)]
                 except (CleanupError, ChangeBlocked, OSError) as exc:
-                    if getattr(exc, "outcome_unknown", False):
+                    if isinstance(exc, CleanupError) and exc.outcome_unknown:
                         # the Mac may or may not have done it (connection lost mid-command): leave the intent
                         # open, as a crash would, so resume probes it again and never repeats a `once` command
                         self._stop(run, st, "failed", exc.message)
@@ -407,7 +414,7 @@ class Runner:
                     continue
                 if isinstance(outcome, BaseException):
                     msg = outcome.message if isinstance(outcome, CleanupError) else f"{change.target}: {outcome}"
-                    if not getattr(outcome, "outcome_unknown", False):  # else the intent stays open for resume
+                    if not (isinstance(outcome, CleanupError) and outcome.outcome_unknown):  # else the intent stays open for resume
                         audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
                     if isinstance(outcome, SafetyRefusal):
                         failure = failure or outcome

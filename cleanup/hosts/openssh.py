@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cleanup import __version__
-from cleanup.errors import HostError, UsageError
+from cleanup.errors import SshError, Unreachable, UsageError
 
 AGENT_ENV = "CLEANUP_SSH_AGENT"  # the remote command line that starts the agent
 CONFIG_ENV = "CLEANUP_SSH_CONFIG"  # an ssh_config file passed with -F
@@ -27,25 +27,6 @@ _USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$")
 _PASSWORD_RE = re.compile(r"^(ssh://[^@/?#]*?):[^@/?#]*@")
 _USE = "use ssh://user@mac[:port]"
-
-
-class SshError(HostError):
-    """The Mac cannot be used over SSH; waiting will not change that (key, login, sudo, agent)."""
-
-    transient = False
-
-
-class Unreachable(SshError):
-    """No connection: the Mac is off, restarting, or the network is in the way."""
-
-    transient = True
-
-
-class ConnectionLost(SshError):
-    """The channel dropped during a call: whether a command in flight ran is not known."""
-
-    transient = True
-    outcome_unknown = True
 
 
 # ------------------------------------------------------------------------------------------ spec

@@ -25,16 +25,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from cleanup import __version__, errors
-from cleanup.errors import HostError
+from cleanup.errors import ConnectionLost, SshError, Unreachable
 from cleanup.hosts.agent import MARKER, PROTOCOL
 from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
 from cleanup.hosts.openssh import (
     CONFIG_ENV,
     HELLO_SECONDS,
-    ConnectionLost,
-    SshError,
     SshTarget,
-    Unreachable,
     connect_error,
     control_dir,
     parse_ssh_spec,
@@ -174,10 +171,7 @@ def _raise_remote(error: dict):
     hint = error.get("hint") if isinstance(error, dict) and isinstance(error.get("hint"), str) else None
     if kind in ("TypeError", "ValueError"):
         raise {"TypeError": TypeError, "ValueError": ValueError}[kind](message)
-    cls = getattr(errors, kind, None) if isinstance(kind, str) else None
-    if not (isinstance(cls, type) and issubclass(cls, errors.CleanupError)):
-        cls = HostError
-    raise cls(message, hint=hint)
+    raise errors.error_class(kind)(message, hint=hint)
 
 
 # ------------------------------------------------------------------------------------------ host

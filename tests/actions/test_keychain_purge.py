@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from cleanup.actions.base import ChangeBlocked
 from cleanup.engine.loader import load_playbook, parse_playbook
+from cleanup.errors import ChangeBlocked
 from tests.actions.conftest import SYSTEM_KC, item_label, login_kc
 
 # That unrelated items (Wi-Fi, Slack/Chrome Safe Storage, "Fortune Teller", the Apple certificate, com.apple.*

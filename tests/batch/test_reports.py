@@ -1,6 +1,6 @@
 import configparser
-import hashlib
 import csv
+import hashlib
 import io
 import json
 import plistlib

@@ -51,8 +51,8 @@ def test_a_jamf_group_and_a_file_of_serials(make_lab, state_dir, tmp_path):
 
 
 def test_bulk_jamf_lookup_files_records_by_exact_serial_only(make_lab):
-    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
     from cleanup.errors import UsageError
+    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
 
     lab = make_lab("empty")
     t = lab.tenant

@@ -9,6 +9,7 @@ import keyring
 import keyring.core
 import pytest
 
+
 @pytest.fixture(autouse=True)
 def _no_cleanup_env(monkeypatch):
     """The developer's own CLEANUP_* settings must not leak into these tests."""

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from cleanup.clients.config import CloudConfig, default_config_path, load_config, save_config
+from cleanup.clients.config import (
+    CloudConfig,
+    default_config_path,
+    load_config,
+    save_config,
+)
 from cleanup.errors import UsageError
 
 GUID = "5b7f3c1e-2a4d-4e8f-9c61-0d2a7e4b9f30"

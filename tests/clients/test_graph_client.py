@@ -10,11 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cleanup.clients.errors import AuthError, GraphError
-from cleanup.errors import CleanupError, UsageError
+from cleanup.errors import AuthError, CleanupError, GraphError, UsageError
 from cleanup.lab.tenant.model import GRAPH_DIAGNOSE_ROLES
 from cleanup.lab.tenant.tls import make_test_ca
-
 from tests.clients.clienthelpers import fresh_serial
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from cleanup.errors import UsageError
-from cleanup.identifiers import odata_literal, rsql_value, valid_guid, valid_object_id, valid_serial
+from cleanup.identifiers import (
+    odata_literal,
+    rsql_value,
+    valid_guid,
+    valid_object_id,
+    valid_serial,
+)
 
 
 @pytest.mark.parametrize("serial", ["C02ZK1ABMD6M", "ABCDEFGH", "A1B2C3D4E5F6G7"])

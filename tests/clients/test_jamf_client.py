@@ -10,9 +10,8 @@ import time
 import pytest
 import requests
 
-from cleanup.clients.errors import AuthError, JamfError
 from cleanup.clients.jamf import INVENTORY
-from cleanup.errors import UsageError
+from cleanup.errors import AuthError, JamfError, UsageError
 from tests.clients.clienthelpers import fresh_serial
 
 

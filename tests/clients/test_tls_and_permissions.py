@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from cleanup.clients import permissions
-from cleanup.clients.permissions import DRY_RUN_NEEDS, OPTIONAL_NEEDS, RUN_NEEDS, Missing, check
+from cleanup.clients.permissions import (
+    DRY_RUN_NEEDS,
+    OPTIONAL_NEEDS,
+    RUN_NEEDS,
+    Missing,
+    check,
+)
 from cleanup.errors import CleanupError, UsageError
 from cleanup.lab.tenant.tls import make_test_ca
 

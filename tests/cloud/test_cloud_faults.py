@@ -3,8 +3,8 @@ the right deletes, each object deleted once."""
 
 from __future__ import annotations
 
-from tests.cloud.test_full_reset import drive_cli
 from cleanup.lab.tenant import Faults
+from tests.cloud.test_full_reset import drive_cli
 
 CLOUD_ONLY = ("--yes", "--wait-seconds", "0", "--to", "delete-intune-records")
 

@@ -5,7 +5,13 @@ import time
 
 import pytest
 
-from cleanup.lab.simmac import SCENARIOS, create_sim_mac, diff_manifests, tree_digest, tree_manifest
+from cleanup.lab.simmac import (
+    SCENARIOS,
+    create_sim_mac,
+    diff_manifests,
+    tree_digest,
+    tree_manifest,
+)
 from cleanup.lab.simmac.common import FAKE_TOOLS
 
 

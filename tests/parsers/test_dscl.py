@@ -1,7 +1,6 @@
 import pytest
 
 
-
 def test_attribute_list_keeps_spaces_in_values():
     from cleanup.parsers.dscl import parse_attribute_list
 

@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 
-from cleanup.clients.http import HttpClient, HttpSettings, ServiceError
+from cleanup.clients.http import HttpClient, HttpSettings
+from cleanup.errors import ServiceError
 from cleanup.lab.tenant import Faults
 
 
