@@ -11,7 +11,7 @@ def host_agent(
     root: Path = typer.Option(Path("/"), "--root", help="The Mac's root: / (this Mac) or a simulated Mac's folder."),
 ) -> None:
     """Serve this Mac to a remote `cleanup --host ssh://…` over stdin/stdout (JSON lines)."""
-    from cleanup.hosts.agent import serve
+    from cleanup.hosts.ssh.agent import serve
 
     raise typer.Exit(serve(str(root)))
 

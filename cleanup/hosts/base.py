@@ -7,8 +7,9 @@ elsewhere (the simulated Mac) maps them under its root; the product never sees t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from cleanup.hosts.runlock import RunLock
@@ -17,6 +18,13 @@ LAUNCHCTL = "/bin/launchctl"
 SUDO = "/usr/bin/sudo"
 SYSCTL = "/usr/sbin/sysctl"
 STAT = "/usr/bin/stat"
+
+
+class RunKw(TypedDict, total=False):
+    """The keyword arguments of :meth:`Host.run`, passed on as given by :meth:`Host.run_as_user`."""
+
+    timeout: float
+    input: str | None
 
 
 def checked_argv(argv: Sequence[str]) -> tuple[str, ...]:
@@ -81,12 +89,24 @@ class LocalUser:
 
 
 class Host(ABC):
-    """A Mac the tool acts on."""
+    """A Mac the tool acts on.
+
+    Callers ask a host what it can do, never what its spec looks like: ``device`` (there is a Mac),
+    ``this_mac`` (the Mac this process runs on: a boot-time daemon can resume the run there),
+    ``reconnects_after_restart`` (the tool can wait through the Mac's restart and go on), and ``close()``.
+    """
 
     #: how the host was named on the command line (``local``, ``sim:/path``)
     spec: str
     #: False for the stand-in of a cloud-only run: device steps are left out
     device: bool = True
+    #: True only for the real Mac this process runs on (``local``), never a simulated or remote one
+    this_mac: bool = False
+    #: True where the tool can wait through a restart of the Mac and continue in the same process (over SSH)
+    reconnects_after_restart: bool = False
+
+    def close(self) -> None:  # noqa: B027 - a default that does nothing on purpose: most hosts hold nothing open
+        """Release what the host holds open (a connection); the host may be used again afterwards."""
 
     @abstractmethod
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
@@ -105,8 +125,7 @@ class Host(ABC):
         """Names in a directory (not following a link at ``path``); [] when absent."""
 
     @abstractmethod
-    def read_bytes(self, path: str) -> bytes:
-        ...
+    def read_bytes(self, path: str) -> bytes: ...
 
     @abstractmethod
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
@@ -165,7 +184,7 @@ class Host(ABC):
         name = res.stdout.strip()
         return None if name in ("", "root", "loginwindow") else name
 
-    def run_as_user(self, user: LocalUser, argv: Sequence[str], **kw) -> CommandResult:
+    def run_as_user(self, user: LocalUser, argv: Sequence[str], **kw: Unpack[RunKw]) -> CommandResult:
         """Run in ``user``'s login session, as that user (needed for login keychains, ``open``)."""
         wrapped = [LAUNCHCTL, "asuser", str(user.uid), SUDO, "-u", user.name, *argv]
         return self.run(wrapped, **kw)

@@ -8,6 +8,7 @@ import os
 import re
 import stat
 from collections.abc import Callable
+from typing import Any
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 MOUNTINFO = "/proc/self/mountinfo"
@@ -20,9 +21,7 @@ class Absent(Exception):
 
 # what open(O_NOFOLLOW|O_DIRECTORY) reports for a link or non-directory (ELOOP on Linux/macOS; EMLINK on
 # FreeBSD; EFTYPE on some BSDs)
-_NOFOLLOW_ERRNOS = frozenset(
-    e for e in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK, getattr(errno, "EFTYPE", None)) if e is not None
-)
+_NOFOLLOW_ERRNOS = frozenset(e for e in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK, getattr(errno, "EFTYPE", None)) if e is not None)
 
 
 def classify_open_error(err: OSError, name: str, dir_fd: int) -> str:
@@ -88,7 +87,7 @@ def remove_tree_at(parent_fd: int, name: str, mac: str, fence: Fence, verify: Ca
     relative to its parent's fd, and every entry is unlinked or removed relative to its own directory's fd.
     """
     # stack frames: [dir_fd_of_parent, name, own_fd, iterator over remaining entries, Mac path, keep]
-    stack: list[list] = []
+    stack: list[list[Any]] = []
     left: list[str] = []
 
     def keep(at: str) -> None:

@@ -14,7 +14,7 @@ import shlex
 import signal
 import stat
 import subprocess
-from typing import Sequence
+from collections.abc import Callable, Sequence
 
 from cleanup.errors import HostError, UnsafePath, UsageError
 from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
@@ -76,6 +76,7 @@ class LocalHost(Host):
         root = os.path.abspath(root)
         self.root = root
         self.spec = spec
+        self.this_mac = spec == "local"  # what `--host local` names (a test may root it in a simulated tree)
 
     def __repr__(self) -> str:
         return f"LocalHost(root={self.root!r}, spec={self.spec!r})"
@@ -138,7 +139,7 @@ class LocalHost(Host):
         return env
 
     @staticmethod
-    def _kill_group(proc: subprocess.Popen) -> None:
+    def _kill_group(proc: subprocess.Popen[str]) -> None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
@@ -190,8 +191,9 @@ class LocalHost(Host):
         else:
             kind = "other"
             size = 0
-        return PathInfo(path=path, kind=kind, size=size, mode=stat.S_IMODE(mode), uid=st.st_uid, link_target=target,
-                        dev=st.st_dev, ino=st.st_ino, mounts=tuple(mounts))
+        return PathInfo(
+            path=path, kind=kind, size=size, mode=stat.S_IMODE(mode), uid=st.st_uid, link_target=target, dev=st.st_dev, ino=st.st_ino, mounts=tuple(mounts)
+        )
 
     def linked_parent(self, path: str) -> str | None:
         parts = check_mac_path(path)
@@ -286,7 +288,7 @@ class LocalHost(Host):
             raise HostError(f"cannot write {path}: parent directory does not exist") from None
         try:
             tmp = None
-            for attempt in range(100):
+            for _attempt in range(100):
                 candidate = f".{name[:200]}.tmp-{os.getpid()}-{os.urandom(4).hex()}"
                 try:
                     fd = os.open(
@@ -439,7 +441,7 @@ class LocalHost(Host):
 _KIND_WORDS = {"file": "file", "dir": "folder", "link": "symlink", "other": "special file"}
 
 
-def _verifier(path: str, expect: Identity):
+def _verifier(path: str, expect: Identity) -> Callable[[os.stat_result], None]:
     """A check that what is at ``path`` now is the object planned: same kind, same device and inode."""
 
     def verify(st: os.stat_result) -> None:
@@ -447,29 +449,20 @@ def _verifier(path: str, expect: Identity):
         was, now = _KIND_WORDS.get(expect.kind, expect.kind), _KIND_WORDS[kind]
         hint = "`cleanup resume` plans the step again and shows what is there now"
         if kind != expect.kind:
-            raise UnsafePath(f"refusing to remove {path}: it was planned as a {was} and is now a {now}; it changed since the plan and is left as it is", hint=hint)
+            raise UnsafePath(
+                f"refusing to remove {path}: it was planned as a {was} and is now a {now}; it changed since the plan and is left as it is", hint=hint
+            )
         if expect.ino and (st.st_dev, st.st_ino) != (expect.dev, expect.ino):
             raise UnsafePath(f"refusing to remove {path}: it is another {now} than the one planned (replaced since the plan) and is left as it is", hint=hint)
 
     return verify
 
 
-def open_local_host(spec: str) -> Host:
-    """Open a host named on the command line: ``local``, ``sim:DIR`` (or ``ssh://…``, handed to cleanup.hosts.ssh)."""
-    if not isinstance(spec, str):
-        raise UsageError(f"invalid host: {spec!r}")
-    if spec == "local":
-        return LocalHost("/", "local")
-    if spec.startswith("sim:"):
-        raw = spec[len("sim:"):]
-        if not raw or "\0" in raw:
-            raise UsageError("sim:DIR needs a directory (create one with `cleanup lab mac create DIR`)")
-        d = os.path.abspath(os.path.expanduser(raw))
-        if not os.path.isdir(d) or not os.path.isfile(os.path.join(d, _SIM_MARKER)):
-            raise UsageError(f"sim:{raw} is not a simulated Mac (create one with `cleanup lab mac create {raw}`)")
-        return LocalHost(d, f"sim:{d}")
-    if spec.startswith("ssh:"):
-        from cleanup.hosts.ssh import open_ssh_host
-
-        return open_ssh_host(spec)
-    raise UsageError(f"unknown host {spec!r}: use `local` (this Mac), `sim:DIR` (a simulated Mac) or `ssh://user@mac[:port]`")
+def open_sim_host(raw: str) -> LocalHost:
+    """The simulated Mac in folder ``raw`` (``sim:DIR`` without its prefix); a UsageError when it is none."""
+    if not isinstance(raw, str) or not raw or "\0" in raw:
+        raise UsageError("sim:DIR needs a directory (create one with `cleanup lab mac create DIR`)")
+    d = os.path.abspath(os.path.expanduser(raw))
+    if not os.path.isdir(d) or not os.path.isfile(os.path.join(d, _SIM_MARKER)):
+        raise UsageError(f"sim:{raw} is not a simulated Mac (create one with `cleanup lab mac create {raw}`)")
+    return LocalHost(d, f"sim:{d}")

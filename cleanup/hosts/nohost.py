@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import NoReturn, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from cleanup.errors import HostError, SafetyRefusal
 from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo
@@ -46,7 +47,7 @@ class NoHost(Host):
     spec = SPEC
     device = False
 
-    def _refuse(self, *_a, **_k) -> NoReturn:
+    def _refuse(self, *_a: object, **_k: object) -> NoReturn:
         raise HostError("this run has no Mac to act on (cloud steps only); name one with --host")
 
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:

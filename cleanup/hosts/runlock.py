@@ -26,8 +26,11 @@ def describe(text: str) -> str:
         return text.strip()[:200] or "another process"
     if not isinstance(note, dict):
         return "another process"
-    parts = [f"pid {note['pid']}" if note.get("pid") else "", f"run {note['run']}" if note.get("run") else "",
-             f"state folder {note['state_dir']}" if note.get("state_dir") else ""]
+    parts = [
+        f"pid {note['pid']}" if note.get("pid") else "",
+        f"run {note['run']}" if note.get("run") else "",
+        f"state folder {note['state_dir']}" if note.get("state_dir") else "",
+    ]
     return ", ".join(p for p in parts if p) or "another process"
 
 

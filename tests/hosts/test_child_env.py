@@ -11,7 +11,7 @@ import pytest
 
 from cleanup.errors import CleanupError
 from cleanup.hosts import open_host
-from cleanup.hosts.agent import Agent
+from cleanup.hosts.ssh.agent import Agent
 
 SECRETS = {
     "CLEANUP_JAMF_CLIENT_SECRET": "jamf-s3cret",
@@ -64,8 +64,7 @@ def test_the_ssh_client_gets_no_cleanup_secret(tmp_path, monkeypatch):
     # ssh hands its environment to a ProxyCommand (and to the Mac, under a broad SendEnv): dump it through one
     dump = tmp_path / "ssh-env.json"
     config = tmp_path / "ssh_config"
-    config.write_text(f"Host *\n  ProxyCommand {sys.executable} -c \"import json, os; "
-                      f"open('{dump}', 'w').write(json.dumps(dict(os.environ)))\"\n")
+    config.write_text(f"Host *\n  ProxyCommand {sys.executable} -c \"import json, os; open('{dump}', 'w').write(json.dumps(dict(os.environ)))\"\n")
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("CLEANUP_SSH_CONFIG", str(config))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from cleanup.hosts import open_host
-from tests.actions.test_files_safety import is_mount, mounted
-from tests.hosts.sshd import running_sshd
+from tests.support.mounts import is_mount, mounted
+from tests.support.sshd import running_sshd
 
 TREE = "/Library/Application Support/com.microsoft.CompanyPortal"
 
@@ -47,13 +47,13 @@ def test_mount_points_with_escaped_names_are_recognised(mac, tmp_path, name):
     with mounted("bind", point, outside):
         info = host.lstat(TREE)
         assert info.mounts == (f"{TREE}/Deep/{name}",)
-        assert info.size == host.lstat(f"{TREE}/Deep/cache.bin").size + sum(
-            p.stat().st_size for p in base.rglob("*") if p.is_file() and "Deep" not in p.parts)
+        assert info.size == host.lstat(f"{TREE}/Deep/cache.bin").size + sum(p.stat().st_size for p in base.rglob("*") if p.is_file() and "Deep" not in p.parts)
         assert host.remove(TREE) == (f"{TREE}/Deep/{name}",)
         assert (outside / "precious.txt").read_text() == "keep\n"
         assert sorted(p.name for p in base.rglob("*") if point not in p.parents) == ["Deep", name]
 
 
+@pytest.mark.ssh
 def test_over_ssh_the_mount_points_left_come_back(mac, tmp_path, monkeypatch):
     base, point, _ = _tree(mac, tmp_path, "share")
     with mounted("tmpfs", point):

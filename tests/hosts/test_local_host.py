@@ -12,7 +12,7 @@ import pytest
 from cleanup.errors import HostError, UnsafePath, UsageError
 from cleanup.hosts import open_host
 from cleanup.hosts.base import CommandResult, LocalUser
-from cleanup.hosts.local import LocalHost, check_mac_path, open_local_host
+from cleanup.hosts.local import LocalHost, check_mac_path
 
 BAD_PATHS = [
     "relative/path",
@@ -470,9 +470,9 @@ def test_run_as_user_wraps(host, root):
     assert res.stdout.strip() == "asuser 501 /usr/bin/sudo -u alice /usr/bin/security list-keychains"
 
 
-# ---------------------------------------------------------------------------------------- open_local_host
+# ---------------------------------------------------------------------------------------- open_host
 def test_open_local():
-    h = open_local_host("local")
+    h = open_host("local")
     assert isinstance(h, LocalHost) and h.root == "/" and h.spec == "local"
 
 
@@ -488,25 +488,25 @@ def test_open_sim(tmp_path, monkeypatch):
 @pytest.mark.parametrize("spec", ["sim:", "sim:/definitely/not/here"])
 def test_open_sim_not_a_sim(spec):
     with pytest.raises(UsageError) as exc:
-        open_local_host(spec)
+        open_host(spec)
     assert "not a simulated Mac" in exc.value.message or "needs a directory" in exc.value.message
 
 
 def test_open_sim_dir_without_state(tmp_path):
     with pytest.raises(UsageError) as exc:
-        open_local_host(f"sim:{tmp_path}")
+        open_host(f"sim:{tmp_path}")
     assert "is not a simulated Mac" in exc.value.message and "cleanup lab mac create" in exc.value.message
 
 
 def test_open_ssh_is_handed_to_the_ssh_host():
     from cleanup.hosts.ssh import SshHost
 
-    h = open_local_host("ssh://admin@mac.example.com")
+    h = open_host("ssh://admin@mac.example.com")
     assert isinstance(h, SshHost) and h.spec == "ssh://admin@mac.example.com"  # nothing connects until first use
 
 
 @pytest.mark.parametrize("spec", ["", "Local", "mac.example.com", "/tmp/x", "simulated:/x"])
 def test_open_unknown(spec):
     with pytest.raises(UsageError) as exc:
-        open_local_host(spec)
+        open_host(spec)
     assert "local" in exc.value.message and "sim:DIR" in exc.value.message

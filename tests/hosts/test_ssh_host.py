@@ -13,8 +13,10 @@ from cleanup.errors import HostError, UnsafePath
 from cleanup.hosts import open_host
 from cleanup.hosts.ssh import ConnectionLost, SshError, SshHost, Unreachable
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import run_cli
-from tests.hosts.sshd import running_sshd
+from tests.support.lab import run_cli
+from tests.support.sshd import running_sshd
+
+pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
@@ -127,8 +129,7 @@ def test_chatter_before_the_agent_starts_is_ignored(sshd, mac, monkeypatch):
 
 def test_another_protocol_is_refused(sshd, mac, monkeypatch):
     fake = sshd.dir / "bin/old-agent"
-    fake.write_text("#!/bin/sh\nread line\n"
-                    'echo \'{"id": 0, "ok": {"agent": "cleanup-host-agent", "protocol": 99, "version": "9.9"}}\'\n')
+    fake.write_text('#!/bin/sh\nread line\necho \'{"id": 0, "ok": {"agent": "cleanup-host-agent", "protocol": 99, "version": "9.9"}}\'\n')
     fake.chmod(0o755)
     for k, v in sshd.env(mac, agent=str(fake)).items():
         monkeypatch.setenv(k, v)
@@ -148,8 +149,7 @@ def test_an_agent_for_a_folder_that_is_no_mac_says_so(sshd, tmp_path, monkeypatc
 # ------------------------------------------------------------------------------------------ connection errors
 def _run(sshd, mac, state_dir, spec=None, agent=None):
     before = tree_manifest(mac)
-    res = run_cli("run", "--host", spec or sshd.spec, "--only", "device", "--yes", state_dir=state_dir,
-                  env=sshd.env(mac, agent=agent), timeout=60)
+    res = run_cli("run", "--host", spec or sshd.spec, "--only", "device", "--yes", state_dir=state_dir, env=sshd.env(mac, agent=agent), timeout=60)
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
     assert res.returncode == 1, res.stderr
     assert len(errors) == 1, res.stderr
@@ -159,7 +159,7 @@ def _run(sshd, mac, state_dir, spec=None, agent=None):
 
 
 def test_unreachable_host(sshd, mac, state_dir):
-    from tests.hosts.sshd import free_port
+    from tests.support.sshd import free_port
 
     port = free_port()
     line = _run(sshd, mac, state_dir, spec=f"ssh://{sshd.user}@127.0.0.1:{port}")
@@ -198,7 +198,7 @@ def test_cleanup_missing_on_the_mac(sshd, mac, state_dir, agent):
 
 
 def test_transient_and_permanent_errors_are_told_apart(sshd, mac, monkeypatch):
-    from tests.hosts.sshd import free_port
+    from tests.support.sshd import free_port
 
     for k, v in sshd.env(mac).items():
         monkeypatch.setenv(k, v)

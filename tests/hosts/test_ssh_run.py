@@ -18,8 +18,10 @@ from cleanup.engine.store import StateStore
 from cleanup.hosts.ssh import SshHost
 from cleanup.lab.simmac.builder import BOOTTIME, create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import REPO, lab_state, run_cli
-from tests.hosts.sshd import running_sshd
+from tests.support.lab import REPO, lab_state, run_cli
+from tests.support.sshd import running_sshd
+
+pytestmark = pytest.mark.ssh
 
 DEVICE_RUN = ("--only", "device", "--yes", "--wait-seconds", "0")
 
@@ -76,8 +78,8 @@ def test_dry_run_over_ssh_plans_what_sim_plans_and_changes_nothing(sshd, make_ma
     over_ssh = run_cli("plan", "--host", sshd.spec, "--only", "device", "--json", state_dir=tmp_path / "s1", env=sshd.env(a))
     on_sim = run_cli("plan", "--host", f"sim:{b}", "--only", "device", "--json", state_dir=tmp_path / "s2")
     assert over_ssh.returncode == 0 and on_sim.returncode == 0, over_ssh.stderr + on_sim.stderr
-    plan_a = _without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>")))
-    plan_b = _without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>")))
+    plan_a = _without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
+    plan_b = _without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
     assert plan_a == plan_b and plan_a["total_changes"] > 40
     assert tree_manifest(a) == before
     assert not (tmp_path / "s1").exists()
@@ -88,8 +90,10 @@ def test_full_device_run_over_ssh_continues_through_the_restart_like_sim(sshd, m
     res = run_cli("run", "--host", sshd.spec, *DEVICE_RUN, state_dir=tmp_path / "s1", env=sshd.env(a))
     assert res.returncode == 0, res.stderr  # one process: the restart was waited for, not a pause
     assert "paused" not in res.stderr
-    codes = [run_cli("run", "--host", f"sim:{b}", *DEVICE_RUN, state_dir=tmp_path / "s2").returncode,
-             run_cli("resume", "--latest", state_dir=tmp_path / "s2").returncode]
+    codes = [
+        run_cli("run", "--host", f"sim:{b}", *DEVICE_RUN, state_dir=tmp_path / "s2").returncode,
+        run_cli("resume", "--latest", state_dir=tmp_path / "s2").returncode,
+    ]
     assert codes == [3, 0]  # over sim:DIR the restart pauses the run
     assert final(a) == final(b)
     assert applied(tmp_path / "s1") == applied(tmp_path / "s2") and set(applied(tmp_path / "s1").values()) == {1}
@@ -172,9 +176,17 @@ def test_connection_dropped_after_a_once_only_command_ran_is_not_repeated(sshd, 
 
 
 # ------------------------------------------------------------------------------------------ the restart
+def restarting(sshd, mac: Path) -> dict[str, str]:
+    """The environment of a run whose simulated Mac goes off the network when it restarts (the lab's agent)."""
+    product = sshd.agent_command(mac)
+    lab = product.replace(" -m cleanup host-agent ", " -m cleanup.lab.simmac.agent ")
+    assert lab != product
+    return sshd.env(mac, agent=lab)
+
+
 def test_restart_waits_while_the_mac_is_unreachable_then_continues(sshd, mac, state_dir):
     (mac / ".lab/restart_offline_seconds").write_text("3")
-    res = run_cli("run", "--host", sshd.spec, *DEVICE_RUN, "--to", "10", state_dir=state_dir, env=sshd.env(mac))
+    res = run_cli("run", "--host", sshd.spec, *DEVICE_RUN, "--to", "10", state_dir=state_dir, env=restarting(sshd, mac))
     assert res.returncode == 0 and "paused" not in res.stderr, res.stderr
     assert (mac / ".lab/offline_until").exists()  # the knob fired: the channel dropped and the Mac refused for 3 s
     state = run_state(state_dir)
@@ -193,13 +205,13 @@ def test_a_mac_that_does_not_come_back_in_time_pauses_the_run(sshd, mac, state_d
     playbook = tmp_path / "quick-restart.toml"
     playbook.write_text(text.replace(block, block + "\n[steps.params]\nreconnect_minutes = 0.03\n"))
     (mac / ".lab/restart_offline_seconds").write_text("600")
-    res = run_cli("run", "--playbook", playbook, "--host", sshd.spec, *DEVICE_RUN, "--to", "9", state_dir=state_dir, env=sshd.env(mac))
+    res = run_cli("run", "--playbook", playbook, "--host", sshd.spec, *DEVICE_RUN, "--to", "9", state_dir=state_dir, env=restarting(sshd, mac))
     assert res.returncode == 3, res.stderr
     paused = [ln for ln in res.stderr.splitlines() if ln.startswith("paused:")]
     assert len(paused) == 1 and "has not come back within 0.03 min" in paused[0] and "cannot reach" in paused[0]
     assert run_state(state_dir).step("restart").state == "paused"
     (mac / ".lab/offline_until").unlink()  # the Mac is up again
-    res = run_cli("resume", "--latest", state_dir=state_dir, env=sshd.env(mac))
+    res = run_cli("resume", "--latest", state_dir=state_dir, env=restarting(sshd, mac))
     assert res.returncode == 0, res.stderr
     restart = run_state(state_dir).step("restart")
     assert restart.state == "done" and "restarted" in restart.outcome

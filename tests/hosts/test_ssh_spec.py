@@ -6,9 +6,8 @@ import pytest
 
 from cleanup.errors import UsageError
 from cleanup.hosts import open_host
-from cleanup.hosts.local import open_local_host
 from cleanup.hosts.ssh import SshHost, parse_ssh_spec, ssh_argv
-from tests.conftest import run_cli
+from tests.support.lab import run_cli
 
 
 @pytest.mark.parametrize(
@@ -28,7 +27,6 @@ def test_good_specs(spec, user, host, port, canonical):
     assert parse_ssh_spec(t.spec) == t  # the stored spec re-opens the same Mac on resume
     h = open_host(spec)
     assert isinstance(h, SshHost) and h.spec == canonical and h.device
-    assert open_local_host(spec).spec == canonical
 
 
 @pytest.mark.parametrize(
@@ -84,8 +82,17 @@ def test_ssh_command_line_is_an_argv_with_batch_mode_and_connection_reuse():
     argv = ssh_argv(t, "sudo -n cleanup host-agent", "/tmp/cs", "/etc/cfg")
     assert argv[0] == "ssh" and argv[-3:] == ["admin@fe80::1", "--", "sudo -n cleanup host-agent"]
     opts = " ".join(argv)
-    for o in ("-T", "BatchMode=yes", "ConnectTimeout=", "ServerAliveInterval=", "ControlMaster=auto",
-              "ControlPath=/tmp/cs/%C", "ControlPersist=", "-p 2222", "-F /etc/cfg"):
+    for o in (
+        "-T",
+        "BatchMode=yes",
+        "ConnectTimeout=",
+        "ServerAliveInterval=",
+        "ControlMaster=auto",
+        "ControlPath=/tmp/cs/%C",
+        "ControlPersist=",
+        "-p 2222",
+        "-F /etc/cfg",
+    ):
         assert o in opts
     assert "StrictHostKeyChecking" not in opts
     no_port = ssh_argv(parse_ssh_spec("ssh://admin@mac"), "x", "/tmp/cs")

@@ -102,9 +102,22 @@ def remote_command() -> str:
 
 
 def ssh_argv(target: SshTarget, command: str, sockets: str, config: str | None = None) -> list[str]:
-    argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
-            "-o", f"ServerAliveInterval={ALIVE_INTERVAL}", "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={sockets}/%C", "-o", f"ControlPersist={CONTROL_PERSIST}"]
+    argv = [
+        "ssh",
+        "-T",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"ConnectTimeout={CONNECT_TIMEOUT}",
+        "-o",
+        f"ServerAliveInterval={ALIVE_INTERVAL}",
+        "-o",
+        "ControlMaster=auto",
+        "-o",
+        f"ControlPath={sockets}/%C",
+        "-o",
+        f"ControlPersist={CONTROL_PERSIST}",
+    ]
     if target.port is not None:
         argv += ["-p", str(target.port)]
     if config:
@@ -112,9 +125,20 @@ def ssh_argv(target: SshTarget, command: str, sockets: str, config: str | None =
     return argv + [target.destination, "--", command]
 
 
-_UNREACHABLE = ("connection refused", "timed out", "no route to host", "network is unreachable", "could not resolve",
-                "nodename nor servname", "name or service not known", "connection closed", "connection reset",
-                "kex_exchange_identification", "broken pipe", "host is down")
+_UNREACHABLE = (
+    "connection refused",
+    "timed out",
+    "no route to host",
+    "network is unreachable",
+    "could not resolve",
+    "nodename nor servname",
+    "name or service not known",
+    "connection closed",
+    "connection reset",
+    "kex_exchange_identification",
+    "broken pipe",
+    "host is down",
+)
 
 
 def connect_error(target: SshTarget, command: str, code: int | None, lines: list[str]) -> SshError:
@@ -124,24 +148,27 @@ def connect_error(target: SshTarget, command: str, code: int | None, lines: list
     meaningful = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("@") and "warning:" not in ln.lower()]
     last = meaningful[-1] if meaningful else ""
     if "remote host identification has changed" in low or ("host key for" in low and "has changed" in low):
-        return SshError(f"the host key of {spec} does not match the one in known_hosts: refusing to connect "
-                        "(if the Mac was reinstalled, verify its new key, then update known_hosts with `ssh-keygen -R`)")
+        return SshError(
+            f"the host key of {spec} does not match the one in known_hosts: refusing to connect "
+            "(if the Mac was reinstalled, verify its new key, then update known_hosts with `ssh-keygen -R`)"
+        )
     if "host key verification failed" in low or "host key is known" in low:
-        return SshError(f"the host key of {spec} is not in known_hosts: connect once with `ssh` yourself to verify and accept it "
-                        "(cleanup never accepts host keys)")
+        return SshError(
+            f"the host key of {spec} is not in known_hosts: connect once with `ssh` yourself to verify and accept it (cleanup never accepts host keys)"
+        )
     if "permission denied (" in low:
         methods = re.search(r"permission denied \(([^)]*)\)", low)
-        return SshError(f"authentication to {spec} failed ({methods.group(1) if methods else 'publickey'}): "
-                        "check the user name and your SSH key or agent")
+        return SshError(f"authentication to {spec} failed ({methods.group(1) if methods else 'publickey'}): check the user name and your SSH key or agent")
     if "a password is required" in low or "a terminal is required" in low or "no tty present" in low:
-        return SshError(f"`sudo -n` on {spec} asks for a password: allow {target.user} to run cleanup without one "
-                        "(NOPASSWD in sudoers) or connect as root")
+        return SshError(f"`sudo -n` on {spec} asks for a password: allow {target.user} to run cleanup without one (NOPASSWD in sudoers) or connect as root")
     if "no such command" in low and "host-agent" in low:
         return SshError(f"the cleanup installed on {spec} has no host agent (too old): install cleanup {__version__} there")
     if code == 127 or "command not found" in low:
-        return SshError(f"cleanup is not installed on {spec} (`{command}`: command not found): "
-                        f"install cleanup {__version__} on the Mac (e.g. `pipx install`) where root's sudo finds it, "
-                        f"or set {AGENT_ENV}")
+        return SshError(
+            f"cleanup is not installed on {spec} (`{command}`: command not found): "
+            f"install cleanup {__version__} on the Mac (e.g. `pipx install`) where root's sudo finds it, "
+            f"or set {AGENT_ENV}"
+        )
     if code == 255 or any(p in low for p in _UNREACHABLE):
         reason = last.removeprefix("ssh: ")
         return Unreachable(f"cannot reach {spec}: {reason or 'ssh failed'}")

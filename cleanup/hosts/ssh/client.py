@@ -1,7 +1,7 @@
 """SshHost: a remote Mac (``ssh://user@mac[:port]``) driven through the system OpenSSH client.
 
 Model: cleanup is installed on the Mac too. One SSH channel runs ``sudo -n cleanup host-agent`` there (see
-cleanup/hosts/agent.py) and every Host call is one JSON request and answer over it. The user's ssh config,
+cleanup/hosts/ssh/agent.py) and every Host call is one request and answer over it (cleanup/hosts/ssh/protocol.py). The user's ssh config,
 agent and known_hosts apply; ``BatchMode`` means ssh never prompts (and never accepts an unknown host key);
 ``ControlMaster``/``ControlPersist`` let later channels (a reconnect, ``cleanup resume``) reuse the connection.
 
@@ -12,8 +12,6 @@ or may not have happened: the runner's checkpoint and audit intents sort that ou
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import select
 import shlex
@@ -22,16 +20,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
-from cleanup import __version__, errors
-from cleanup.errors import ConnectionLost, SshError, Unreachable
-from cleanup.hosts.agent import MARKER, PROTOCOL
+from cleanup import __version__
+from cleanup.errors import ConnectionLost, SshError
 from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
-from cleanup.hosts.openssh import (
+from cleanup.hosts.ssh import protocol as wire
+from cleanup.hosts.ssh.openssh import (
     CONFIG_ENV,
     HELLO_SECONDS,
-    SshTarget,
     connect_error,
     control_dir,
     parse_ssh_spec,
@@ -42,12 +39,6 @@ from cleanup.hosts.openssh import (
 CALL_SECONDS = 120  # any request but `run`
 ANSWER_MARGIN = 30  # on top of a command's own timeout (the agent enforces that one)
 JUNK_LINES = 200  # lines a chatty login shell may print before the agent's first answer
-
-__all__ = ["ConnectionLost", "SshError", "SshHost", "SshTarget", "Unreachable", "open_ssh_host", "parse_ssh_spec", "ssh_argv"]
-
-
-def open_ssh_host(spec: str) -> SshHost:
-    return SshHost(spec)
 
 
 class _Dropped(Exception):
@@ -62,8 +53,14 @@ class _Channel:
     def __init__(self, argv: list[str]):
         # ssh hands its environment to a ProxyCommand and, under a broad SendEnv, to the Mac: never our secrets
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env, start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True
+        )
+        stdin, stdout, stderr = self.proc.stdin, self.proc.stdout, self.proc.stderr
+        assert stdin is not None and stdout is not None and stderr is not None  # all three are pipes (PIPE above)
+        self._stdin: IO[bytes] = stdin
+        self._stdout: IO[bytes] = stdout
+        self._stderr: IO[bytes] = stderr
         self.errors: deque[str] = deque(maxlen=40)
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
@@ -71,21 +68,21 @@ class _Channel:
         self._ids = 0
 
     def _read_stderr(self) -> None:
-        for raw in self.proc.stderr:
+        for raw in self._stderr:
             self.errors.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def send(self, request: dict) -> None:
+    def send(self, request: bytes) -> None:
         try:
-            self.proc.stdin.write(json.dumps(request).encode("ascii") + b"\n")
-            self.proc.stdin.flush()
+            self._stdin.write(request)
+            self._stdin.flush()
         except (OSError, ValueError):
             raise _Dropped("the connection is closed") from None
 
     def readline(self, deadline: float) -> bytes:
-        fd = self.proc.stdout.fileno()
+        fd = self._stdout.fileno()
         while (nl := self._buf.find(b"\n")) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -100,27 +97,27 @@ class _Channel:
         del self._buf[: nl + 1]
         return line
 
-    def hello(self, spec: str) -> dict:
-        self.send({"id": 0, "op": "hello", "args": {"protocol": PROTOCOL, "version": __version__, "spec": spec}})
+    def hello(self, spec: str) -> dict[str, Any]:
+        self.send(wire.request(0, "hello", {"protocol": wire.PROTOCOL, "version": __version__, "spec": spec}))
         deadline = time.monotonic() + HELLO_SECONDS
         for _ in range(JUNK_LINES):
             try:
-                answer = json.loads(self.readline(deadline))
-            except ValueError:
+                answer = wire.decode(self.readline(deadline))
+            except wire.Malformed:
                 continue  # a login shell's chatter before the agent started
-            if isinstance(answer, dict) and answer.get("id") == 0 and ("ok" in answer or "error" in answer):
+            if wire.is_answer(answer, 0):
                 return answer
         raise _Dropped("no hello from the agent")
 
-    def call(self, op: str, args: dict, deadline: float) -> dict:
+    def call(self, op: str, args: dict[str, Any], deadline: float) -> dict[str, Any]:
         self._ids += 1
-        self.send({"id": self._ids, "op": op, "args": args})
+        self.send(wire.request(self._ids, op, args))
         raw = self.readline(deadline)
         try:
-            answer = json.loads(raw)
-        except ValueError:
+            answer = wire.decode(raw)
+        except wire.Malformed:
             answer = None
-        if not isinstance(answer, dict) or answer.get("id") != self._ids or not ("ok" in answer or "error" in answer):
+        if not wire.is_answer(answer, self._ids):
             raise _Garbled(raw[:80].decode("utf-8", "replace"))
         return answer
 
@@ -136,7 +133,7 @@ class _Channel:
 
     def close(self) -> None:
         try:
-            self.proc.stdin.close()  # the agent sees the end of its input and exits
+            self._stdin.close()  # the agent sees the end of its input and exits
         except OSError:
             pass
         try:
@@ -152,7 +149,7 @@ class _Channel:
         except (OSError, subprocess.TimeoutExpired):
             pass
         self._drain.join(timeout=1)
-        streams = (self.proc.stdin, self.proc.stdout) + (() if self._drain.is_alive() else (self.proc.stderr,))
+        streams = (self._stdin, self._stdout) + (() if self._drain.is_alive() else (self._stderr,))
         for stream in streams:
             try:
                 stream.close()
@@ -164,19 +161,11 @@ class _Garbled(Exception):
     pass
 
 
-def _raise_remote(error: dict):
-    """Raise the agent's error as the same class here."""
-    kind = error.get("type") if isinstance(error, dict) else None
-    message = str(error.get("message") or "the host agent reported an error") if isinstance(error, dict) else "malformed error"
-    hint = error.get("hint") if isinstance(error, dict) and isinstance(error.get("hint"), str) else None
-    if kind in ("TypeError", "ValueError"):
-        raise {"TypeError": TypeError, "ValueError": ValueError}[kind](message)
-    raise errors.error_class(kind)(message, hint=hint)
-
-
 # ------------------------------------------------------------------------------------------ host
 class SshHost(Host):
     """A Mac at ``ssh://user@host[:port]``, served by ``cleanup host-agent`` running there."""
+
+    reconnects_after_restart = True  # the channel is opened again once the Mac is back
 
     def __init__(self, spec: str):
         self.target = parse_ssh_spec(spec)
@@ -184,7 +173,7 @@ class SshHost(Host):
         self.agent: dict[str, Any] = {}  # the agent's hello: protocol, version, what it serves
         self._channel: _Channel | None = None
         self._lock = threading.RLock()
-        self._lock_args: dict | None = None  # the run lock this host holds: taken again by each new agent
+        self._lock_args: dict[str, Any] | None = None  # the run lock this host holds: taken again by each new agent
 
     def __repr__(self) -> str:
         return f"SshHost({self.spec!r})"
@@ -211,10 +200,12 @@ class SshHost(Host):
             message = answer["error"].get("message") if isinstance(answer["error"], dict) else answer["error"]
             raise SshError(f"the cleanup agent on {self.spec} cannot serve: {message}")
         info = answer["ok"] if isinstance(answer["ok"], dict) else {}
-        if info.get("agent") != MARKER or info.get("protocol") != PROTOCOL:
+        if info.get("agent") != wire.MARKER or info.get("protocol") != wire.PROTOCOL:
             channel.close()
-            raise SshError(f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
-                           f"this one speaks {PROTOCOL} (cleanup {__version__}): install the same version on both")
+            raise SshError(
+                f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
+                f"this one speaks {wire.PROTOCOL} (cleanup {__version__}): install the same version on both"
+            )
         self.agent = info
         if self._lock_args is not None:  # the agent that held the run lock is gone: this one must hold it
             try:
@@ -225,7 +216,7 @@ class SshHost(Host):
             if "error" in answer:
                 channel.close()
                 self._lock_args = None
-                _raise_remote(answer["error"])
+                raise wire.remote_error(answer["error"])
         self._channel = channel
         return channel
 
@@ -241,7 +232,7 @@ class SshHost(Host):
                 self._channel.close()
                 self._channel = None
 
-    def _call(self, op: str, args: dict | None = None, *, seconds: float = CALL_SECONDS, what: str = "") -> Any:
+    def _call(self, op: str, args: dict[str, Any] | None = None, *, seconds: float = CALL_SECONDS, what: str = "") -> Any:
         retries = 0 if op == "run" else 1
         with self._lock:
             while True:
@@ -259,48 +250,45 @@ class SshHost(Host):
                     self._discard()
                     raise SshError(f"garbled answer from the cleanup agent on {self.spec}: {exc}") from None
                 if "error" in answer:
-                    _raise_remote(answer["error"])
+                    raise wire.remote_error(answer["error"])
                 return answer["ok"]
 
     # ---------------------------------------------------------------------------------- Host
     def run(self, argv: Sequence[str], *, timeout: float = 120, input: str | None = None) -> CommandResult:
         argv = checked_argv(argv)
-        res = self._call("run", {"argv": list(argv), "timeout": timeout, "input": input},
-                         seconds=(timeout or CALL_SECONDS) + ANSWER_MARGIN, what=f"`{shlex.join(argv)}`")
+        res = self._call(
+            "run", {"argv": list(argv), "timeout": timeout, "input": input}, seconds=(timeout or CALL_SECONDS) + ANSWER_MARGIN, what=f"`{shlex.join(argv)}`"
+        )
         return CommandResult(argv, int(res["returncode"]), res["stdout"], res["stderr"])
 
     def lstat(self, path: str) -> PathInfo | None:
-        res = self._call("lstat", {"path": path}, what=path)
-        if res is None:
-            return None
-        return PathInfo(path=res["path"], kind=res["kind"], size=res["size"], mode=res["mode"], uid=res["uid"],
-                        link_target=res.get("link_target"), dev=res.get("dev", 0), ino=res.get("ino", 0),
-                        mounts=tuple(res.get("mounts", ())))
+        return wire.pathinfo_from(self._call("lstat", {"path": path}, what=path))
 
     def linked_parent(self, path: str) -> str | None:
-        return self._call("linked_parent", {"path": path}, what=path)
+        linked: str | None = self._call("linked_parent", {"path": path}, what=path)
+        return linked
 
     def listdir(self, path: str) -> list[str]:
         return list(self._call("listdir", {"path": path}, what=path))
 
     def read_bytes(self, path: str) -> bytes:
-        return base64.b64decode(self._call("read_bytes", {"path": path}, what=path))
+        return wire.bytes_from(self._call("read_bytes", {"path": path}, what=path))
 
     def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("data must be bytes")
         if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
             raise ValueError(f"invalid file mode: {mode!r}")
-        self._call("write_file", {"path": path, "data": base64.b64encode(bytes(data)).decode("ascii"), "mode": mode}, what=path)
+        self._call("write_file", {"path": path, "data": wire.bytes_record(data), "mode": mode}, what=path)
 
     def remove(self, path: str, expect: Identity | None = None) -> tuple[str, ...]:
         args: dict[str, Any] = {"path": path}
         if expect is not None:
-            args["expect"] = {"kind": expect.kind, "dev": expect.dev, "ino": expect.ino}
+            args["expect"] = wire.identity_record(expect)
         return tuple(self._call("remove", args, what=path) or ())
 
     def lock_run(self, key: str, holder: str) -> str:
-        previous = self._call("lock_run", {"key": key, "holder": holder}, what="the run lock")
+        previous: str = self._call("lock_run", {"key": key, "holder": holder}, what="the run lock")
         self._lock_args = {"key": key, "holder": holder}
         return previous
 
@@ -318,4 +306,5 @@ class SshHost(Host):
         return int(self._call("boot_time"))
 
     def console_user(self) -> str | None:
-        return self._call("console_user")
+        user: str | None = self._call("console_user")
+        return user
