@@ -3,21 +3,24 @@ right before deleting it, refuse if its identity changed, and treat 404 as "alre
 
 from __future__ import annotations
 
-from cleanup.actions import cloud_records as R
-from cleanup.actions.base import Action
+from cleanup.actions.recorded import chosen, cloud_facts
+from cleanup.clients import records as R
+from cleanup.engine.action import Action, Outcome
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import CleanupError
 
-RESENT_DELETE = "deleted (answered 404 right after the re-read found it: a re-sent request of this run's)"
+GONE = Outcome.unchanged("already gone")
+DELETED = Outcome.done("deleted")
+RESENT_DELETE = Outcome.done("deleted (answered 404 right after the re-read found it: a re-sent request of this run's)")
 
 
 class CloudDelete(Action):
     service = ""  # jamf | entra | intune: the key of the recorded facts
     what = ""  # plural, for people
     option: str | None = None  # the operator's pick when several match where one is expected
-    kind = ""
+    kind: ChangeKind  # what each change is: every service sets it
     batched = True
     already_means_applied = True
     params = {}
@@ -34,27 +37,31 @@ class CloudDelete(Action):
     def read(self, ctx: RunContext, ids: list[str]) -> dict[str, dict | None]:
         raise NotImplementedError
 
-    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, str | Exception]:
+    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, Outcome | Exception]:
         raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------------------------
     def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
         found = facts.get(self.service) or []
         if self.option:
-            return R.chosen(ctx, self.service, found, self.what, self.option)
+            return chosen(ctx, self.service, found, self.what, self.option)
         return found
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(cannot_plan="no Jamf Pro / Graph connection is configured (`cleanup creds set jamf|graph`)")
-        facts = R.cloud_facts(ctx)
+        facts = cloud_facts(ctx)
         targets = self.targets(ctx, facts)
         notes = self.notes(facts)
         if not targets:
             return StepPlan(noop_reason=f"no {self.what} recorded for serial {facts['serial']}", notes=notes)
         changes = [
-            Change(key=f"{self.service}:{rec['id']}", kind=self.kind, target=R.describe(self.service, rec),
-                   details={"service": self.service, "id": rec["id"], "expect": self.identity(rec)})
+            Change(
+                key=f"{self.service}:{rec['id']}",
+                kind=self.kind,
+                target=R.describe(self.service, rec),
+                details={"service": self.service, "id": rec["id"], "expect": self.identity(rec)},
+            )
             for rec in targets
         ]
         return StepPlan(changes=changes, notes=notes)
@@ -62,25 +69,25 @@ class CloudDelete(Action):
     def notes(self, facts: dict) -> list[str]:
         return []
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         outcome = self.apply_many(ctx, step, [change])[0]
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    def apply_many(self, ctx: RunContext, step: Step, changes: list[Change]) -> list[str | Exception]:
+    def apply_many(self, ctx: RunContext, step: Step, changes: list[Change]) -> list[Outcome | Exception]:
         ids = [c.details["id"] for c in changes]
         try:
             current = self.read(ctx, ids)
         except CleanupError as exc:
             return [exc] * len(changes)
-        outcome: dict[str, str | Exception] = {}
+        outcome: dict[str, Outcome | Exception] = {}
         go: list[str] = []
         for change in changes:
             oid = change.details["id"]
             cur = current.get(oid)
             if cur is None:
-                outcome[oid] = "already gone"
+                outcome[oid] = GONE
             elif why := self.changed(change.details["expect"], cur):
                 outcome[oid] = R.refuse_changed(self.service, {**change.details["expect"], "id": oid}, why)
             else:
@@ -91,7 +98,7 @@ class CloudDelete(Action):
             except CleanupError as exc:
                 outcome.update({oid: exc for oid in go})
             for oid in go:
-                if outcome[oid] == "already gone":
+                if outcome[oid] == GONE:
                     # it was there at the re-read a moment ago: the HTTP layer re-sent this run's request after
                     # losing the answer, and the first send deleted it
                     outcome[oid] = RESENT_DELETE

@@ -10,18 +10,16 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from cleanup.actions import cloud_records as R
-from cleanup.actions.base import Action
-from cleanup.actions.cloud_preflight import READ_NEEDS
+from cleanup.clients import records as R
+from cleanup.clients.lookup import claims_for, device_id_sources
+from cleanup.engine.action import Action, ActsOn, included_actions, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import UsageError
 from cleanup.identifiers import valid_guid
 
-# every action that reads the cloud records (step 2's MDM command only uses them when it can)
 PREFETCH_MAX_AGE = 900  # seconds
-CLOUD_READERS = tuple(a for a in READ_NEEDS if a != "jamf.remove_mdm_profile")
 
 
 class _Inline:
@@ -37,7 +35,7 @@ class _Inline:
         fut: Future = Future()
         try:
             fut.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through result(), as a pool would
+        except BaseException as exc:
             fut.set_exception(exc)
         return fut
 
@@ -46,13 +44,12 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
     """Read the three services; return the record summaries and notes for people."""
     cloud = ctx.cloud
     # a batch already runs many Macs side by side: threads per Mac would only add overhead there
-    with (_Inline() if ctx.options.batch_id else ThreadPoolExecutor(max_workers=3)) as pool:
+    with _Inline() if ctx.options.batch_id else ThreadPoolExecutor(max_workers=3) as pool:
         # a batch's plan hands over the records it read in bulk for a chunk of Macs (cleanup.batch.prefetch)
         pre = ctx.options.lookups or {}
         pre_jamf, pre_intune = pre.get("jamf"), pre.get("intune")
         jamf_f = pool.submit(lambda: pre_jamf) if pre_jamf is not None else pool.submit(cloud.jamf.computers_by_serial, serial)
-        intune_f = (pool.submit(lambda: pre_intune) if pre_intune is not None
-                    else pool.submit(cloud.graph.managed_devices_by_serial, serial))
+        intune_f = pool.submit(lambda: pre_intune) if pre_intune is not None else pool.submit(cloud.graph.managed_devices_by_serial, serial)
         jamf = [R.jamf_summary(r) for r in jamf_f.result()]
         intune_all = [R.intune_summary(d) for d in intune_f.result()]
         notes: list[str] = []
@@ -61,20 +58,10 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
             if d not in intune:
                 notes.append(f"{R.describe('intune', d)} has this serial but is not a Mac ({d.get('operatingSystem')}): never deleted")
         # deviceIds: the Mac's own certificates first, then the ones Intune's records of this serial point to
-        sources: dict[str, str] = {}
-        for ids in (ctx.facts.get("entra_device_ids") or {}).values():
-            for did in ids:
-                sources.setdefault(did.casefold(), "deviceId on the Mac's Workplace Join certificate")
-        for d in intune:
-            did = d.get("azureADDeviceId")
-            if did and did != R.ZERO_GUID:
-                sources.setdefault(did.casefold(), f"azureADDeviceId of Intune record {d['id']}")
-        for j in jamf:
-            for did in j.get("aad_device_ids") or []:
-                if did != R.ZERO_GUID:
-                    sources.setdefault(did.casefold(), f"deviceId Jamf Pro reports for computer {j['id']}")
-        names = {ctx.facts.get("computer_name")} | {j["name"] for j in jamf} | {d.get("deviceName") for d in intune}
-        names = sorted(n for n in names if n)
+        certificates = [did for ids in (ctx.facts.get("entra_device_ids") or {}).values() for did in ids]
+        sources = device_id_sources(certificates, intune, jamf)
+        known_names = {ctx.facts.get("computer_name")} | {j["name"] for j in jamf} | {d.get("deviceName") for d in intune}
+        names = sorted(n for n in known_names if n)
         by_id = _devices_by_device_ids(cloud, list(sources), pre.get("entra"))
         entra: list[dict] = []
         seen: set[str] = set()
@@ -122,32 +109,13 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
     }, notes
 
 
-def lookup_claims(cloud, serial: str, devices: list[dict]) -> dict[str, list[str]]:
-    """Which other serials' Intune and Jamf Pro records claim the deviceIds of ``devices`` (cloud_records.claims_of):
-    Intune by azureADDeviceId, then Jamf Pro by the serials those records name and by the devices' names."""
-    dids = [d for d in dict.fromkeys((dev.get("deviceId") or "").casefold() for dev in devices) if _is_guid(d)]
-    if not dids:
-        return {}
-    intune = cloud.graph.managed_devices_by_aad_device_ids(dids)
-    _, serials, names = R.claim_sources(serial, devices, intune)
-    jamf = cloud.jamf.computers_by_serials_or_names(serials, names) if cloud.config.jamf_configured() else []
-    return R.claims_from(serial, devices, intune, jamf)
-
-
 def _claims(cloud, serial: str, devices: list[dict], known: dict | None) -> dict[str, list[str]]:
-    """lookup_claims, taking the ones ``known`` holds (read in bulk by a batch's plan) from there."""
+    """lookup.claims_for, taking the ones ``known`` holds (read in bulk by a batch's plan) from there."""
     known = known or {}
     missing = [d for d in devices if (d.get("deviceId") or "").casefold() not in known]
-    live = lookup_claims(cloud, serial, missing) if missing else {}
+    live = claims_for(cloud, serial, missing) if missing else {}
     dids = dict.fromkeys((d.get("deviceId") or "").casefold() for d in devices if d.get("deviceId"))
     return {did: known.get(did, live.get(did, [])) for did in dids}
-
-
-def _is_guid(text: str) -> bool:
-    try:
-        return valid_guid(text) == text
-    except UsageError:
-        return False
 
 
 def _devices_by_device_ids(cloud, device_ids: list[str], known: dict | None) -> dict[str, list[dict]]:
@@ -167,30 +135,36 @@ def _devices_by_device_ids(cloud, device_ids: list[str], known: dict | None) -> 
     return out
 
 
+@register
 class GatherCloudFacts(Action):
     name = "cloud.gather"
     summary = "Record the Mac's Jamf Pro record(s), Entra device(s) and Intune records (ids, names, last contact)"
+    acts_on = ActsOn.CLOUD
     read_only = True
     params = {}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        actions = ctx.included_actions()
-        # step 2 sends Jamf Pro's Remove MDM Profile command for a non-removable profile when it can: worth the
-        # records if a connection is configured, but no reason to demand one
-        optional = "jamf.remove_mdm_profile" in actions and ctx.cloud_opener is not None
-        if not actions & set(CLOUD_READERS) and not optional:
+        actions = included_actions(ctx)
+        # an action that uses the records only when it can (step 2's Remove MDM Profile command): worth reading
+        # them if a connection is configured, but no reason to demand one
+        optional = any(a.cloud_optional for a in actions) and ctx.cloud_opener is not None
+        if not any(a.reads_cloud for a in actions) and not optional:
             return StepPlan(noop_reason="no cloud step in this run")
         serial = ctx.serial
         if not serial:
             raise UsageError("the Mac's serial number is unknown: give --serial SN")
         if ctx.cloud_opener is None:
             if ctx.options.dry_run:
-                return StepPlan(noop_reason="no cloud connection configured", notes=["no Jamf Pro / Graph connection is configured: the cloud steps cannot be planned (`cleanup creds set`)"])
-            ctx.cloud  # raises the clear "not configured" error before anything changes
+                return StepPlan(
+                    noop_reason="no cloud connection configured",
+                    notes=["no Jamf Pro / Graph connection is configured: the cloud steps cannot be planned (`cleanup creds set`)"],
+                )
+            _ = ctx.cloud  # raises the clear "not configured" error before anything changes
         pre = ctx.options.prefetched
         if pre and pre.get("serial") == serial and ctx.clock() - pre.get("gathered_at", 0) < PREFETCH_MAX_AGE:
-            return StepPlan(noop_reason=_summary(pre), facts={"cloud": pre},
-                            notes=["records from the batch's plan moments ago; each object is re-read before its delete"])
+            return StepPlan(
+                noop_reason=_summary(pre), facts={"cloud": pre}, notes=["records from the batch's plan moments ago; each object is re-read before its delete"]
+            )
         cloud, notes = gather(ctx, serial)
         return StepPlan(noop_reason=_summary(cloud), facts={"cloud": cloud}, notes=notes)
 

@@ -3,49 +3,37 @@ every cloud delete has exactly one candidate (or the operator's explicit choice)
 
 from __future__ import annotations
 
-from cleanup.actions import cloud_records as R
-from cleanup.actions.base import Action
+from cleanup.actions.cloud_delete import CloudDelete
+from cleanup.actions.recorded import cloud_facts
+from cleanup.engine.action import Action, ActsOn, included_actions, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import PermissionMissing
 
-READ_NEEDS = {
-    "jamf_inventory.delete": ["jamf:read-computers"],
-    "entra_devices.delete": ["graph:read-devices"],
-    "intune_devices.delete": ["graph:read-managed"],
-    "verify.registration": ["jamf:read-computers", "graph:read-devices", "graph:read-managed"],
-    "jamf.remove_mdm_profile": ["jamf:read-computers"],  # the Remove MDM Profile command is optional
-    "duplicates.entra": ["jamf:read-computers", "graph:read-devices", "graph:read-managed"],
-    "duplicates.intune": ["jamf:read-computers", "graph:read-managed"],
-}
-DELETE_NEEDS = {
-    "jamf_inventory.delete": ["jamf:delete-computers"],
-    "entra_devices.delete": ["graph:delete-devices"],
-    "intune_devices.delete": ["graph:delete-managed"],
-    "duplicates.entra": ["graph:delete-devices"],
-    "duplicates.intune": ["graph:delete-managed"],
-}
 
-
-def needs_for(actions: set[str], dry_run: bool) -> list[str]:
+def needs_for(actions: list[Action], dry_run: bool) -> list[str]:
+    """The permissions the actions declare: to read, and unless a dry-run, to change."""
     needs: list[str] = []
-    for action in sorted(actions):
-        needs += READ_NEEDS.get(action, [])
+    for action in sorted(actions, key=lambda a: a.name):
+        needs += action.needs_read
         if not dry_run:
-            needs += DELETE_NEEDS.get(action, [])
+            needs += action.needs_write
     return list(dict.fromkeys(needs))
 
 
+@register
 class CloudPreflight(Action):
     name = "cloud.preflight"
     summary = "Check the Jamf Pro and Graph permissions the remaining steps need, and that every delete has one target"
+    acts_on = ActsOn.CLOUD
+    reads_cloud = True
     read_only = True
     params = {}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        actions = ctx.included_actions() & set(READ_NEEDS)
-        if not actions or (actions == {"jamf.remove_mdm_profile"} and ctx.cloud_opener is None):
+        actions = [a for a in included_actions(ctx) if a.needs_read or a.needs_write]
+        if not actions or (all(a.cloud_optional for a in actions) and ctx.cloud_opener is None):
             return StepPlan(noop_reason="no cloud step in this run")
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(noop_reason="no cloud connection configured")
@@ -64,14 +52,15 @@ class CloudPreflight(Action):
         known = [m for m in missing if m.known]
         if known:
             names = ", ".join(f"{m.service} {m.permission_name}" for m in known)
-            raise PermissionMissing(f"the credentials lack {names}: nothing was changed",
-                                    hint="grant the permission (and admin consent in Entra), then run again; `cleanup creds test` shows what they may do")
+            raise PermissionMissing(
+                f"the credentials lack {names}: nothing was changed",
+                hint="grant the permission (and admin consent in Entra), then run again; `cleanup creds test` shows what they may do",
+            )
         notes = [str(m) for m in missing if not m.known]
         if not ctx.options.dry_run:
-            from cleanup.actions import get_actions
-
-            facts = R.cloud_facts(ctx)
-            for name in sorted(actions & set(DELETE_NEEDS)):
-                get_actions()[name].targets(ctx, facts)  # raises Ambiguous before anything changes
+            facts = cloud_facts(ctx)
+            for action in sorted(actions, key=lambda a: a.name):
+                if isinstance(action, CloudDelete):
+                    action.targets(ctx, facts)  # raises Ambiguous before anything changes
         mode = "read (dry-run)" if ctx.options.dry_run else "read and delete"
         return StepPlan(noop_reason=f"credentials may {mode}: " + ", ".join(needs), notes=notes)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action, Param, command_failed
 from cleanup.actions.files import removal, remove_planned_path
+from cleanup.actions.scope import pkg_problem, process_problem
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, command_failed, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import UnsafePath
+from cleanup.hosts import probes
 
 KILLALL = "/usr/bin/killall"
 
@@ -20,13 +21,16 @@ def _app_problem(path: str) -> str | None:
     return None
 
 
+@register
 class RemoveCompanyPortal(Action):
     name = "company_portal.remove"
     summary = "Quit Company Portal, remove its bundle, pkgutil --forget its receipt"
+    acts_on = ActsOn.DEVICE
+    destructive = True
     params = {
         "app_path": Param("str", default="/Applications/Company Portal.app", check=_app_problem),
-        "process_name": Param("str", default="Company Portal"),
-        "pkg_ids": Param("str_list", default=["com.microsoft.CompanyPortalMac"]),
+        "process_name": Param("str", default="Company Portal", check=process_problem),
+        "pkg_ids": Param("str_list", default=["com.microsoft.CompanyPortalMac"], check=pkg_problem),
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
@@ -35,7 +39,7 @@ class RemoveCompanyPortal(Action):
         info = ctx.host.lstat(p["app_path"])
         if info is not None:
             quit_argv = [KILLALL, p["process_name"]]
-            plan.changes.append(Change("command:quit-company-portal", "run-command", " ".join(quit_argv) + " (if running)", {"argv": quit_argv}))
+            plan.changes.append(Change("command:quit-company-portal", ChangeKind.RUN_COMMAND, " ".join(quit_argv) + " (if running)", {"argv": quit_argv}))
             if ctx.host.linked_parent(p["app_path"]):
                 raise UnsafePath(f"{p['app_path']}: /Applications is a symlink; refusing")
             if (change := removal(p["app_path"], info, plan)) is not None:
@@ -44,19 +48,19 @@ class RemoveCompanyPortal(Action):
         for pkg in p["pkg_ids"]:
             if pkg in receipts:
                 argv = [probes.PKGUTIL, "--forget", pkg]
-                plan.changes.append(Change(f"receipt:{pkg}", "run-command", " ".join(argv), {"argv": argv}))
+                plan.changes.append(Change(f"receipt:{pkg}", ChangeKind.RUN_COMMAND, " ".join(argv), {"argv": argv}))
         if not plan.changes:
             plan.noop_reason = "Company Portal is not installed and has no package receipt"
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         if change.kind == "remove-path":
             return remove_planned_path(ctx, change.details)
         res = ctx.host.run(change.details["argv"])
         if change.key == "command:quit-company-portal":
-            return "quit" if res.ok else "already quit (was not running)"
+            return Outcome.done("quit") if res.ok else Outcome.unchanged("already quit (was not running)")
         if res.ok:
-            return "receipt forgotten"
+            return Outcome.done("receipt forgotten")
         if "no receipt" in res.stderr.lower():
-            return "already gone"
+            return Outcome.unchanged("already gone")
         raise command_failed(change.details["argv"], res)

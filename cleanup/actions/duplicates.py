@@ -7,9 +7,10 @@ No device access is needed.
 
 from __future__ import annotations
 
-from cleanup.actions import cloud_records as R
 from cleanup.actions.entra_devices import DeleteEntraDevice
 from cleanup.actions.intune_devices import DeleteIntuneRecords
+from cleanup.clients import records as R
+from cleanup.engine.action import register
 from cleanup.engine.context import RunContext
 from cleanup.errors import Ambiguous
 
@@ -33,9 +34,10 @@ def _reported(facts: dict) -> set[str]:
     reported = set().union(*by_record.values())
     if len(reported) > 1:
         listing = "; ".join(f"{R.describe('jamf', j)} reports {', '.join(sorted(by_record[j['id']])) or 'none'}" for j in facts["jamf"])
-        raise Ambiguous(f"Jamf Pro reports {len(reported)} different Entra deviceIds for serial {facts.get('serial')}, so its "
-                        f"current registration is unknown: {listing}",
-                        hint="delete the stale Jamf Pro record (after checking it in the portal), then run again")
+        raise Ambiguous(
+            f"Jamf Pro reports {len(reported)} different Entra deviceIds for serial {facts.get('serial')}, so its current registration is unknown: {listing}",
+            hint="delete the stale Jamf Pro record (after checking it in the portal), then run again",
+        )
     return reported
 
 
@@ -44,9 +46,11 @@ def _keep_note(facts: dict) -> list[str]:
     return [f"kept {R.describe('intune', keep)}: {why}"] if keep else []
 
 
+@register
 class DeleteStaleIntune(DeleteIntuneRecords):
     name = "duplicates.intune"
     summary = "Delete the Mac's stale Intune records, keeping the current one"
+    needs_read = ("jamf:read-computers", "graph:read-managed")
 
     def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
         keep, _ = keeper(facts)
@@ -56,9 +60,11 @@ class DeleteStaleIntune(DeleteIntuneRecords):
         return _keep_note(facts)
 
 
+@register
 class DeleteStaleEntra(DeleteEntraDevice):
     name = "duplicates.entra"
     summary = "Delete the Entra devices of the Mac's stale Intune records, keeping the current registration's"
+    needs_read = ("jamf:read-computers", "graph:read-devices", "graph:read-managed")
 
     def targets(self, ctx: RunContext, facts: dict) -> list[dict]:
         keep, _ = keeper(facts)
@@ -71,8 +77,7 @@ class DeleteStaleEntra(DeleteEntraDevice):
         stale = {(r.get("azureADDeviceId") or "").casefold() for r in facts.get("intune") or [] if r["id"] != keep["id"]}
         stale.discard("")
         stale.discard(R.ZERO_GUID)
-        return [d for d in facts.get("entra") or []
-                if (d.get("deviceId") or "").casefold() in stale and not R.same_guid(d.get("deviceId"), keep_did)]
+        return [d for d in facts.get("entra") or [] if (d.get("deviceId") or "").casefold() in stale and not R.same_guid(d.get("deviceId"), keep_did)]
 
     def notes(self, facts: dict) -> list[str]:
         keep, _ = keeper(facts)

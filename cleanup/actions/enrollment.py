@@ -6,11 +6,11 @@ opened for the console user. The step completes once ``profiles`` reports MDM en
 
 from __future__ import annotations
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action, Param, Pause, command_failed
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, Pause, PauseKind, command_failed, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
+from cleanup.hosts import probes
 
 OPEN = "/usr/bin/open"
 DRY_RUN_NOTE = "planned as it will run after steps 2-3 removed the MDM profile and the Jamf framework"
@@ -29,22 +29,25 @@ def open_for_console_user(ctx: RunContext, url: str, key: str, what: str) -> tup
     user = next((u for u in ctx.users if u.name == name), None)
     if user is None:
         return None, f"nobody is logged in at the Mac to {what}; `cleanup resume` retries"
-    change = Change(key, "run-command", f"open {url} as {user.name}", {"argv": [OPEN, url], "as_user": user.name, "once": True})
+    change = Change(key, ChangeKind.RUN_COMMAND, f"open {url} as {user.name}", {"argv": [OPEN, url], "as_user": user.name, "once": True})
     return change, None
 
 
-def run_change(ctx: RunContext, change: Change) -> str:
+def run_change(ctx: RunContext, change: Change) -> Outcome:
     user = next((u for u in ctx.users if u.name == change.details.get("as_user")), None)
     argv = change.details["argv"]
     res = ctx.host.run_as_user(user, argv) if user else ctx.host.run(argv)
     if not res.ok:
         raise command_failed(argv, res)
-    return "started"
+    return Outcome.done("started")
 
 
+@register
 class TriggerEnrollment(Action):
     name = "enrollment.trigger"
     summary = "Re-enroll in Jamf Pro: profiles renew (ADE) or the enrollment URL for the console user"
+    acts_on = ActsOn.DEVICE
+    pauses = frozenset({PauseKind.BLOCKED})
     params = {
         "method": Param("str", default="auto", check=_method),
         "enrollment_url": Param("str", default="", check=_https, help="default: <Jamf Pro URL>/enroll from the recorded MDM server"),
@@ -60,7 +63,8 @@ class TriggerEnrollment(Action):
         dep = ctx.facts.get("mdm", {}).get("dep")
         if p["method"] == "ade" or (p["method"] == "auto" and dep):
             argv = [probes.PROFILES, "renew", "-type", "enrollment"]
-            plan.changes.append(Change("command:profiles-renew", "run-command", " ".join(argv) + " (the user approves the MDM profile)", {"argv": argv}))
+            target = " ".join(argv) + " (the user approves the MDM profile)"
+            plan.changes.append(Change("command:profiles-renew", ChangeKind.RUN_COMMAND, target, {"argv": argv}))
             return plan
         url = p["enrollment_url"] or (ctx.facts.get("jamf_url") and ctx.facts["jamf_url"] + "/enroll")
         if not url:
@@ -71,10 +75,10 @@ class TriggerEnrollment(Action):
         plan.blocked += [blocked] if blocked else []
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return run_change(ctx, change)
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
         if not probes.enrollment(ctx.host).enrolled:
-            return Pause("waiting for the user to approve the MDM profile and finish enrollment; `cleanup resume` checks again", kind="blocked")
+            return Pause("waiting for the user to approve the MDM profile and finish enrollment; `cleanup resume` checks again", kind=PauseKind.BLOCKED)
         return None

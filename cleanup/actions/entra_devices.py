@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from cleanup.actions import cloud_records as R
+from typing import ClassVar
+
+from cleanup.actions import recorded
 from cleanup.actions.graph_delete import GraphDelete
+from cleanup.clients import records as R
+from cleanup.engine.action import ActsOn, register
+from cleanup.engine.plan import ChangeKind
 
 
+@register
 class DeleteEntraDevice(GraphDelete):
     name = "entra_devices.delete"
     summary = "Delete the Mac's device in Entra ID (found by deviceId; by name only as a fallback)"
+    acts_on = ActsOn.CLOUD
+    destructive = True
+    reads_cloud = True
+    needs_read: ClassVar[tuple[str, ...]] = ("graph:read-devices",)  # duplicates.entra needs more
+    needs_write = ("graph:delete-devices",)
     service = "entra"
     what = "Entra devices"
     option = "--entra-device"
-    kind = "delete-entra-device"
+    kind = ChangeKind.DELETE_ENTRA_DEVICE
     collection = "/devices"
 
     def identity(self, rec: dict) -> dict:
@@ -27,13 +38,13 @@ class DeleteEntraDevice(GraphDelete):
 
     def targets(self, ctx, facts: dict) -> list[dict]:
         """Devices found by deviceId are this Mac's registrations, all of them; one found by name only is deleted
-        only on the operator's explicit pick. None that another serial's records claim (cloud_records.unclaimed)."""
+        only on the operator's explicit pick. None that another serial's records claim (records.unclaimed)."""
         found, others = facts.get("entra") or [], facts.get("entra_other") or []
         picks = ctx.options.choices.get("entra") or facts.get("choices", {}).get("entra") or []
         if picks:
-            chosen = R.chosen(ctx, "entra", found + others, self.what, self.option)
+            chosen = recorded.chosen(ctx, "entra", found + others, self.what, self.option)
         elif facts.get("entra_by_name_only"):
-            R.chosen(ctx, "entra", found, self.what, self.option)  # several by name: Ambiguous (status 4)
+            recorded.chosen(ctx, "entra", found, self.what, self.option)  # several by name: Ambiguous (status 4)
             chosen = []  # a name alone never deletes
         else:
             chosen = found
@@ -42,9 +53,12 @@ class DeleteEntraDevice(GraphDelete):
     def notes(self, facts: dict) -> list[str]:
         notes = [f"kept, not linked to this Mac: {R.describe('entra', d)}" for d in facts.get("entra_other", [])]
         if facts.get("entra_by_name_only"):
-            notes += [f"kept {R.describe('entra', d)}: found by the computer name only (no deviceId matched); after checking it "
-                      f"in the portal, add --entra-device {d['id']} to delete it" for d in facts.get("entra") or []
-                      if not R.claimed(facts, d)]
+            notes += [
+                f"kept {R.describe('entra', d)}: found by the computer name only (no deviceId matched); after checking it "
+                f"in the portal, add --entra-device {d['id']} to delete it"
+                for d in facts.get("entra") or []
+                if not R.claimed(facts, d)
+            ]
         return notes + R.claim_notes(facts, (facts.get("entra") or []) + (facts.get("entra_other") or []))
 
     def get_one(self, graph, oid):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action, Param
 from cleanup.actions.keychain_items import in_parallel, read_all
+from cleanup.engine.action import Action, ActsOn, Param, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import HostError, UsageError
+from cleanup.hosts import probes
 from cleanup.identifiers import valid_guid
 
 
@@ -32,14 +32,18 @@ def _device_id(cert, view, notes: list[str]) -> str | None:
     try:
         return valid_guid(cn)
     except UsageError:
-        notes.append(f"ignored certificate {cn!r} (SHA-1 {cert.sha1}) in the {view.who} ({view.path}) as a deviceId: "
-                     "issued by MS-ORGANIZATION-ACCESS, but its name is not a GUID")
+        notes.append(
+            f"ignored certificate {cn!r} (SHA-1 {cert.sha1}) in the {view.who} ({view.path}) as a deviceId: "
+            "issued by MS-ORGANIZATION-ACCESS, but its name is not a GUID"
+        )
         return None
 
 
+@register
 class GatherFacts(Action):
     name = "facts.gather"
     summary = "Record serial, users, console user, Entra deviceId, Jamf and Company Portal presence, boot time"
+    acts_on = ActsOn.DEVICE
     read_only = True
     params = {
         "jamf_binary": Param("str", default="/usr/local/jamf/bin/jamf"),
@@ -56,11 +60,11 @@ class GatherFacts(Action):
             [
                 lambda: probes.require_mac(host),
                 lambda: probes.local_users(host),
-                lambda: probes.memo(ctx, "enrollment", lambda: probes.enrollment(host)),
-                lambda: probes.memo(ctx, "serial", lambda: probes.serial_number(host)),
+                lambda: ctx.memo("enrollment", lambda: probes.enrollment(host)),
+                lambda: ctx.memo("serial", lambda: probes.serial_number(host)),
                 lambda: probes.check(host, [probes.SCUTIL, "--get", "ComputerName"]).stdout.strip(),
                 lambda: probes.console_user_name(host),
-                lambda: probes.memo(ctx, "boot_time", lambda: probes.boot_time(host)),
+                lambda: ctx.memo("boot_time", lambda: probes.boot_time(host)),
             ],
         )
         facts = {
@@ -95,9 +99,7 @@ class GatherFacts(Action):
                 device_ids[who] = ids
         facts["entra_device_ids"] = device_ids
         console = facts["console_user"]
-        facts["entra_device_id"] = next(iter(device_ids.get(console or "", [])), None) or next(
-            (ids[0] for ids in device_ids.values() if ids), None
-        )
+        facts["entra_device_id"] = next(iter(device_ids.get(console or "", [])), None) or next((ids[0] for ids in device_ids.values() if ids), None)
         if len({i for ids in device_ids.values() for i in ids}) > 1:
             notes.append("more than one Workplace Join certificate found: " + ", ".join(f"{k}: {v}" for k, v in device_ids.items()))
         if not facts["entra_device_id"]:

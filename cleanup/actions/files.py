@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import posixpath
 
-from cleanup.actions.base import Action, Param
-from cleanup.actions.probes import home_is_safe
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import UnsafePath
 from cleanup.hosts.base import Identity, PathInfo
+from cleanup.hosts.probes import home_is_safe
 
 USER_TOKEN = "<username>"
 # (root, how many components a path must have below it)
@@ -95,12 +95,15 @@ def removal(path: str, info: PathInfo, plan: StepPlan) -> Change | None:
         left = f"; mount point(s) left: {', '.join(info.mounts)}" if info.mounts else ""
         target = f"{path} ({info.kind}, {info.size} bytes{left})"
     details = {"path": path, "type": info.kind, "size": info.size, "link_target": info.link_target, "dev": info.dev, "ino": info.ino}
-    return Change(key=f"path:{path}", kind="remove-path", target=target, details=details)
+    return Change(key=f"path:{path}", kind=ChangeKind.REMOVE_PATH, target=target, details=details)
 
 
+@register
 class RemovePaths(Action):
     name = "files.remove"
     summary = "Remove listed files and folders (system and per user), never following symlinks"
+    acts_on = ActsOn.DEVICE
+    destructive = True
     params = {
         "paths": Param("str_list", required=True, check=path_problem),
         "mirror_in_user_homes": Param("bool", default=True, help="also check each /Library path under every user's ~/Library"),
@@ -124,20 +127,20 @@ class RemovePaths(Action):
             plan.noop_reason = f"none of the {len(paths)} paths exists"
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return remove_planned_path(ctx, change.details)
 
 
-def remove_planned_path(ctx: RunContext, planned: dict) -> str:
+def remove_planned_path(ctx: RunContext, planned: dict) -> Outcome:
     """Remove a path that was planned, only while it is still the object planned (kind, device, inode); the
     host re-checks every parent as it walks (no link is followed) and never crosses a mount point."""
     path = planned["path"]
     if ctx.host.lstat(path) is None:
-        return "already gone"
+        return Outcome.unchanged("already gone")
     if ctx.host.linked_parent(path):
         raise UnsafePath(f"{path}: a parent became a symlink after planning; refusing")
     left = ctx.host.remove(path, Identity(planned["type"], planned.get("dev", 0), planned.get("ino", 0)))
     if left:
         # done, not blocked: another file system is never ours to remove, so a retry could never do more
-        return f"removed; left the mount point(s) {', '.join(left)} and the folders holding them (another file system is never crossed)"
-    return "removed"
+        return Outcome.done(f"removed; left the mount point(s) {', '.join(left)} and the folders holding them (another file system is never crossed)")
+    return Outcome.done("removed")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cleanup.actions.cloud_delete import CloudDelete
+from cleanup.actions.cloud_delete import DELETED, GONE, CloudDelete
+from cleanup.engine.action import Outcome
 from cleanup.engine.context import RunContext
 from cleanup.errors import CleanupError
 
@@ -35,18 +36,18 @@ class GraphDelete(CloudDelete):
     def delete_one(self, graph, oid: str) -> bool:
         raise NotImplementedError
 
-    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, str | Exception]:
+    def delete(self, ctx: RunContext, ids: list[str]) -> dict[str, Outcome | Exception]:
         graph = ctx.cloud.graph
         if len(ids) == 1:
-            return {ids[0]: "deleted" if self.delete_one(graph, ids[0]) else "already gone"}
+            return {ids[0]: DELETED if self.delete_one(graph, ids[0]) else GONE}
         results = graph.batch_delete([self._path(oid) for oid in ids])
-        out: dict[str, str | Exception] = {}
+        out: dict[str, Outcome | Exception] = {}
         for oid in ids:
             res = results[self._path(oid)]
             if isinstance(res, CleanupError):  # an answer lost (outcome unknown), or the batch stopped before it
                 out[oid] = res
             else:
-                out[oid] = res if res in ("deleted", "already gone") else CleanupError(f"Graph DELETE {self._path(oid)}: {res}")
+                out[oid] = {"deleted": DELETED, "already gone": GONE}.get(res) or CleanupError(f"Graph DELETE {self._path(oid)}: {res}")
         return out
 
 

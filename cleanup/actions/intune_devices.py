@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from cleanup.actions import cloud_records as R
+from typing import ClassVar
+
 from cleanup.actions.graph_delete import GraphDelete
+from cleanup.clients import records as R
+from cleanup.engine.action import ActsOn, register
+from cleanup.engine.plan import ChangeKind
 
 
+@register
 class DeleteIntuneRecords(GraphDelete):
     name = "intune_devices.delete"
     summary = "Delete every Intune managedDevice of the Mac's serial"
+    acts_on = ActsOn.CLOUD
+    destructive = True
+    reads_cloud = True
+    needs_read: ClassVar[tuple[str, ...]] = ("graph:read-managed",)  # duplicates.intune needs more
+    needs_write = ("graph:delete-managed",)
     service = "intune"
     what = "Intune records"
     option = None  # every record of the serial goes: no choice to make
-    kind = "delete-intune-record"
+    kind = ChangeKind.DELETE_INTUNE_RECORD
     collection = "/deviceManagement/managedDevices"
 
     def identity(self, rec: dict) -> dict:

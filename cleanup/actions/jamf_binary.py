@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action, Param, Pause, command_failed
+from cleanup.actions.scope import jamf_binary_problem
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, Pause, PauseKind, command_failed, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import ChangeBlocked, StepFailed
+from cleanup.hosts import probes
 
 JAMF = "/usr/local/jamf/bin/jamf"
 NON_REMOVABLE = (
@@ -17,13 +18,13 @@ NON_REMOVABLE = (
 )
 
 
-def run_jamf_change(ctx: RunContext, change: Change) -> str:
+def run_jamf_change(ctx: RunContext, change: Change) -> Outcome:
     res = ctx.host.run(change.details["argv"])
     if res.returncode == 127:
-        return "already gone (jamf binary absent)"
+        return Outcome.unchanged("already gone (jamf binary absent)")
     if not res.ok:
         raise command_failed(change.details["argv"], res)
-    return "done"
+    return Outcome.done("done")
 
 
 def server_side_removal(ctx: RunContext) -> str | None:
@@ -45,27 +46,42 @@ def server_side_removal(ctx: RunContext) -> str | None:
     return f"sent Jamf Pro's Remove MDM Profile command {uuid} to computer {rec['id']} (the profile is non-removable on the Mac)"
 
 
+@register
 class RemoveMdmProfile(Action):
     name = "jamf.remove_mdm_profile"
     summary = "Remove the Jamf MDM profile with the jamf binary (non-removable: Jamf Pro's Remove MDM Profile command)"
-    params = {"jamf_binary": Param("str", default=JAMF)}
+    acts_on = ActsOn.DEVICE
+    destructive = True
+    #: sends Jamf Pro's Remove MDM Profile command for a non-removable profile when a connection is configured
+    cloud_optional = True
+    needs_read = ("jamf:read-computers",)
+    pauses = frozenset({PauseKind.BLOCKED})
+    params = {"jamf_binary": Param("str", default=JAMF, check=jamf_binary_problem)}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         jamf = step.params["jamf_binary"]
-        status = probes.memo(ctx, "enrollment", lambda: probes.enrollment(ctx.host))
+        status = ctx.memo("enrollment", lambda: probes.enrollment(ctx.host))
         if not status.enrolled:
             return StepPlan(noop_reason="no MDM profile is installed")
         if sent := ctx.data.get("mdm_command"):
-            return StepPlan(blocked=[f"waiting for the Mac to act on Jamf Pro's Remove MDM Profile command {sent['uuid']} "
-                                     "(at its next MDM check-in); `cleanup resume` then continues"])
+            return StepPlan(
+                blocked=[
+                    f"waiting for the Mac to act on Jamf Pro's Remove MDM Profile command {sent['uuid']} "
+                    "(at its next MDM check-in); `cleanup resume` then continues"
+                ]
+            )
         if ctx.host.lstat(jamf) is None:
             return StepPlan(blocked=[f"the jamf binary is absent but an MDM profile is installed; {NON_REMOVABLE}"])
         argv = [jamf, "removeMdmProfile"]
         return StepPlan(
-            changes=[Change(key="command:jamf-removeMdmProfile", kind="run-command", target=" ".join(argv), details={"argv": argv, "mdm_server": status.server})]
+            changes=[
+                Change(
+                    key="command:jamf-removeMdmProfile", kind=ChangeKind.RUN_COMMAND, target=" ".join(argv), details={"argv": argv, "mdm_server": status.server}
+                )
+            ]
         )
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         res = ctx.host.run(change.details["argv"])
         non_removable = not res.ok and "not removable" in (res.stderr + res.stdout).lower()
         if not res.ok and not non_removable:
@@ -74,30 +90,36 @@ class RemoveMdmProfile(Action):
             outcome = server_side_removal(ctx)
             if outcome is None or "mdm_command" not in ctx.data:
                 raise ChangeBlocked(outcome or NON_REMOVABLE)
-            return outcome
-        return "MDM profile removed"
+            return Outcome.done(outcome)
+        return Outcome.done("MDM profile removed")
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
         sent = ctx.data.get("mdm_command")
         if sent and probes.enrollment(ctx.host).enrolled:
-            return Pause(f"step {step.number} ({step.id}): waiting for the Mac to act on Jamf Pro's Remove MDM Profile command "
-                         f"{sent['uuid']} (at its next MDM check-in); then `cleanup resume {ctx.run_id}`", kind="blocked")
+            return Pause(
+                f"step {step.number} ({step.id}): waiting for the Mac to act on Jamf Pro's Remove MDM Profile command "
+                f"{sent['uuid']} (at its next MDM check-in); then `cleanup resume {ctx.run_id}`",
+                kind=PauseKind.BLOCKED,
+            )
         return None
 
 
+@register
 class RemoveFramework(Action):
     name = "jamf.remove_framework"
     summary = "Remove the Jamf framework with the jamf binary"
-    params = {"jamf_binary": Param("str", default=JAMF)}
+    acts_on = ActsOn.DEVICE
+    destructive = True
+    params = {"jamf_binary": Param("str", default=JAMF, check=jamf_binary_problem)}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         jamf = step.params["jamf_binary"]
         if ctx.host.lstat(jamf) is None:
             return StepPlan(noop_reason=f"the Jamf framework is not installed ({jamf} is absent)")
         argv = [jamf, "removeFramework"]
-        return StepPlan(changes=[Change(key="command:jamf-removeFramework", kind="run-command", target=" ".join(argv), details={"argv": argv})])
+        return StepPlan(changes=[Change(key="command:jamf-removeFramework", kind=ChangeKind.RUN_COMMAND, target=" ".join(argv), details={"argv": argv})])
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         out = run_jamf_change(ctx, change)
         if ctx.host.lstat(step.params["jamf_binary"]) is not None:
             raise StepFailed("jamf removeFramework reported success but the jamf binary is still there")

@@ -6,7 +6,6 @@ identity preferences. Login keychains are changed as their user; a locked one bl
 
 from __future__ import annotations
 
-from cleanup.actions.base import Action, Param
 from cleanup.actions.keychain_delete import (
     check_keychain_path,
     delete_confirmed,
@@ -26,9 +25,11 @@ from cleanup.actions.keychain_items import (
     read_all,
     runner,
 )
+from cleanup.actions.scope import keychain_text_problem
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import ChangeBlocked, StepFailed
 from cleanup.parsers.security import ITEM_NOT_FOUND, parse_identity_preference_sha1
 
@@ -63,6 +64,17 @@ def _rule_check(rule: dict) -> str | None:
     return None
 
 
+def _delete_rule_check(rule: dict) -> str | None:
+    """A rule that deletes what it matches: every text inside the article's scope (a protect rule may be anything)."""
+    problem = _rule_check(rule)
+    if problem:
+        return problem
+    for n, text in enumerate(rule["contains"]):
+        if (why := keychain_text_problem(text)) is not None:
+            return f"contains[{n}]: {why}"
+    return None
+
+
 def _rule_matches(rule: dict, item) -> str | None:
     if rule.get("classes") and item.item_class not in rule["classes"]:
         return None
@@ -75,7 +87,7 @@ def _rule_matches(rule: dict, item) -> str | None:
     return None
 
 
-def _run_change(ctx: RunContext, change: Change) -> str:
+def _run_change(ctx: RunContext, change: Change) -> Outcome:
     if change.kind == "delete-keychain-item":
         return delete_confirmed(ctx, change)
     d = change.details
@@ -88,19 +100,24 @@ def _run_change(ctx: RunContext, change: Change) -> str:
         still = run([SECURITY, "get-identity-preference", "-s", d["service"], "-Z", d["keychain"]])
         if still.ok and parse_identity_preference_sha1(still.stdout) == d.get("sha1"):
             raise StepFailed(f"{change.target}: security(1) reported it cleared, but it is still set")
-        return "removed"
+        return Outcome.done("removed")
     if res.returncode == ITEM_NOT_FOUND:
-        return "already gone"
+        return Outcome.unchanged("already gone")
     if is_locked(res):
-        raise ChangeBlocked(f"{change.details['keychain']} is locked; {change.target} stays until its user logs in")
+        raise ChangeBlocked(
+            f"{change.details['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=f"login:{owner.name}" if owner else None
+        )
     raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")
 
 
+@register
 class PurgeMatching(Action):
     name = "keychain.purge_matching"
     summary = "Remove keychain items a rule matches (Microsoft, Intune, Company Portal, JAMF references), keeping protected ones"
+    acts_on = ActsOn.DEVICE
+    destructive = True
     params = {
-        "rules": Param("table_list", required=True, item=_RULE, check=_rule_check),
+        "rules": Param("table_list", required=True, item=_RULE, check=_delete_rule_check),
         "protect": Param("table_list", default=[], item=_RULE, check=_rule_check),
     }
 
@@ -109,6 +126,7 @@ class PurgeMatching(Action):
         for view in read_all(ctx, plan.notes):
             if view.locked:
                 plan.blocked.append(locked_reason(view))
+                plan.waiting_for += [f"login:{view.owner.name}"] if view.owner else []
                 continue
             chosen = []
             for item in view.items:
@@ -127,7 +145,7 @@ class PurgeMatching(Action):
             plan.noop_reason = "no keychain item matches the rules"
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return _run_change(ctx, change)
 
 
@@ -158,6 +176,9 @@ def _item_check(item: dict) -> str | None:
         return f"kind {kind!r} needs one of {', '.join(allowed)}"
     if kind == "identity-preference" and not item["service"].startswith("https://"):
         return "service: an identity preference service is an https:// URL"
+    for key in allowed:
+        if item.get(key) and (why := keychain_text_problem(item[key])) is not None:
+            return f"{key}: {why}"
     return None
 
 
@@ -176,9 +197,12 @@ def _spec_text(spec: dict) -> str:
     return spec["kind"] + " " + ", ".join(f"{k}={v!r}" for k, v in spec.items() if k != "kind")
 
 
+@register
 class DeleteExact(Action):
     name = "keychain.delete_exact"
     summary = "Remove exactly listed keychain items and clear identity preferences"
+    acts_on = ActsOn.DEVICE
+    destructive = True
     params = {"items": Param("table_list", required=True, item=_ITEM, check=_item_check)}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
@@ -186,9 +210,10 @@ class DeleteExact(Action):
         specs = step.params["items"]
         views = read_all(ctx, plan.notes)
         prefs = in_parallel(lambda v: [] if v.locked else self._identity_preferences(ctx, v, specs), views)
-        for view, view_prefs in zip(views, prefs):
+        for view, view_prefs in zip(views, prefs, strict=True):
             if view.locked:
                 plan.blocked.append(locked_reason(view))
+                plan.waiting_for += [f"login:{view.owner.name}"] if view.owner else []
                 continue
             chosen = []
             for item in view.items:
@@ -233,7 +258,7 @@ class DeleteExact(Action):
             changes.append(
                 Change(
                     key=f"identity-preference:{view.path}:{svc}",
-                    kind="clear-identity-preference",
+                    kind=ChangeKind.CLEAR_IDENTITY_PREFERENCE,
                     target=f"identity preference {svc} ({view.who})",
                     details={
                         "keychain": view.path,
@@ -247,5 +272,5 @@ class DeleteExact(Action):
             )
         return changes
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return _run_change(ctx, change)

@@ -11,6 +11,7 @@ from cleanup.actions.keychain_items import (
     read_keychain,
     runner,
 )
+from cleanup.engine.action import Outcome
 from cleanup.engine.context import RunContext
 from cleanup.engine.plan import Change
 from cleanup.errors import ChangeBlocked, StepFailed, UnsafePath
@@ -33,8 +34,7 @@ def check_keychain_path(host: Host, path: str) -> None:
     linked = host.linked_parent(path)
     info = host.lstat(path) if not linked else None
     if linked or (info is not None and info.kind != "file"):
-        raise UnsafePath(f"{path}: {linked or path} became a symlink or not a folder/file after planning; "
-                         "refusing to hand it to security(1)")
+        raise UnsafePath(f"{path}: {linked or path} became a symlink or not a folder/file after planning; refusing to hand it to security(1)")
 
 
 def identity_argv(host: Host, owner: LocalUser | None, details: dict) -> tuple[list[str], str | None]:
@@ -60,13 +60,12 @@ def items_left(host: Host, owner: LocalUser | None, details: dict) -> int:
     argv = [SECURITY, "find-certificate", "-a", "-Z", path] if cert else [SECURITY, "dump-keychain", path]
     res = runner(host, owner)(argv)
     if not res.ok:
-        raise StepFailed(f"cannot confirm the delete in {path}: security could not read it again "
-                         f"(exit {res.returncode}): {res.stderr.strip()[:200]}")
+        raise StepFailed(f"cannot confirm the delete in {path}: security could not read it again (exit {res.returncode}): {res.stderr.strip()[:200]}")
     ident = details["identity"]
     return sum(1 for i in parse_items(res.stdout) if item_identity(i) == ident)
 
 
-def delete_confirmed(ctx: RunContext, change: Change) -> str:
+def delete_confirmed(ctx: RunContext, change: Change) -> Outcome:
     """Run a planned delete and report what the keychain shows afterwards, never what the command claimed."""
     d = change.details
     owner = owner_of(ctx, change)
@@ -80,14 +79,16 @@ def delete_confirmed(ctx: RunContext, change: Change) -> str:
         argv = [argv[0], "delete-certificate", *argv[2:]]
         res = run(argv)
     if is_locked(res):
-        raise ChangeBlocked(f"{d['keychain']} is locked; {change.target} stays until its user logs in")
+        raise ChangeBlocked(f"{d['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=f"login:{owner.name}" if owner else None)
     if items_left(ctx.host, owner, d) <= d["same"] - d["nth"] - 1:
         if not res.ok:
-            return "already gone"
-        return f"removed the certificate alone: {alone}" if alone else "removed"
+            return Outcome.unchanged("already gone")
+        return Outcome.done(f"removed the certificate alone: {alone}" if alone else "removed")
     if res.ok:
         raise StepFailed(f"{change.target}: security(1) reported it deleted, but it is still in {d['keychain']}")
     if res.returncode == ITEM_NOT_FOUND:
-        raise StepFailed(f"{change.target} is still in {d['keychain']}: `{' '.join(argv)}` found nothing to delete "
-                         "(security(1) cannot address this item exactly); remove it in Keychain Access")
+        raise StepFailed(
+            f"{change.target} is still in {d['keychain']}: `{' '.join(argv)}` found nothing to delete "
+            "(security(1) cannot address this item exactly); remove it in Keychain Access"
+        )
     raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")

@@ -6,12 +6,13 @@ import posixpath
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-from cleanup.actions.probes import home_is_safe
 from cleanup.engine.context import RunContext
-from cleanup.engine.plan import Change
+from cleanup.engine.plan import Change, ChangeKind
 from cleanup.errors import HostError
 from cleanup.hosts.base import Host, LocalUser
+from cleanup.hosts.probes import home_is_safe
 from cleanup.parsers.security import (
     INTERACTION_NOT_ALLOWED,
     KeychainItem,
@@ -72,8 +73,7 @@ def keychain_owners(users: list[LocalUser], notes: list[str]) -> list[LocalUser]
     by_home: dict[str, list[LocalUser]] = {}
     for user in users:
         if not user.home.startswith("/") or user.home == "/" or posixpath.normpath(user.home) != user.home:
-            notes.append(f"user {user.name} (UID {user.uid}): home {user.home!r} is not a normalised absolute path; "
-                         "their login keychain is skipped")
+            notes.append(f"user {user.name} (UID {user.uid}): home {user.home!r} is not a normalised absolute path; their login keychain is skipped")
             continue
         by_home.setdefault(user.home.casefold(), []).append(user)  # macOS volumes are case-insensitive
     owners = []
@@ -86,10 +86,10 @@ def keychain_owners(users: list[LocalUser], notes: list[str]) -> list[LocalUser]
             if user is owner:
                 continue
             others = ", ".join(u.name for u in sharing if u is not user)
-            whose = (f"it is {owner.name}'s and is read and changed only as {owner.name}" if owner else
-                     "whose keychain it is cannot be told, so it is left alone")
-            notes.append(f"user {user.name} (UID {user.uid}) shares the home {user.home} with {others}: "
-                         f"no login keychain is handled as {user.name} ({whose})")
+            whose = (
+                f"it is {owner.name}'s and is read and changed only as {owner.name}" if owner else "whose keychain it is cannot be told, so it is left alone"
+            )
+            notes.append(f"user {user.name} (UID {user.uid}) shares the home {user.home} with {others}: no login keychain is handled as {user.name} ({whose})")
     return owners
 
 
@@ -107,8 +107,7 @@ def reachable(host: Host, path: str, what: str, notes: list[str]) -> bool:
         return False
     if info.kind != "file":
         target = f" (to {info.link_target})" if info.kind == "link" else ""
-        notes.append(f"skipped {what}: {path} is a {'symlink' if info.kind == 'link' else info.kind}{target}, "
-                     "not a keychain file; never followed")
+        notes.append(f"skipped {what}: {path} is a {'symlink' if info.kind == 'link' else info.kind}{target}, not a keychain file; never followed")
         return False
     return True
 
@@ -145,7 +144,7 @@ def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainVi
     found = keychains(ctx, sink)
     cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
     todo = [(p, o) for p, o in found if p not in cache]
-    for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, *po), todo)):
+    for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, *po), todo), strict=True):
         if isinstance(view, HostError):
             if notes is None:
                 raise view
@@ -229,7 +228,7 @@ _PASSWORD_FLAGS = {"genp": (("-s", "svce"), ("-a", "acct"), ("-l", "labl")), "in
 
 
 def _password_query(item: KeychainItem) -> list[tuple[str, str]]:
-    return [(flag, item.get(attr)) for flag, attr in _PASSWORD_FLAGS[item.item_class] if item.get(attr)]
+    return [(flag, value) for flag, attr in _PASSWORD_FLAGS[item.item_class] if (value := item.get(attr))]
 
 
 def _unaddressable(item: KeychainItem) -> str | None:
@@ -273,7 +272,7 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
     identities = [item_identity(i) for i in view.items]
     seen_keys: dict[str, int] = {}
     for item, why in chosen:
-        base = {"keychain": view.path, "owner": view.owner.name if view.owner else None, "class": item.item_class, "matched": why}
+        base: dict[str, Any] = {"keychain": view.path, "owner": view.owner.name if view.owner else None, "class": item.item_class, "matched": why}
         label = describe(item)
         if is_protected_key(item):
             notes.append(f"kept {label} in {view.who}: JAMF keys are never removed")
@@ -285,8 +284,7 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
                 continue
             unaddressable = _unaddressable(item)
             if unaddressable:
-                notes.append(f"refused {label} in {view.who}: security(1) cannot address it exactly ({unaddressable}); "
-                             "remove it in Keychain Access")
+                notes.append(f"refused {label} in {view.who}: security(1) cannot address it exactly ({unaddressable}); remove it in Keychain Access")
                 continue
             others = [o for o in view.items if id(o) not in chosen_ids and _same_query(query, o, item.item_class)]
             if others:
@@ -309,8 +307,7 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
             else:
                 argv = [SECURITY, "delete-certificate", "-Z", item.sha1, view.path]
                 if problem:
-                    notes.append(f"certificate {item.get('labl')!r} in {view.who} is removed alone (delete-certificate), "
-                                 f"its keys stay: {problem}")
+                    notes.append(f"certificate {item.get('labl')!r} in {view.who} is removed alone (delete-certificate), its keys stay: {problem}")
             base.update({"sha1": item.sha1, "labl": item.get("labl"), "issuer_cn": item.issuer_cn, "hpky": item.get("hpky")})
         elif item.item_class == "key":
             owner_cert = next((c for c in view.items if c.item_class == "cert" and c.get("hpky") and c.get("hpky") == item.get("klbl")), None)
@@ -320,10 +317,7 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
                     f"certificate {owner_cert.get('labl')!r} (delete-identity)"
                 )
             else:
-                notes.append(
-                    f"cannot remove {label} in {view.who} with security(1), which cannot delete a key on its own: "
-                    "delete it in Keychain Access"
-                )
+                notes.append(f"cannot remove {label} in {view.who} with security(1), which cannot delete a key on its own: delete it in Keychain Access")
             continue
         else:
             notes.append(f"skipped {label} in {view.who}: unknown item class")
@@ -336,13 +330,10 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
         ident = item_identity(item)
         # identical items are deleted one by one: after the n-th delete, at most `same - n - 1` are left
         base.update({"identity": ident, "same": identities.count(ident), "nth": n})
-        changes.append(Change(key=key, kind="delete-keychain-item", target=f"{label} ({view.who})", details={**base, "argv": argv}))
+        changes.append(Change(key=key, kind=ChangeKind.DELETE_KEYCHAIN_ITEM, target=f"{label} ({view.who})", details={**base, "argv": argv}))
     return changes, notes
 
 
 def locked_reason(view: KeychainView) -> str:
     name = view.owner.name if view.owner else "root"
-    return (
-        f"{view.who} is locked ({name} is not logged in): its items cannot be listed or removed until "
-        f"{name} logs in; `cleanup resume` retries"
-    )
+    return f"{view.who} is locked ({name} is not logged in): its items cannot be listed or removed until {name} logs in; `cleanup resume` retries"

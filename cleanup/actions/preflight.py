@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action
+from cleanup.engine.action import Action, ActsOn, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import SafetyRefusal
+from cleanup.hosts import probes
 
 
+@register
 class Preflight(Action):
     name = "preflight.check"
     summary = "Check the target: a Mac, the expected serial, running as root for a real run"
+    acts_on = ActsOn.DEVICE
     read_only = True
     params = {}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         host = ctx.host
-        serial = probes.memo(ctx, "serial", lambda: probes.serial_number(host))
+        serial = ctx.memo("serial", lambda: probes.serial_number(host))
         recorded = ctx.facts.get("serial")
         if recorded and recorded != serial:
             raise SafetyRefusal(f"this run belongs to Mac {recorded}, but {host.spec} is Mac {serial}; refusing")

@@ -11,12 +11,12 @@ import plistlib
 import sys
 import time
 
-from cleanup.actions import probes
-from cleanup.actions.base import Action, Param, Pause, command_failed
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, Pause, PauseKind, command_failed, positive_at_most, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
-from cleanup.errors import HostError
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
+from cleanup.errors import ConnectionLost, HostError
+from cleanup.hosts import probes
 
 SHUTDOWN = "/sbin/shutdown"
 DAEMON_LABEL = "com.cleanup.resume"
@@ -25,12 +25,8 @@ FIRST_POLL_DELAY = 0.5  # seconds between boot-time polls over SSH, growing by h
 MAX_POLL_DELAY = 15.0
 
 
-def _positive(v) -> str | None:
-    return None if v > 0 else "must be more than 0"
-
-
-def over_ssh(ctx: RunContext) -> bool:
-    return ctx.host.spec.startswith("ssh://")
+#: the one command this action runs: a playbook cannot change it
+RESTART_ARGV = (SHUTDOWN, "-r", "now")
 
 
 def resume_daemon_plist(ctx: RunContext) -> bytes:
@@ -49,57 +45,58 @@ def resume_daemon_plist(ctx: RunContext) -> bytes:
     )
 
 
+@register
 class Restart(Action):
     name = "reboot.restart"
     summary = "Restart the Mac; resume continues once the boot time has changed"
+    acts_on = ActsOn.DEVICE
+    destructive = True
+    pauses = frozenset({PauseKind.RESTART})
     params = {
-        "command": Param("str_list", default=[SHUTDOWN, "-r", "now"]),
-        "reconnect_minutes": Param("float", default=15, check=_positive, help="over SSH: how long to wait for the Mac to come back"),
+        "reconnect_minutes": Param("float", default=15, check=positive_at_most(24 * 60), help="over SSH: how long to wait for the Mac to come back"),
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        now = probes.memo(ctx, "boot_time", lambda: probes.boot_time(ctx.host))
+        now = ctx.memo("boot_time", lambda: probes.boot_time(ctx.host))
         before = ctx.data.get("boot_before")
         if before is not None and now != before:
             plan = StepPlan(noop_reason=f"the Mac restarted (boot time {before} -> {now})")
             if ctx.host.lstat(DAEMON_PATH) is not None:
-                plan.changes.append(Change(f"path:{DAEMON_PATH}", "remove-path", f"{DAEMON_PATH} (one-shot resume daemon)", {"path": DAEMON_PATH}))
+                plan.changes.append(Change(f"path:{DAEMON_PATH}", ChangeKind.REMOVE_PATH, f"{DAEMON_PATH} (one-shot resume daemon)", {"path": DAEMON_PATH}))
             return plan
         ctx.data["boot_before"] = now
         plan = StepPlan()
-        if ctx.host.spec == "local" and ctx.options.autoresume:
+        if ctx.host.this_mac and ctx.options.autoresume:
             plan.changes.append(
-                Change(f"path:{DAEMON_PATH}", "write-file", f"{DAEMON_PATH} (runs `cleanup resume` once at boot)", {"path": DAEMON_PATH})
+                Change(f"path:{DAEMON_PATH}", ChangeKind.WRITE_FILE, f"{DAEMON_PATH} (runs `cleanup resume` once at boot)", {"path": DAEMON_PATH})
             )
-        argv = list(step.params["command"])
-        plan.changes.append(Change("restart", "restart", " ".join(argv), {"argv": argv, "boot_time_before": now}))
+        argv = list(RESTART_ARGV)
+        plan.changes.append(Change("restart", ChangeKind.RESTART, " ".join(argv), {"argv": argv, "boot_time_before": now}))
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         if change.kind == "write-file":
             ctx.host.write_file(change.details["path"], resume_daemon_plist(ctx), 0o644)
-            return "installed"
+            return Outcome.done("installed")
         if change.kind == "remove-path":
             ctx.host.remove(change.details["path"])
-            return "removed"
+            return Outcome.done("removed")
         try:
             res = ctx.host.run(change.details["argv"])
         except HostError as exc:
-            from cleanup.hosts.ssh import ConnectionLost
-
             if isinstance(exc, ConnectionLost):  # a Mac going down may close the channel before it answers
-                return "restart requested (the connection closed as the Mac went down)"
+                return Outcome.done("restart requested (the connection closed as the Mac went down)")
             raise
         if not res.ok:
             raise command_failed(change.details["argv"], res)
-        return "restart requested"
+        return Outcome.done("restart requested")
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
         if any(c.kind == "restart" for c in plan.changes):
-            if over_ssh(ctx) and not ctx.options.no_wait:
+            if ctx.host.reconnects_after_restart and not ctx.options.no_wait:
                 return self._await_return(ctx, step)
-            how = "the resume daemon continues at boot" if ctx.host.spec == "local" and ctx.options.autoresume else "then run `cleanup resume`"
-            return Pause(f"the Mac is restarting; {how}", kind="restart")
+            how = "the resume daemon continues at boot" if ctx.host.this_mac and ctx.options.autoresume else "then run `cleanup resume`"
+            return Pause(f"the Mac is restarting; {how}", kind=PauseKind.RESTART)
         return None
 
     def _await_return(self, ctx: RunContext, step: Step) -> Pause | None:
@@ -123,7 +120,9 @@ class Restart(Action):
                 last = "it still reports the boot time from before the restart"
             left = deadline - time.monotonic()
             if left <= 0:
-                return Pause(f"the Mac has not come back within {minutes:g} min of the restart ({last}); "
-                             f"`cleanup resume {ctx.run_id}` continues once it is up", kind="restart")
+                return Pause(
+                    f"the Mac has not come back within {minutes:g} min of the restart ({last}); `cleanup resume {ctx.run_id}` continues once it is up",
+                    kind=PauseKind.RESTART,
+                )
             time.sleep(min(delay, left))
             delay = min(delay * 1.5, MAX_POLL_DELAY)

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from cleanup.actions.base import Action, Param
 from cleanup.actions.enrollment import DRY_RUN_NOTE, open_for_console_user, run_change
 from cleanup.actions.jamf_binary import JAMF
+from cleanup.actions.scope import jamf_binary_problem
+from cleanup.engine.action import Action, ActsOn, Outcome, Param, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, StepPlan
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 
 
 def _policy_check(v: str) -> str | None:
     return None if v == "" or v.isdigit() else "must be a Jamf Pro policy id (digits)"
 
 
+@register
 class StartRegistration(Action):
     name = "registration.start"
     summary = "Start the Entra/Intune registration policy (jamf policy, or Self Service for the user)"
+    acts_on = ActsOn.DEVICE
     params = {
-        "jamf_binary": Param("str", default=JAMF),
+        "jamf_binary": Param("str", default=JAMF, check=jamf_binary_problem),
         "policy_event": Param("str", default="", help="custom trigger of the registration policy"),
         "policy_id": Param("str", default="", check=_policy_check),
         "self_service": Param("bool", default=False, help="open the policy in Self Service for the console user instead"),
@@ -43,8 +46,8 @@ class StartRegistration(Action):
             plan.blocked.append("the Jamf framework is not back yet (re-enrollment installs it); `cleanup resume` retries")
             return plan
         argv = [p["jamf_binary"], "policy", "-event", p["policy_event"]] if p["policy_event"] else [p["jamf_binary"], "policy", "-id", p["policy_id"]]
-        plan.changes.append(Change("command:registration-policy", "run-command", " ".join(argv), {"argv": argv, "once": True}))
+        plan.changes.append(Change("command:registration-policy", ChangeKind.RUN_COMMAND, " ".join(argv), {"argv": argv, "once": True}))
         return plan
 
-    def apply(self, ctx: RunContext, step: Step, change: Change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return run_change(ctx, change)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from cleanup.actions import cloud_records as R
-from cleanup.actions.base import Action, Param, Pause
+from cleanup.actions.recorded import cloud_facts
+from cleanup.clients import records as R
+from cleanup.engine.action import Action, ActsOn, Param, Pause, PauseKind, positive_at_most, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
@@ -63,27 +64,38 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
 def _jamf_leftovers(cloud, serial: str, listed: list[str]) -> list[str]:
     """Old Jamf Pro records of the serial (recorded in step 0) still there; each re-read, as a list may still show
     a record deleted moments ago."""
-    return [f"old Jamf Pro record {cid} of serial {serial} (recorded in step 0) is still there: delete it in Jamf Pro "
-            f"(or run again with --jamf-record {cid}), then check again" for cid in listed if cloud.jamf.computer(cid) is not None]
+    return [
+        f"old Jamf Pro record {cid} of serial {serial} (recorded in step 0) is still there: delete it in Jamf Pro "
+        f"(or run again with --jamf-record {cid}), then check again"
+        for cid in listed
+        if cloud.jamf.computer(cid) is not None
+    ]
 
 
+@register
 class VerifyRegistration(Action):
     name = "verify.registration"
     summary = "Check that Jamf Pro, Entra and Intune each have the Mac's new registration (bounded polling)"
+    acts_on = ActsOn.CLOUD
+    reads_cloud = True
+    needs_read = ("jamf:read-computers", "graph:read-devices", "graph:read-managed")
+    pauses = frozenset({PauseKind.POLL})
     params = {
-        "timeout_minutes": Param("float", default=10.0, help="How long to poll before pausing (resume or `cleanup verify` later)."),
-        "first_interval_seconds": Param("float", default=5.0),
-        "max_interval_seconds": Param("float", default=60.0),
+        "timeout_minutes": Param(
+            "float", default=10.0, check=positive_at_most(24 * 60), help="How long to poll before pausing (resume or `cleanup verify` later)."
+        ),
+        "first_interval_seconds": Param("float", default=5.0, check=positive_at_most(3600)),
+        "max_interval_seconds": Param("float", default=60.0, check=positive_at_most(3600)),
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(cannot_plan="no Jamf Pro / Graph connection is configured")
-        R.cloud_facts(ctx)
+        cloud_facts(ctx)
         return StepPlan(noop_reason="checks the new registration after re-enrollment (read-only)")
 
     def finish(self, ctx: RunContext, step: Step, plan: StepPlan) -> Pause | None:
-        facts = R.cloud_facts(ctx)
+        facts = cloud_facts(ctx)
         p = step.params
         deadline = time.monotonic() + (0 if ctx.options.no_wait else p["timeout_minutes"] * 60)
         interval = p["first_interval_seconds"]
@@ -94,7 +106,9 @@ class VerifyRegistration(Action):
                 plan.noop_reason = result.summary()
                 return None
             if time.monotonic() + interval > deadline:
-                return Pause(f"registration {result.summary()}; check again with `cleanup verify {ctx.run_id}` or `cleanup resume {ctx.run_id}`", kind="wait")
+                return Pause(
+                    f"registration {result.summary()}; check again with `cleanup verify {ctx.run_id}` or `cleanup resume {ctx.run_id}`", kind=PauseKind.POLL
+                )
             if ctx.wait_ui:
                 ctx.wait_ui(time.time() + interval, "registration not complete yet: " + "; ".join(result.missing))
             else:

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import time
 
-from cleanup.actions.base import Action, Param, Pause
+from cleanup.engine.action import Action, ActsOn, Param, Pause, PauseKind, positive_at_most, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
-
-
-def _positive(v) -> str | None:
-    return None if v > 0 else "must be more than 0"
 
 
 def clock_text(ts: float) -> str:
     return time.strftime("%H:%M", time.localtime(ts))
 
 
+@register
 class Wait(Action):
     name = "wait.settle"
     summary = "Wait (durably) before the next step, e.g. 30 minutes for Intune and Entra to settle"
-    params = {"minutes": Param("float", required=True, check=_positive), "reason": Param("str", default="")}
+    acts_on = ActsOn.OPERATOR
+    pauses = frozenset({PauseKind.WAIT})
+    wait_override = True
+    params = {"minutes": Param("float", required=True, check=positive_at_most(7 * 24 * 60)), "reason": Param("str", default="")}
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         now = ctx.clock()
@@ -45,6 +45,6 @@ class Wait(Action):
         if remaining <= 0:
             return None
         if ctx.options.no_wait or ctx.wait_ui is None:
-            return Pause(f"waiting until {clock_text(not_before)}", kind="wait")
+            return Pause(f"waiting until {clock_text(not_before)}", kind=PauseKind.WAIT, not_before=not_before)
         ctx.wait_ui(not_before, step.title)
         return None

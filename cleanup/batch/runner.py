@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable
 
 from cleanup.batch import prefetch
 from cleanup.batch.approval import ApprovedDeletes, approved_keys
-from cleanup.batch.ledger import DUE_SQL, PAGE, Ledger
+from cleanup.batch.ledger import PAGE, Ledger
+from cleanup.engine.action import Pause, PauseKind
 from cleanup.engine.audit import AuditLog
 from cleanup.engine.context import RunOptions
 from cleanup.engine.model import Playbook
+from cleanup.engine.plan import CLOUD_DELETES, ChangeKind
 from cleanup.engine.reporter import Reporter
 from cleanup.engine.runner import DryRun, Runner, Selection
 from cleanup.engine.store import StateStore
@@ -40,7 +42,6 @@ VERIFY_ROUNDS = 30
 NO_WAIT_HORIZON = 10.0  # with --no-wait, pauses shorter than this (a restart) are still waited for
 PLAN_CHUNK = 20  # Macs planned together: their lookups fill one $batch of 20
 PLAN_WORKERS = 8  # chunks planned at once: 160 Macs' records in memory, whatever the batch's size
-DELETE_KINDS = {"delete-jamf-record": "jamf", "delete-entra-device": "entra", "delete-intune-record": "intune"}
 
 
 @dataclass
@@ -82,8 +83,8 @@ def _options_problem(data) -> str | None:
         "no_wait": isinstance(data["no_wait"], bool),
         "wait_seconds": data["wait_seconds"] is None or number(data["wait_seconds"], 0),
         "host_template": data["host_template"] is None or isinstance(data["host_template"], str),
-        "hosts": isinstance(data["hosts"], dict) and all(isinstance(k, str) and SERIAL_RE.fullmatch(k) and isinstance(v, str)
-                                                         for k, v in data["hosts"].items()),
+        "hosts": isinstance(data["hosts"], dict)
+        and all(isinstance(k, str) and SERIAL_RE.fullmatch(k) and isinstance(v, str) for k, v in data["hosts"].items()),
     }
     bad = [k for k, ok in checks.items() if not ok]
     return f"bad value for {', '.join(bad)}" if bad else None
@@ -92,7 +93,7 @@ def _options_problem(data) -> str | None:
 class SharedCloud:
     """One cloud session for every run of the batch (one token per service, one gate); runs cannot close it."""
 
-    def __init__(self, session):
+    def __init__(self, session) -> None:
         self.session = session
         self.permission_memo: dict = {}
         self.permission_lock = threading.Lock()
@@ -121,15 +122,15 @@ def host_for(playbook: Playbook, mac: dict, opts: BatchOptions) -> str:
 
 
 def planned_deletions(report: DryRun) -> list:
-    return [c for _, p in report.plans if p for c in p.changes if c.kind in DELETE_KINDS]
+    return [c for _, p in report.plans if p for c in p.changes if c.kind in CLOUD_DELETES]
 
 
 def deleted_objects(store: StateStore, run_id: str) -> list[dict]:
     """The cloud objects a run deleted, from its audit log."""
     out = []
     for rec in AuditLog(store.run_dir(run_id) / "audit.jsonl").records():
-        if rec.get("event") == "result" and rec.get("changed") and rec.get("kind") in DELETE_KINDS:
-            out.append({"service": DELETE_KINDS[rec["kind"]], "id": rec["key"].split(":", 1)[1], "target": rec.get("target")})
+        if rec.get("event") == "result" and rec.get("changed") and rec.get("kind") in CLOUD_DELETES:
+            out.append({"service": CLOUD_DELETES[ChangeKind(rec["kind"])], "id": rec["key"].split(":", 1)[1], "target": rec.get("target")})
     return out
 
 
@@ -198,8 +199,7 @@ class BatchRunner:
             options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups)
             report = Runner(None, open_host(host), self.playbook, options, cloud_opener=self._opener()).plan(self._selection(host))
             deletions = planned_deletions(report)
-            changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": [c.target for c in deletions],
-                               "approved": sorted({c.key for c in deletions})}
+            changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": [c.target for c in deletions], "approved": sorted({c.key for c in deletions})}
             if report.refusals:
                 changes.update(state="refused", outcome="; ".join(report.refusals), retryable=False)
         except SafetyRefusal as exc:
@@ -224,7 +224,7 @@ class BatchRunner:
                     in_flight[pool.submit(self._run_one, ledger, serial)] = serial
                 while len(in_flight) < slots:
                     if not queue and not exhausted:
-                        queue = ledger.serials(after=last, limit=PAGE, where=f"state != 'waiting' AND {DUE_SQL}")
+                        queue = ledger.runnable(after=last, limit=PAGE)
                         exhausted = len(queue) < PAGE
                         last = queue[-1] if queue else last
                         queue.reverse()
@@ -275,10 +275,16 @@ class BatchRunner:
         try:
             rid = self._existing_run(ledger, mac, was)
             plan = ledger.plan(serial) if rid else self._approved_plan(ledger, mac)
-            options = RunOptions(yes=True, no_wait=True, wait_seconds=self.opts.wait_seconds, autoresume=False, serial=serial,
-                                 batch_id=ledger.batch_id, prefetched=(plan or {}).get("cloud"))
-            runner = Runner(self.store, open_host(mac["host"]), self.playbook, options, Reporter(),
-                            cloud_opener=self._opener(serial, approved_keys(plan)))
+            options = RunOptions(
+                yes=True,
+                no_wait=True,
+                wait_seconds=self.opts.wait_seconds,
+                autoresume=False,
+                serial=serial,
+                batch_id=ledger.batch_id,
+                prefetched=(plan or {}).get("cloud"),
+            )
+            runner = Runner(self.store, open_host(mac["host"]), self.playbook, options, Reporter(), cloud_opener=self._opener(serial, approved_keys(plan)))
             if rid:
                 self._check_run(ledger, serial, rid)
                 runner.resume(rid)
@@ -286,7 +292,8 @@ class BatchRunner:
                 runner.start(self._selection(mac["host"]))
             changes = {"state": "done", "outcome": "done", "retryable": False, "ended": time.time()}
         except Paused as exc:
-            not_before = self._not_before((runner and runner.run_id) or rid, mac["attempts"])
+            pause = exc.pause if isinstance(exc.pause, Pause) else None  # Paused.pause is a Pause or None
+            not_before = self._not_before(pause, mac["attempts"])
             if not_before:
                 changes = {"state": "waiting", "outcome": exc.message, "not_before": not_before}
             else:
@@ -296,11 +303,10 @@ class BatchRunner:
         except CleanupError as exc:
             retry = exc.retryable
             changes = {"state": "failed", "outcome": exc.message, "retryable": retry, "ended": time.time()}
-        except Exception as exc:  # noqa: BLE001 - one Mac's bug must not stop the others
+        except Exception as exc:
             changes = {"state": "failed", "outcome": f"internal error: {type(exc).__name__}: {exc}", "retryable": False, "ended": time.time()}
-        close = getattr(runner.host, "close", None) if runner else None
-        if close is not None:
-            close()  # an ssh host's connection is not kept per finished Mac
+        if runner is not None:
+            runner.host.close()  # an ssh host's connection is not kept per finished Mac
         rid = (runner and runner.run_id) or rid
         if rid:
             changes["run_id"] = rid
@@ -321,9 +327,11 @@ class BatchRunner:
             if problem is None:
                 n, used = len(approved_keys(changes.get("plan"))), ledger.planned_total()
                 if used + n > self.opts.max_deletions:
-                    raise SafetyRefusal(f"Mac {mac['serial']}: planned again after its planning failed, it would delete {n} cloud "
-                                        f"object(s), more than the {max(0, self.opts.max_deletions - used)} --max-deletions "
-                                        f"{self.opts.max_deletions} leaves; nothing of it was changed")
+                    raise SafetyRefusal(
+                        f"Mac {mac['serial']}: planned again after its planning failed, it would delete {n} cloud "
+                        f"object(s), more than the {max(0, self.opts.max_deletions - used)} --max-deletions "
+                        f"{self.opts.max_deletions} leaves; nothing of it was changed"
+                    )
             if changes:
                 ledger.update(mac, **changes)
         if problem == "refused":
@@ -336,26 +344,21 @@ class BatchRunner:
         """A run resumed for the batch must be the batch's, on the approved playbook."""
         state, _ = self.store.load(run_id)
         if state.options.get("batch_id") != ledger.batch_id or state.playbook_sha256 != ledger.meta["playbook_sha256"]:
-            raise SafetyRefusal(f"run {run_id} of Mac {serial} is not a run of batch {ledger.batch_id}'s approved playbook "
-                                f"(batch {state.options.get('batch_id')}, playbook {state.playbook} {state.playbook_sha256[:12]}); refusing")
+            raise SafetyRefusal(
+                f"run {run_id} of Mac {serial} is not a run of batch {ledger.batch_id}'s approved playbook "
+                f"(batch {state.options.get('batch_id')}, playbook {state.playbook} {state.playbook_sha256[:12]}); refusing"
+            )
 
-    def _not_before(self, run_id: str | None, attempts: int) -> float | None:
+    @staticmethod
+    def _not_before(pause: Pause | None, attempts: int) -> float | None:
         """When to pick a paused Mac up again: its wait's end, shortly after a restart, or a while after an
         unverified registration; None for pauses that need a person (the Mac is reported instead)."""
-        if not run_id:
+        if pause is None or pause.kind == PauseKind.BLOCKED:
             return None
-        try:
-            state, _ = self.store.load(run_id)
-        except CleanupError:
-            return None
-        st = next((s for s in state.steps if s.state not in ("done", "skipped", "excluded")), None)
-        if st is None:
-            return None
-        if st.data.get("not_before"):
-            return float(st.data["not_before"])
-        action = self.playbook.step(st.id).action
-        if action == "reboot.restart":
+        if pause.kind == PauseKind.WAIT and pause.not_before:
+            return float(pause.not_before)
+        if pause.kind == PauseKind.RESTART:
             return time.time() + RESTART_RECHECK
-        if action == "verify.registration" and attempts < VERIFY_ROUNDS:
+        if pause.kind == PauseKind.POLL and attempts < VERIFY_ROUNDS:
             return time.time() + VERIFY_RECHECK
         return None

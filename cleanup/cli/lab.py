@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -32,9 +31,9 @@ def _users(text: str | None) -> list[str] | None:
 @mac_app.command("create")
 def create(
     directory: Path = typer.Argument(..., help="An empty or new folder for the simulated Mac."),
-    users: Optional[str] = typer.Option(None, "--users", help="Comma-separated short names (first one is at the console)."),
+    users: str | None = typer.Option(None, "--users", help="Comma-separated short names (first one is at the console)."),
     scenario: str = typer.Option("default", "--scenario", help="default, clean, no-jamf, non-removable-mdm, unsafe-username, secure-enclave."),
-    logged_out: Optional[str] = typer.Option(None, "--logged-out", help="Users who are not logged in (their keychains are locked)."),
+    logged_out: str | None = typer.Option(None, "--logged-out", help="Users who are not logged in (their keychains are locked)."),
 ) -> None:
     """Build a simulated Mac: Library trees, Company Portal, the Jamf framework, keychains, fake macOS tools."""
     from cleanup.lab.simmac.builder import create_sim_mac
@@ -84,12 +83,12 @@ def _set_login(directory: Path, user: str, on: bool) -> None:
 
 @app.command()
 def demo(
-    keep: Optional[Path] = typer.Option(None, "--keep", help="Build the simulated Mac here and keep it (default: a temporary folder)."),
+    keep: Path | None = typer.Option(None, "--keep", help="Build the simulated Mac here and keep it (default: a temporary folder)."),
     wait_seconds: float = typer.Option(5, "--wait-seconds", help="The 30-minute wait, shortened for the demo (recorded as an override)."),
     scenario: str = typer.Option("intune-duplicates", "--scenario", help="The emulated tenant's state (`cleanup lab tenant scenarios`)."),
 ) -> None:
     """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where."""
-    from cleanup.lab.demo import run_demo
+    from cleanup.cli.lab_demo import run_demo
 
     if keep is not None:
         run_demo(keep, wait_seconds, scenario)

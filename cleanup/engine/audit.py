@@ -24,10 +24,14 @@ class AuditLog:
 
     def records(self) -> list[dict[str, Any]]:
         """All complete records; a line cut short by a crash is ignored."""
+        from cleanup import readlimit
+        from cleanup.errors import StateError
+
         try:
-            text = self.path.read_text(encoding="utf-8")
+            data = readlimit.read_bytes(self.path, readlimit.AUDIT_LIMIT, "audit log", StateError)
         except FileNotFoundError:
             return []
+        text = data.decode("utf-8", errors="replace")  # a crash can leave a torn or zero-filled tail: skipped below
         out = []
         for line in text.splitlines():
             try:

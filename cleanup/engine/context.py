@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, TypeVar
 
 from cleanup.errors import UsageError
 from cleanup.hosts.base import Host, LocalUser
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,11 +26,11 @@ class RunOptions:
     #: the batch this run belongs to (recorded, so a crashed batch finds its runs again)
     batch_id: str | None = None
     #: cloud records a batch's plan gathered moments ago (step 0 reuses them; deletes still re-read each object)
-    prefetched: dict | None = None
+    prefetched: dict[str, Any] | None = None
     #: the Mac's raw records read in bulk for a chunk of a batch's Macs (cleanup.batch.prefetch.lookups):
     #: {"jamf": [records] | None, "intune": [managedDevices], "entra": {deviceId: [devices]}}; step 0 uses them
     #: instead of its own reads and looks up live only the deviceIds missing there
-    lookups: dict | None = None
+    lookups: dict[str, Any] | None = None
 
 
 @dataclass
@@ -53,9 +56,19 @@ class RunContext:
     def cloud(self) -> Any:
         if self._cloud is None:
             if self.cloud_opener is None:
-                raise UsageError("no Jamf Pro / Graph connection is configured", hint="`cleanup creds set jamf` and `cleanup creds set graph`, or --only device")
+                hint = "`cleanup creds set jamf` and `cleanup creds set graph`, or --only device"
+                raise UsageError("no Jamf Pro / Graph connection is configured", hint=hint)
             self._cloud = self.cloud_opener()
         return self._cloud
+
+    def memo(self, key: str, probe: Callable[[], T]) -> T:
+        """A probe's result shared by the steps of one dry-run (nothing changes in between); fresh in a real run."""
+        if not self.options.dry_run:
+            return probe()
+        if key not in self.cache:
+            self.cache[key] = probe()
+        shared: T = self.cache[key]  # what probe() returned for this key earlier in the dry-run
+        return shared
 
     def close_cloud(self) -> None:
         if self._cloud is not None:

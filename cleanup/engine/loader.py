@@ -1,23 +1,26 @@
-"""Read a playbook (TOML) and validate it against the actions' parameter specs.
+"""Read a playbook (TOML) and validate it against the actions' parameter specs and declarations.
 
 Errors name the file, the step and the field: ``cause6.toml: step 6 (remove-files): params.paths[2]: ...``.
+A step must say where its action acts, and may mark a step destructive that is not, never the reverse.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from cleanup.actions import get_actions
-from cleanup.actions.base import Param
+from cleanup import readlimit
+from cleanup.engine.action import Action, Param, registry
 from cleanup.engine.model import WHERE, Playbook, Step
 from cleanup.errors import PlaybookError
 
 STEP_KEYS = {"id", "number", "title", "action", "acts_on", "destructive", "params"}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
-_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (int, float), "bool": bool}
+MAX_NUMBER = 1e6  # no parameter counts higher (minutes, seconds); beyond it time arithmetic overflows
 
 
 def playbook_dirs() -> list[Path]:
@@ -37,7 +40,7 @@ def available_playbooks() -> dict[str, Path]:
 def resolve_playbook(ref: str) -> Path:
     if ref.endswith(".toml") or "/" in ref:
         path = Path(ref)
-        if not path.is_file():
+        if not path.exists():
             raise PlaybookError(f"playbook file {ref} does not exist")
         return path
     known = available_playbooks()
@@ -48,11 +51,15 @@ def resolve_playbook(ref: str) -> Path:
 
 def load_playbook(ref: str) -> Playbook:
     path = resolve_playbook(ref)
+    return parse_playbook(read_playbook_text(path), source=str(path))
+
+
+def read_playbook_text(path: Path) -> str:
+    """The file's text: a regular file of at most PLAYBOOK_LIMIT bytes of UTF-8 without NUL bytes."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"{path.name}: cannot read: {exc}") from None
-    return parse_playbook(text, source=str(path))
+        return readlimit.read_text(path, readlimit.PLAYBOOK_LIMIT, "playbook", PlaybookError)
+    except OSError as exc:
+        raise PlaybookError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
 
 
 def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
@@ -61,7 +68,7 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
         raise PlaybookError(errors[0], hint=f"{len(errors)} problem(s); run `cleanup playbooks validate {source}`" if len(errors) > 1 else None)
     data = tomllib.loads(text)
     meta = data["playbook"]
-    actions = get_actions()
+    actions = registry()
     steps = []
     for raw in data["steps"]:
         specs = actions[raw["action"]].params
@@ -83,10 +90,14 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
 def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
     """Every problem in a playbook, each a line naming file, step and field. [] when valid."""
     name = Path(source).name
+    if "\x00" in text:
+        return [f"{name}: holds a NUL byte; it is not a text file"]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return [f"{name}: malformed TOML: {exc}"]
+    except RecursionError:
+        return [f"{name}: malformed TOML: nested too deeply"]
     errs: list[str] = []
     meta = data.get("playbook")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
@@ -99,7 +110,7 @@ def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
         return errs
     seen: set[str] = set()
     last_number = -1
-    actions = get_actions()
+    actions = registry()
     for i, raw in enumerate(steps):
         where = f"{name}: step #{i + 1}"
         if not isinstance(raw, dict):
@@ -118,10 +129,12 @@ def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
             if num < last_number:
                 errs.append(f"{where}: number: bad ordering, step {num} comes after step {last_number}")
             last_number = max(last_number, num)
-        action = actions.get(raw.get("action")) if isinstance(raw.get("action"), str) else None
-        if isinstance(raw.get("action"), str) and action is None:
+        action_name = raw.get("action")
+        action = actions.get(action_name) if isinstance(action_name, str) else None
+        if isinstance(action_name, str) and action is None:
             errs.append(f"{where}: action: unknown action {raw['action']!r} (known: {', '.join(sorted(actions))})")
         if action is not None:
+            errs += _declaration_errors(action, raw, where)
             params = raw.get("params", {})
             if not isinstance(params, dict):
                 errs.append(f"{where}: params: must be a table")
@@ -130,7 +143,7 @@ def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
     return errs
 
 
-def _step_shape_errors(raw: dict, where: str) -> list[str]:
+def _step_shape_errors(raw: dict[str, Any], where: str) -> list[str]:
     errs = []
     for key in sorted(set(raw) - STEP_KEYS):
         errs.append(f"{where}: {key}: unknown field")
@@ -145,6 +158,17 @@ def _step_shape_errors(raw: dict, where: str) -> list[str]:
         errs.append(f"{where}: number: must be 0..99")
     if isinstance(raw.get("acts_on"), str) and raw["acts_on"] not in WHERE:
         errs.append(f"{where}: acts_on: must be one of {', '.join(WHERE)}")
+    return errs
+
+
+def _declaration_errors(action: Action, raw: dict[str, Any], where: str) -> list[str]:
+    """A step may tighten what its action declares (ask for confirmation), never loosen it."""
+    errs = []
+    acts_on = raw.get("acts_on")
+    if isinstance(acts_on, str) and acts_on in WHERE and acts_on != action.acts_on:
+        errs.append(f"{where}: acts_on: action {action.name} acts on the {action.acts_on}, not {acts_on!r}")
+    if raw.get("destructive") is False and action.destructive:
+        errs.append(f"{where}: destructive: action {action.name} is destructive; a playbook cannot mark it otherwise")
     return errs
 
 
@@ -166,6 +190,9 @@ def _value_errors(spec: Param, value: Any, where: str) -> list[str]:
         want = _TYPES[spec.type]
         if not isinstance(value, want) or (spec.type != "bool" and isinstance(value, bool)):
             return [f"{where}: expected {spec.type}, got {type(value).__name__}"]
+        number = cast(float, value)  # an int or a float when spec.type is one (checked just above)
+        if spec.type in ("int", "float") and not (math.isfinite(number) and abs(number) <= MAX_NUMBER):
+            return [f"{where}: {value!r} is not a number this tool accepts (finite, at most {MAX_NUMBER:g})"]
     elif spec.type == "str_list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return [f"{where}: expected a list of strings"]

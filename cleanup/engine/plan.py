@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class ChangeKind(StrEnum):
+    REMOVE_PATH = "remove-path"
+    WRITE_FILE = "write-file"
+    DELETE_KEYCHAIN_ITEM = "delete-keychain-item"
+    CLEAR_IDENTITY_PREFERENCE = "clear-identity-preference"
+    RUN_COMMAND = "run-command"
+    RESTART = "restart"
+    DELETE_JAMF_RECORD = "delete-jamf-record"
+    DELETE_ENTRA_DEVICE = "delete-entra-device"
+    DELETE_INTUNE_RECORD = "delete-intune-record"
+
+
+#: the changes that delete a cloud object, by the service they delete in
+CLOUD_DELETES = {ChangeKind.DELETE_JAMF_RECORD: "jamf", ChangeKind.DELETE_ENTRA_DEVICE: "entra", ChangeKind.DELETE_INTUNE_RECORD: "intune"}
 
 
 @dataclass
@@ -11,9 +28,12 @@ class Change:
     """One concrete change. ``key`` identifies its target across runs (used to reconcile after a crash)."""
 
     key: str
-    kind: str  # remove-path | delete-keychain-item | clear-identity-preference | run-command | restart | write-file
+    kind: ChangeKind
     target: str  # what a person reads
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.kind = ChangeKind(self.kind)  # an action planning an unknown kind is a bug, caught at plan time
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -24,6 +44,7 @@ class StepPlan:
     changes: list[Change] = field(default_factory=list)
     noop_reason: str | None = None  # nothing to do, and why
     blocked: list[str] = field(default_factory=list)  # parts that cannot be done now (resume retries them)
+    waiting_for: list[str] = field(default_factory=list)  # what would unblock them, e.g. "login:bob"
     notes: list[str] = field(default_factory=list)  # kept items, things that cannot be seen, warnings
     cannot_plan: str | None = None  # nothing can be planned yet, and why
     facts: dict[str, Any] = field(default_factory=dict)  # facts this step gathered (step 0)

@@ -12,70 +12,34 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cleanup.actions import get_actions, probes
-from cleanup.actions.base import Pause
+from cleanup.engine.action import Action, Outcome, Pause, PauseKind, registry
 from cleanup.engine.audit import AuditLog
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.engine.model import Playbook, Step
-from cleanup.engine.plan import StepPlan
+from cleanup.engine.plan import Change, StepPlan
 from cleanup.engine.reporter import Reporter
-from cleanup.engine.state import FINISHED, UNFINISHED, RunState, StepState
+from cleanup.engine.selection import Selection
+from cleanup.engine.state import FINISHED, UNFINISHED, RunState, RunStatus, StepState, StepStatus
 from cleanup.engine.store import StateStore
-from cleanup.errors import (
-    Ambiguous,
-    ChangeBlocked,
-    CleanupError,
-    Paused,
-    SafetyRefusal,
-    StepFailed,
-)
+from cleanup.errors import Ambiguous, ChangeBlocked, CleanupError, Paused, SafetyRefusal, StepFailed, UsageError
+from cleanup.hosts import probes
 from cleanup.hosts.base import Host
 
-
-@dataclass
-class Selection:
-    only: str | None = None  # device | cloud
-    start: str | None = None  # step ref for --from
-    stop: str | None = None  # step ref for --to
-
-    def to_json(self) -> dict:
-        return {"only": self.only, "from": self.start, "to": self.stop}
-
-    def included(self, playbook: Playbook, device: bool = True) -> set[str]:
-        actions = get_actions()
-        lo = playbook.index(self.start) if self.start else 0
-        hi = playbook.index(self.stop, last=True) if self.stop else len(playbook.steps) - 1
-        if lo > hi:
-            from cleanup.errors import UsageError
-
-            raise UsageError(f"--from {self.start} comes after --to {self.stop}")
-        ids = set()
-        for i, step in enumerate(playbook.steps):
-            if not device and step.acts_on == "device":
-                continue  # a cloud-only run has no Mac
-            if actions[step.action].read_only:
-                if not (self.only == "device" and step.acts_on == "cloud"):
-                    ids.add(step.id)  # facts and preflight run whenever their side is in: later steps need them
-            elif lo <= i <= hi and (self.only is None or step.acts_on in (self.only, "operator")):
-                ids.add(step.id)
-        return ids
+__all__ = ["DryRun", "Runner", "Selection"]
 
 
 @dataclass
 class DryRun:
     host: str
     playbook: Playbook
-    facts: dict
+    facts: dict[str, Any]
     plans: list[tuple[Step, StepPlan | None]] = field(default_factory=list)  # None: excluded by the selection
     refusals: list[str] = field(default_factory=list)  # ambiguities a real run would refuse (status 4)
-
-
-def _no_change(outcome: str) -> bool:
-    return outcome.startswith("already")
 
 
 def _cloud_scope(ctx: RunContext) -> str:
@@ -90,12 +54,20 @@ def _unfinished(run: RunState, root: Path) -> SafetyRefusal:
         f"Mac {run.serial} has an unfinished run {run.run_id} ({run.status}, state folder {root}); "
         "a new run would start again from step 0 without its recorded facts",
         hint=f"`cleanup resume {run.run_id}` continues it (add --state-dir {root} if that is not this folder); "
-             f"`cleanup abandon {run.run_id}` gives it up first, if that is really what you want",
+        f"`cleanup abandon {run.run_id}` gives it up first, if that is really what you want",
     )
 
 
 class Runner:
-    def __init__(self, store: StateStore | None, host: Host, playbook: Playbook, options: RunOptions, reporter: Reporter | None = None, cloud_opener=None):
+    def __init__(
+        self,
+        store: StateStore | None,
+        host: Host,
+        playbook: Playbook,
+        options: RunOptions,
+        reporter: Reporter | None = None,
+        cloud_opener: Callable[[], Any] | None = None,
+    ) -> None:
         self.cloud_opener = cloud_opener
         self.run_id: str | None = None  # the run start() created (known even when it then pauses)
         self._current: RunState | None = None  # the run under the host lock
@@ -104,9 +76,15 @@ class Runner:
         self.playbook = playbook
         self.options = options
         self.reporter = reporter or Reporter()
-        self.actions = get_actions()
+        self.actions = registry()
 
-    def _context(self, facts: dict | None = None, run_id: str = "", included: set[str] | None = None) -> RunContext:
+    @property
+    def _store(self) -> StateStore:
+        """The store of a real run (only a dry-run has none, and it never asks for it)."""
+        assert self.store is not None
+        return self.store
+
+    def _context(self, facts: dict[str, Any] | None = None, run_id: str = "", included: set[str] | None = None) -> RunContext:
         return RunContext(
             included=set(included or ()),
             playbook=self.playbook,
@@ -154,7 +132,7 @@ class Runner:
         return report
 
     # -- real runs -----------------------------------------------------------------------------
-    def start(self, selection: Selection, skip: list[str] = ()) -> RunState:
+    def start(self, selection: Selection, skip: Sequence[str] = ()) -> RunState:
         assert self.store is not None
         if self.host.device:
             probes.require_mac(self.host)
@@ -163,8 +141,6 @@ class Runner:
             if self.options.serial and self.options.serial != serial:
                 raise SafetyRefusal(f"--serial {self.options.serial} was given, but {self.host.spec} is Mac {serial}; refusing")
         elif not self.options.serial:
-            from cleanup.errors import UsageError
-
             raise UsageError("a cloud-only run needs --serial SN (there is no Mac to read it from)")
         else:
             serial = self.options.serial
@@ -189,9 +165,8 @@ class Runner:
             yield previous
         finally:
             run = self._current
-            if run is None:
-                note = previous  # refused before a run began: what the lock said stays said
-            else:
+            note = previous  # refused before a run began: what the lock said stays said
+            if run is not None:
                 note = self._holder(run.run_id) if run.status in UNFINISHED and self._touched(run) else ""
             with contextlib.suppress(CleanupError):  # a lost connection released it already (the agent ended)
                 self.host.unlock_run(note)
@@ -201,19 +176,19 @@ class Runner:
         return any(r.get("event") == "intent" for r in self._audit(run).records())
 
     def _holder(self, run_id: str) -> str:
-        return json.dumps({"pid": os.getpid(), "run": run_id or None, "state_dir": str(self.store.root), "host": self.host.spec})
+        return json.dumps({"pid": os.getpid(), "run": run_id or None, "state_dir": str(self._store.root), "host": self.host.spec})
 
     def _refuse_unfinished(self, serial: str, previous: str) -> None:
         """A new run of a Mac whose earlier run is unfinished would run step 0 again on a half-reset Mac (its deviceId
         gone, so a name would stand in for it): refuse, naming that run, here or in the state folder the Mac names."""
-        for run in self.store.unfinished(serial):
-            raise _unfinished(run, self.store.root)
+        for run in self._store.unfinished(serial):
+            raise _unfinished(run, self._store.root)
         try:
             note = json.loads(previous)
             other = StateStore(Path(note["state_dir"])) if note.get("run") else None
         except (ValueError, TypeError, KeyError, AttributeError):
             return  # no note (the last run finished) or not ours
-        if other is None or other.root == self.store.root:
+        if other is None or other.root == self._store.root:
             return
         try:
             run, _ = other.load(note["run"])
@@ -222,7 +197,7 @@ class Runner:
         if run.serial == serial and run.status in UNFINISHED:
             raise _unfinished(run, other.root)
 
-    def _start(self, ctx: RunContext, selection: Selection, included: set[str], serial: str, skip) -> RunState:
+    def _start(self, ctx: RunContext, selection: Selection, included: set[str], serial: str, skip: Sequence[str]) -> RunState:
         prefix: list[tuple[Step, StepPlan]] = []
         for step in self.playbook.steps:
             action = self.actions[step.action]
@@ -234,10 +209,10 @@ class Runner:
             plan = action.plan(ctx, step)
             ctx.facts.update(plan.facts)
             prefix.append((step, plan))
-            self.reporter.step_ended(step, "done", plan.summary())
+            self.reporter.step_ended(step, StepStatus.DONE, plan.summary())
         now = time.time()
         run = RunState(
-            run_id=self.store.new_run_id(serial),
+            run_id=self._store.new_run_id(serial),
             playbook=self.playbook.name,
             playbook_sha256=hashlib.sha256(self.playbook.text.encode()).hexdigest(),
             host=self.host.spec,
@@ -254,24 +229,26 @@ class Runner:
                 "batch_id": self.options.batch_id,
             },
             facts=ctx.facts,
-            steps=[StepState(s.id, "pending" if s.id in included else "excluded") for s in self.playbook.steps],
+            steps=[StepState(s.id, StepStatus.PENDING if s.id in included else StepStatus.EXCLUDED) for s in self.playbook.steps],
         )
         for step, plan in prefix:
             st = run.step(step.id)
-            st.mark("running")
-            st.mark("done", plan.summary())
+            st.mark(StepStatus.RUNNING)
+            st.mark(StepStatus.DONE, plan.summary())
             st.notes = plan.notes
-        self.store.create(run, self.playbook.text)
+        self._store.create(run, self.playbook.text)
         self._current = run
         self.host.label_run_lock(self._holder(run.run_id))
         ctx.run_id = self.run_id = run.run_id
         self._audit(run).append({"event": "run-start", "run": run.run_id, "serial": serial, "host": self.host.spec, "playbook": self.playbook.name})
         for service, ids in sorted(self.options.choices.items()):
-            self._audit(run).append({"event": "override", "run": run.run_id, "kind": "choose", "service": service, "ids": ids, "time": now, "by": "command line"})
+            self._audit(run).append(
+                {"event": "override", "run": run.run_id, "kind": "choose", "service": service, "ids": ids, "time": now, "by": "command line"}
+            )
         self._overrides(run, skip)
         return self._walk(run, ctx)
 
-    def resume(self, run_id: str, skip: list[str] = ()) -> RunState:
+    def resume(self, run_id: str, skip: Sequence[str] = ()) -> RunState:
         assert self.store is not None
         run, _ = self.store.load(run_id)
         if self.host.device:
@@ -286,14 +263,14 @@ class Runner:
             raise SafetyRefusal(f"run {run_id} belongs to Mac {run.serial}, but {self.host.spec} is Mac {serial}; refusing")
         with self.store.lock(serial, run_id):
             run, _ = self.store.load(run_id)  # re-read under the lock
-            if run.status == "abandoned":
+            if run.status == RunStatus.ABANDONED:
                 raise SafetyRefusal(f"run {run_id} was abandoned; it cannot be resumed", hint="`cleanup run` starts a new run")
-            included = {s.id for s in run.steps if s.state != "excluded"}
+            included = {s.id for s in run.steps if s.state != StepStatus.EXCLUDED}
             ctx = self._context(run.facts, run.run_id, included)
             try:
                 with self._host_lock(ctx, serial, run_id):
                     self._current = run
-                    if run.status == "done":
+                    if run.status == RunStatus.DONE:
                         return run
                     self._overrides(run, skip)
                     return self._walk(run, ctx)
@@ -301,29 +278,29 @@ class Runner:
                 ctx.close_cloud()
 
     def _audit(self, run: RunState) -> AuditLog:
-        return AuditLog(Path(self.store.run_dir(run.run_id)) / "audit.jsonl")
+        return AuditLog(Path(self._store.run_dir(run.run_id)) / "audit.jsonl")
 
-    def _overrides(self, run: RunState, skip) -> None:
+    def _overrides(self, run: RunState, skip: Sequence[str]) -> None:
         """Record every explicit operator override in the state and the audit log."""
-        records = []
+        records: list[dict[str, Any]] = []
         for ref in skip:
             step = self.playbook.step(ref)
             st = run.step(step.id)
             if st.state in FINISHED:
                 continue
-            st.mark("skipped", "skipped by the operator (--skip)")
+            st.mark(StepStatus.SKIPPED, "skipped by the operator (--skip)")
             records.append({"kind": "skip", "step": step.id, "number": step.number})
         ws = self.options.wait_seconds
         if ws is not None and not any(o["kind"] == "wait" and o.get("seconds") == ws for o in run.overrides):
             for step in self.playbook.steps:
-                if step.action == "wait.settle" and run.step(step.id).state not in FINISHED:
+                if self.actions[step.action].wait_override and run.step(step.id).state not in FINISHED:
                     records.append({"kind": "wait", "step": step.id, "seconds": ws})
         for rec in records:
             rec = {**rec, "time": time.time(), "by": "command line"}
             run.overrides.append(rec)
             self._audit(run).append({"event": "override", "run": run.run_id, **rec})
         if records:
-            self.store.save(run)
+            self._store.save(run)
 
     def _walk(self, run: RunState, ctx: RunContext) -> RunState:
         audit = self._audit(run)
@@ -337,51 +314,64 @@ class Runner:
             try:
                 plan = action.plan(ctx, step)
             except CleanupError as exc:
-                self._stop(run, st, "failed", exc.message)
+                self._stop(run, st, StepStatus.FAILED, exc.message)
                 raise
             dangling = self._reconcile(audit, run, step, plan)
             if plan.cannot_plan:
-                self._stop(run, st, "blocked", plan.cannot_plan)
-                raise Paused(f"step {step.number} ({step.id}) cannot run: {plan.cannot_plan}")
-            if plan.changes and step.destructive and not self.options.yes:
-                answer = self.reporter.confirm(step, plan)
-                if answer is None:
-                    self.store.save(run)
-                    raise Paused(f"step {step.number} ({step.id}) changes the Mac and needs confirmation: run `cleanup resume {run.run_id}` at a terminal, or add --yes")
-                if not answer:
-                    self.store.save(run)
-                    raise CleanupError(f"stopped before step {step.number} ({step.id}): not confirmed; it changed nothing", hint=f"`cleanup resume {run.run_id}` continues")
-            st.mark("running")
+                self._pause(
+                    run, st, StepStatus.BLOCKED, Pause(f"step {step.number} ({step.id}) cannot run: {plan.cannot_plan}", PauseKind.BLOCKED), plan.cannot_plan
+                )
+            self._confirm(run, step, plan)
+            st.mark(StepStatus.RUNNING)
             st.notes = plan.notes
-            self.store.save(run)
-            blocked, changed = self._apply(audit, run, st, step, action, ctx, plan, dangling)
-            pause: Pause | None = None
-            if not blocked:
-                try:
-                    pause = action.finish(ctx, step, plan)
-                except CleanupError as exc:
-                    self._stop(run, st, "failed", exc.message)
-                    raise
-            summary = plan.noop_reason if not plan.changes else f"{changed} change(s) applied"
+            self._store.save(run)
+            blocked, waiting, changed = self._apply(audit, run, st, step, action, ctx, plan, dangling)
             if blocked:
-                self._stop(run, st, "blocked", "; ".join(blocked))
-                raise Paused(f"step {step.number} ({step.id}) is blocked: " + "; ".join(blocked))
-            if pause:
-                self._stop(run, st, "paused", pause.reason)
-                raise Paused(pause.reason)
-            st.mark("done", summary)
-            self.store.save(run)
-            self.reporter.step_ended(step, "done", summary or "")
-        run.status = "done"
-        self.store.save(run)
+                why = "; ".join(blocked)
+                self._pause(
+                    run, st, StepStatus.BLOCKED, Pause(f"step {step.number} ({step.id}) is blocked: {why}", PauseKind.BLOCKED, waiting_for=tuple(waiting)), why
+                )
+            try:
+                pause = action.finish(ctx, step, plan)
+            except CleanupError as exc:
+                self._stop(run, st, StepStatus.FAILED, exc.message)
+                raise
+            if pause is not None:
+                if pause.kind not in action.pauses:
+                    raise RuntimeError(f"action {action.name} paused with {pause.kind!r}, which it does not declare")
+                self._pause(run, st, StepStatus.PAUSED, pause, pause.reason)
+            summary = plan.noop_reason if not plan.changes else f"{changed} change(s) applied"
+            st.mark(StepStatus.DONE, summary)
+            self._store.save(run)
+            self.reporter.step_ended(step, StepStatus.DONE, summary or "")
+        run.status = RunStatus.DONE
+        self._store.save(run)
         audit.append({"event": "run-done", "run": run.run_id})
         return run
 
-    def _apply(self, audit: AuditLog, run: RunState, st: StepState, step: Step, action, ctx: RunContext, plan: StepPlan, dangling: dict) -> tuple[list[str], int]:
-        """Apply the planned changes with an audit intent before and a result after each one."""
-        blocked = list(plan.blocked)
+    def _confirm(self, run: RunState, step: Step, plan: StepPlan) -> None:
+        """A destructive step's changes need a person's yes (or --yes); nobody to ask pauses the run."""
+        if not (plan.changes and step.destructive and not self.options.yes):
+            return
+        answer = self.reporter.confirm(step, plan)
+        if answer is None:
+            self._store.save(run)
+            why = f"step {step.number} ({step.id}) changes the Mac and needs confirmation: run `cleanup resume {run.run_id}` at a terminal, or add --yes"
+            raise Paused(why, pause=Pause(why, PauseKind.BLOCKED, waiting_for=("confirmation",)))
+        if not answer:
+            self._store.save(run)
+            raise CleanupError(
+                f"stopped before step {step.number} ({step.id}): not confirmed; it changed nothing", hint=f"`cleanup resume {run.run_id}` continues"
+            )
+
+    def _apply(
+        self, audit: AuditLog, run: RunState, st: StepState, step: Step, action: Action, ctx: RunContext, plan: StepPlan, dangling: dict[str, dict[str, Any]]
+    ) -> tuple[list[str], list[str], int]:
+        """Apply the planned changes with an audit intent before and a result after each one. Returns what is
+        blocked, what would unblock it, and how many changes took effect."""
+        blocked, waiting = list(plan.blocked), list(plan.waiting_for)
         changed = 0
-        todo = []
+        todo: list[tuple[Change, dict[str, Any]]] = []
         for change in plan.changes:
             base = {"run": run.run_id, "step": step.id, "number": step.number, "key": change.key, "kind": change.kind, "target": change.target}
             if change.details.get("once") and change.key in dangling:
@@ -393,55 +383,70 @@ class Runner:
         for group in groups:
             for change, base in group:
                 audit.append({"event": "intent", **base, "details": change.details})
-            if action.batched:
-                outcomes = action.apply_many(ctx, step, [c for c, _ in group])
-            else:
-                change = group[0][0]
-                try:
-                    outcomes = [action.apply(ctx, step, change)]
-                except (CleanupError, ChangeBlocked, OSError) as exc:
-                    if isinstance(exc, CleanupError) and exc.outcome_unknown:
-                        # the Mac may or may not have done it (connection lost mid-command): leave the intent
-                        # open, as a crash would, so resume probes it again and never repeats a `once` command
-                        self._stop(run, st, "failed", exc.message)
-                        raise
-                    outcomes = [exc]
+            outcomes = self._outcomes(run, st, step, action, ctx, [c for c, _ in group])
             failure: CleanupError | None = None
-            for (change, base), outcome in zip(group, outcomes):
+            for (change, base), outcome in zip(group, outcomes, strict=True):
                 if isinstance(outcome, ChangeBlocked):
-                    audit.append({"event": "result", **base, "result": "blocked", "changed": False, "reason": str(outcome)})
-                    blocked.append(str(outcome))
+                    audit.append({"event": "result", **base, "result": "blocked", "changed": False, "reason": outcome.message})
+                    blocked.append(outcome.message)
+                    waiting += [outcome.waiting_for] if outcome.waiting_for else []
                     continue
                 if isinstance(outcome, BaseException):
-                    msg = outcome.message if isinstance(outcome, CleanupError) else f"{change.target}: {outcome}"
-                    if not (isinstance(outcome, CleanupError) and outcome.outcome_unknown):  # else the intent stays open for resume
-                        audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
-                    if isinstance(outcome, SafetyRefusal):
-                        failure = failure or outcome
-                    elif not isinstance(failure, SafetyRefusal):
-                        failure = failure or StepFailed(f"step {step.number} ({step.id}) failed: {msg}", hint=f"fix the cause, then `cleanup resume {run.run_id}`")
+                    failure = self._failure(audit, run, step, base, change.target, outcome, failure)
                     continue
-                effective = not _no_change(outcome)
-                if not effective and change.key in dangling and action.already_means_applied:
+                if not isinstance(outcome, Outcome):
+                    raise RuntimeError(f"action {action.name} returned {type(outcome).__name__}, not an Outcome")
+                if not outcome.changed and change.key in dangling and action.already_means_applied:
                     # logged as intended before an interruption and now gone: that earlier attempt did it
-                    outcome, effective = f"applied before an interruption (confirmed on resume: {outcome})", True
-                audit.append({"event": "result", **base, "result": outcome, "changed": effective})
-                changed += effective
-                self.reporter.change_applied(step, change, outcome)
+                    outcome = Outcome.done(f"applied before an interruption (confirmed on resume: {outcome.text})")
+                audit.append({"event": "result", **base, "result": outcome.text, "changed": outcome.changed})
+                changed += outcome.changed
+                self.reporter.change_applied(step, change, outcome.text)
             if failure is not None:
-                self._stop(run, st, "failed", failure.message)
+                self._stop(run, st, StepStatus.FAILED, failure.message)
                 raise failure
-        return blocked, changed
+        return blocked, list(dict.fromkeys(waiting)), changed
 
-    def _stop(self, run: RunState, st: StepState, state: str, why: str) -> None:
+    def _outcomes(self, run: RunState, st: StepState, step: Step, action: Action, ctx: RunContext, changes: list[Change]) -> list[Outcome | Exception]:
+        if action.batched:
+            return action.apply_many(ctx, step, changes)
+        try:
+            return [action.apply(ctx, step, changes[0])]
+        except (CleanupError, OSError) as exc:
+            if isinstance(exc, CleanupError) and exc.outcome_unknown:
+                # the Mac may or may not have done it (connection lost mid-command): leave the intent
+                # open, as a crash would, so resume probes it again and never repeats a `once` command
+                self._stop(run, st, StepStatus.FAILED, exc.message)
+                raise
+            return [exc]
+
+    @staticmethod
+    def _failure(
+        audit: AuditLog, run: RunState, step: Step, base: dict[str, Any], target: str, exc: BaseException, failure: CleanupError | None
+    ) -> CleanupError:
+        """Record a failed change; the step fails with its first failure (a safety refusal as it is)."""
+        msg = exc.message if isinstance(exc, CleanupError) else f"{target}: {exc}"
+        if not (isinstance(exc, CleanupError) and exc.outcome_unknown):  # else the intent stays open for resume
+            audit.append({"event": "result", **base, "result": "failed", "changed": False, "reason": msg})
+        if failure is not None:
+            return failure
+        if isinstance(exc, SafetyRefusal):
+            return exc
+        return StepFailed(f"step {step.number} ({step.id}) failed: {msg}", hint=f"fix the cause, then `cleanup resume {run.run_id}`")
+
+    def _pause(self, run: RunState, st: StepState, state: StepStatus, pause: Pause, why: str) -> None:
+        self._stop(run, st, state, why)
+        raise Paused(pause.reason, pause=pause)
+
+    def _stop(self, run: RunState, st: StepState, state: StepStatus, why: str) -> None:
         st.mark(state, why)
-        run.status = "failed" if state == "failed" else "paused"
-        self.store.save(run)
+        run.status = RunStatus.FAILED if state == StepStatus.FAILED else RunStatus.PAUSED
+        self._store.save(run)
         step = next(s for s in self.playbook.steps if s.id == st.id)
         self.reporter.step_ended(step, state, why)
 
     @staticmethod
-    def _reconcile(audit: AuditLog, run: RunState, step: Step, plan: StepPlan) -> dict:
+    def _reconcile(audit: AuditLog, run: RunState, step: Step, plan: StepPlan) -> dict[str, dict[str, Any]]:
         """Close intents a crash left open: a change no longer planned was applied before the crash."""
         planned = {c.key for c in plan.changes}
         dangling = audit.dangling_intents(step.id)

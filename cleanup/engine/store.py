@@ -16,11 +16,12 @@ import secrets
 import stat
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from cleanup.engine.audit import AuditLog
-from cleanup.engine.state import UNFINISHED, RunState
+from cleanup.engine.state import UNFINISHED, RunState, RunStatus
 from cleanup.errors import LockHeld, SafetyRefusal, StateError, UsageError
 
 RUN_ID_RE = re.compile(r"^[A-Z0-9]{8,14}-\d{8}T\d{6}Z-[0-9a-f]{4}$")
@@ -43,8 +44,10 @@ def _private_dir(path: Path) -> None:
     os.chmod(path, 0o700)
 
 
-TRUST_RULE = ("as root, the state folder and every folder above it must be owned by root and not writable by "
-              "group or others (a root-owned sticky folder such as /tmp is fine above a root-owned folder)")
+TRUST_RULE = (
+    "as root, the state folder and every folder above it must be owned by root and not writable by "
+    "group or others (a root-owned sticky folder such as /tmp is fine above a root-owned folder)"
+)
 
 
 def _untrusted(path: Path, sticky_ok: bool) -> str | None:
@@ -174,19 +177,21 @@ class StateStore:
         if why:
             raise SafetyRefusal(f"cannot trust run {run_id}: {why}", hint=TRUST_RULE)
         path = d / "state.json"
-        if not path.is_file():
+        from cleanup import readlimit
+
+        if not os.path.lexists(path):  # a FIFO or device in its place is refused by the read below
             raise UsageError(f"no run {run_id} in {self.root}", hint="`cleanup status` lists the runs")
         where = f"state file {path}"
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(readlimit.read_bytes(path, readlimit.STATE_LIMIT, "state file", StateError))
         except (OSError, ValueError) as exc:
             raise StateError(f"{where} is corrupt or truncated ({exc.__class__.__name__}); nothing was run") from None
         run = RunState.from_json(data, where)
         if run.run_id != run_id:
             raise StateError(f"{where} belongs to run {run.run_id!r}, not {run_id!r}; nothing was run")
         try:
-            text = (d / "playbook.toml").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = readlimit.read_text(d / "playbook.toml", readlimit.PLAYBOOK_LIMIT, f"run {run_id}: stored playbook", StateError)
+        except OSError:
             raise StateError(f"run {run_id}: its stored playbook is missing or unreadable; nothing was run") from None
         if hashlib.sha256(text.encode()).hexdigest() != run.playbook_sha256:
             raise StateError(f"run {run_id}: its stored playbook was changed after the run started; nothing was run")
@@ -236,7 +241,7 @@ class StateStore:
             run, _ = self.load(run_id)  # re-read under the lock
             if run.status not in UNFINISHED:
                 raise UsageError(f"run {run_id} is {run.status}: only an unfinished run can be abandoned")
-            was, run.status = run.status, "abandoned"
+            was, run.status = run.status, RunStatus.ABANDONED
             self.save(run)
             AuditLog(self.run_dir(run_id) / "audit.jsonl").append({"event": "run-abandoned", "run": run_id, "was": was, "by": by})
         return run
@@ -248,6 +253,9 @@ class StateStore:
         _private_dir(self.root)
         locks = self.root / "locks"
         _private_dir(locks)
-        with held_lock(locks / f"{serial}.lock", f"pid {os.getpid()} run {run_id or '(starting)'}",
-                       lambda holder: f"another cleanup run is acting on Mac {serial} ({holder}); refusing to start a second one"):
+        with held_lock(
+            locks / f"{serial}.lock",
+            f"pid {os.getpid()} run {run_id or '(starting)'}",
+            lambda holder: f"another cleanup run is acting on Mac {serial} ({holder}); refusing to start a second one",
+        ):
             yield

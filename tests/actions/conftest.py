@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import plistlib
 import uuid
 from pathlib import Path
 
 import pytest
 
-from cleanup.actions import get_actions
+from cleanup.engine.action import Outcome, registry
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.engine.loader import load_playbook
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.hosts import open_host
 from cleanup.lab.simmac.common import USERS_DB
-from tests.conftest import keychain, set_lab_state
-
-SYSTEM_KC = "/Library/Keychains/System.keychain"
-
-
-def login_kc(user: str) -> str:
-    return f"/Users/{user}/Library/Keychains/login.keychain-db"
+from tests.support.lab import keychain, set_lab_state
 
 
 class SimMac:
@@ -38,7 +31,7 @@ class SimMac:
         self.root = root
         self.host = open_host(f"sim:{root}")
         self.playbook = load_playbook("cause6")
-        self.actions = get_actions()
+        self.actions = registry()
 
     # -- the simulated Mac -------------------------------------------------------------------
     def hp(self, mac_path: str) -> Path:
@@ -57,8 +50,13 @@ class SimMac:
     def add_user_record(self, name: str, uid: int, home: str) -> None:
         """Add a record to the local user database (what `dscl . -list /Users UniqueID` reads)."""
         rec = {
-            "name": [name], "uid": [str(uid)], "gid": ["20"], "home": [home], "shell": ["/bin/zsh"],
-            "realname": [name], "generateduid": [str(uuid.UUID(hex=hashlib.md5(name.encode()).hexdigest())).upper()],
+            "name": [name],
+            "uid": [str(uid)],
+            "gid": ["20"],
+            "home": [home],
+            "shell": ["/bin/zsh"],
+            "realname": [name],
+            "generateduid": [str(uuid.UUID(hex=hashlib.md5(name.encode()).hexdigest())).upper()],
         }
         (self.hp(USERS_DB) / f"{name}.plist").write_bytes(plistlib.dumps(rec))
 
@@ -76,10 +74,10 @@ class SimMac:
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         return self.actions[step.action].plan(ctx, step)
 
-    def apply(self, ctx: RunContext, step: Step, change) -> str:
+    def apply(self, ctx: RunContext, step: Step, change) -> Outcome:
         return self.actions[step.action].apply(ctx, step, change)
 
-    def apply_all(self, ctx: RunContext, step: Step, plan: StepPlan) -> list[str]:
+    def apply_all(self, ctx: RunContext, step: Step, plan: StepPlan) -> list[Outcome]:
         return [self.apply(ctx, step, c) for c in plan.changes]
 
 
@@ -93,25 +91,3 @@ def sim_mac(make_mac):
         return SimMac(make_mac(f"mac{n[0]}", **kw).resolve())
 
     return make
-
-
-def item_label(item: dict) -> str:
-    """A keychain item's label (of the sim's JSON form), falling back to its service or server."""
-    return item.get("labl") or item.get("svce") or item.get("srvr") or ""
-
-
-def tree_bytes(root) -> dict[str, bytes | str]:
-    """Every entry below a host folder: file -> bytes, link -> 'link:<text>', dir -> 'dir' (links never followed)."""
-    out: dict[str, bytes | str] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            rel = os.path.relpath(p, root)
-            if os.path.islink(p):
-                out[rel] = "link:" + os.readlink(p)
-            elif os.path.isdir(p):
-                out[rel] = "dir"
-            else:
-                with open(p, "rb") as f:
-                    out[rel] = f.read()
-    return out

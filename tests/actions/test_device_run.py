@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from tests.actions.conftest import SYSTEM_KC, item_label, login_kc, tree_bytes
-from tests.conftest import drive
+from tests.support.lab import drive
+from tests.support.simmac import SYSTEM_KC, item_label, login_kc, tree_bytes
 
 TRAP = "System/Library/Trap"
 BOB_COOKIE = "/Users/bob/Library/Cookies/com.microsoft.CompanyPortal.binarycookies"  # -> alice's payroll.xlsx
@@ -69,12 +69,20 @@ def test_full_device_run_keeps_link_targets_and_everything_unrelated(sim_mac, st
     assert not os.path.lexists(mac.hp(ALICE_CP))
     assert tree_bytes(root / TRAP) == trap
     assert {p: (root / p).read_bytes() for p in UNRELATED_FILES} == files
-    for d in ("Users/alice/Documents", "Users/alice/Library/Preferences", "Users/bob/Library/Cookies",
-              "Library/Application Support", "Library/Preferences", "Library/LaunchDaemons"):
+    for d in (
+        "Users/alice/Documents",
+        "Users/alice/Library/Preferences",
+        "Users/bob/Library/Cookies",
+        "Library/Application Support",
+        "Library/Preferences",
+        "Library/LaunchDaemons",
+    ):
         assert (root / d).is_dir() and not (root / d).is_symlink()
-    for gone in ("Library/Preferences/com.microsoft.CompanyPortal.plist",
-                 "Users/alice/Library/Cookies/com.jamf.management.jamfAAD.binarycookies",
-                 "Users/bob/Library/Application Support/com.microsoft.CompanyPortal"):
+    for gone in (
+        "Library/Preferences/com.microsoft.CompanyPortal.plist",
+        "Users/alice/Library/Cookies/com.jamf.management.jamfAAD.binarycookies",
+        "Users/bob/Library/Application Support/com.microsoft.CompanyPortal",
+    ):
         assert not os.path.lexists(root / gone)
 
     # steps 7 and 8: unrelated items (and the JAMF keys) are byte for byte the same; the article's items went

@@ -13,7 +13,7 @@ from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.engine.runner import Runner, Selection
 from cleanup.errors import PlaybookError, UnsafePath
 from cleanup.lab.simmac.snapshot import diff_manifests, tree_manifest
-from tests.actions.conftest import tree_bytes
+from tests.support.simmac import tree_bytes
 
 TRAP = "System/Library/Trap"
 CAROL_SAS = "/Users/carol/Library/Saved Application State"
@@ -48,7 +48,7 @@ def test_paths_swapped_for_links_after_planning_are_never_followed(sim_mac):
         # An attacker (or a racing process) swaps the parent folder for a link to a folder elsewhere that
         # holds an entry of the same name at the same place.
         outside = mac.root / f"Users/Shared/Outside{i}"
-        twin = outside / planned[len(parent) + 1:]
+        twin = outside / planned[len(parent) + 1 :]
         if change.details["type"] == "dir":
             (twin / "sub").mkdir(parents=True)
             (twin / "sub/precious.txt").write_text("must survive\n")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.actions.conftest import SYSTEM_KC, login_kc
+from cleanup.engine.action import Outcome
+from tests.support.simmac import SYSTEM_KC, login_kc
 
 WPJ_ACCOUNTS = {"com.microsoft.workplacejoin.thumbprint", "com.microsoft.workplacejoin.registeredUserPrincipalName"}
 PREFS = {"https://enterpriseregistration.windows.net", "https://enterpriseregistration.windows.net/"}
@@ -35,14 +36,12 @@ def test_delete_exact_removes_the_workplace_join_items_and_nothing_else(sim_mac)
     assert len(plan.changes) == 5
     assert not [c for c in plan.changes if c.details["keychain"] == SYSTEM_KC]
 
-    assert set(mac.apply_all(ctx, step, plan)) == {"removed"}
+    assert set(mac.apply_all(ctx, step, plan)) == {Outcome.done("removed")}
 
     assert mac.keychain(SYSTEM_KC) == before[SYSTEM_KC]
     old, new = before[login_kc("alice")], mac.keychain(login_kc("alice"))
-    private = next(i for i in old["items"] if i["class"] == "key" and i["key_kind"] == "private"
-                   and i["klbl"] == cert["hpky"])
-    expected_gone = {_ident(cert), _ident(private)} | {
-        _ident(i) for i in old["items"] if i["class"] == "genp" and i["acct"] in WPJ_ACCOUNTS}
+    private = next(i for i in old["items"] if i["class"] == "key" and i["key_kind"] == "private" and i["klbl"] == cert["hpky"])
+    expected_gone = {_ident(cert), _ident(private)} | {_ident(i) for i in old["items"] if i["class"] == "genp" and i["acct"] in WPJ_ACCOUNTS}
     assert len(expected_gone) == 4
     assert [i for i in old["items"] if _ident(i) not in expected_gone] == new["items"]  # the rest, byte for byte
     assert new["identity_preferences"] == {}
@@ -89,9 +88,14 @@ def test_every_workplace_join_certificate_goes_even_when_two_share_one_private_k
     mac = sim_mac(users=["alice"], logged_out=[])
     kc = mac.keychain(login_kc("alice"))
     first = _wpj_cert(kc)
-    second = dict(first, labl="11111111-2222-4333-8444-555555555555", alis="11111111-2222-4333-8444-555555555555",
-                  subject_cn="11111111-2222-4333-8444-555555555555", sha1="11F6AD8EC52A2984ABAAFD7C3B516503785C2072",
-                  sha256="2" * 64)
+    second = dict(
+        first,
+        labl="11111111-2222-4333-8444-555555555555",
+        alis="11111111-2222-4333-8444-555555555555",
+        subject_cn="11111111-2222-4333-8444-555555555555",
+        sha1="11F6AD8EC52A2984ABAAFD7C3B516503785C2072",
+        sha256="2" * 64,
+    )
     kc["items"].append(second)
     mac.write_keychain(login_kc("alice"), kc)
     ctx = mac.context()
@@ -102,6 +106,5 @@ def test_every_workplace_join_certificate_goes_even_when_two_share_one_private_k
 
     outcomes = {c.details.get("sha1") or c.key: mac.apply(ctx, step, c) for c in plan.changes}
 
-    left = [i for i in mac.keychain(login_kc("alice"))["items"] if i["class"] == "cert"
-            and i["issuer_cn"] == "MS-ORGANIZATION-ACCESS"]
+    left = [i for i in mac.keychain(login_kc("alice"))["items"] if i["class"] == "cert" and i["issuer_cn"] == "MS-ORGANIZATION-ACCESS"]
     assert left == [], f"outcomes {outcomes}; still in the keychain: {[i['labl'] for i in left]}"

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from cleanup.engine.loader import parse_playbook
-from tests.actions.conftest import SYSTEM_KC, item_label, login_kc
+from tests.support.simmac import SYSTEM_KC, item_label, login_kc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "keychain"
 CASES = sorted(FIXTURES.glob("*.json"))
@@ -88,8 +88,18 @@ def _toml_value(v) -> str:
 
 
 def _playbook_text(action: str, params: dict) -> str:
-    lines = ['[playbook]', 'name = "fixture"', "", "[[steps]]", f'id = "{ACTION_STEP[action]}"', "number = 7",
-             'title = "fixture step"', f'action = "{action}"', 'acts_on = "device"', "destructive = true"]
+    lines = [
+        "[playbook]",
+        'name = "fixture"',
+        "",
+        "[[steps]]",
+        f'id = "{ACTION_STEP[action]}"',
+        "number = 7",
+        'title = "fixture step"',
+        f'action = "{action}"',
+        'acts_on = "device"',
+        "destructive = true",
+    ]
     for key, tables in params.items():
         for table in tables:
             lines += ["", f"[[steps.params.{key}]]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
@@ -112,10 +122,10 @@ def test_keychain_case(case, sim_mac):
     items = [_expand(i) for i in spec["keychain"]]
     by_label = {i["labl"]: i for i in items if i["class"] == "cert"}
     prefs = {svc: by_label[label]["sha1"] for svc, label in spec.get("identity_preferences", {}).items()}
-    mac.write_keychain(login_kc("alice"), {"format": "simkeychain/1", "owner": "alice", "items": items,
-                                           "identity_preferences": prefs})
-    mac.write_keychain(SYSTEM_KC, {"format": "simkeychain/1", "owner": "root",
-                                   "items": [_expand(i) for i in spec.get("system", [])], "identity_preferences": {}})
+    mac.write_keychain(login_kc("alice"), {"format": "simkeychain/1", "owner": "alice", "items": items, "identity_preferences": prefs})
+    mac.write_keychain(
+        SYSTEM_KC, {"format": "simkeychain/1", "owner": "root", "items": [_expand(i) for i in spec.get("system", [])], "identity_preferences": {}}
+    )
 
     if spec["params"] == "cause6":
         step = mac.step(ACTION_STEP[spec["action"]])

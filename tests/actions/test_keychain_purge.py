@@ -7,9 +7,10 @@ import hashlib
 
 import pytest
 
+from cleanup.engine.action import Outcome
 from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.errors import ChangeBlocked
-from tests.actions.conftest import SYSTEM_KC, item_label, login_kc
+from tests.support.simmac import SYSTEM_KC, item_label, login_kc
 
 # That unrelated items (Wi-Fi, Slack/Chrome Safe Storage, "Fortune Teller", the Apple certificate, com.apple.*
 # tokens) survive steps 7 and 8 is checked after a real run in test_device_run.py, and item by item in the
@@ -39,11 +40,15 @@ def _add_jamf_identity_cert(mac, kc_path: str) -> dict:
     key = next(i for i in _jamf_keys(kc) if i["key_kind"] == "private")
     seed = "jamf-identity:" + kc_path
     cert = {
-        "class": "cert", "labl": "JAMF Device Identity", "alis": "JAMF Device Identity",
-        "subject_cn": "JAMF Device Identity", "issuer_cn": "JAMF Built-in Certificate Authority",
+        "class": "cert",
+        "labl": "JAMF Device Identity",
+        "alis": "JAMF Device Identity",
+        "subject_cn": "JAMF Device Identity",
+        "issuer_cn": "JAMF Built-in Certificate Authority",
         "sha1": hashlib.sha1(seed.encode()).hexdigest().upper(),
         "sha256": hashlib.sha256(seed.encode()).hexdigest().upper(),
-        "hpky": key["klbl"], "snbr": "01",
+        "hpky": key["klbl"],
+        "snbr": "01",
     }
     kc["items"].append(cert)
     mac.write_keychain(kc_path, kc)
@@ -74,7 +79,7 @@ def test_jamf_keys_survive_even_without_the_playbooks_protect_rule(sim_mac):
 
     # Only certificate deletes can take a key along (delete-identity); apply every one of them.
     cert_changes = [c for c in plan.changes if c.details["class"] == "cert"]
-    assert {mac.apply(ctx, step, c) for c in cert_changes} == {"removed"}
+    assert {mac.apply(ctx, step, c) for c in cert_changes} == {Outcome.done("removed")}
     for path, cert in certs.items():
         kc = mac.keychain(path)
         assert _jamf_keys(kc) == keys_before[path]
@@ -99,11 +104,11 @@ def test_login_keychain_changes_run_as_their_user(sim_mac):
         res = mac.host.run(change.details["argv"])
         assert res.returncode == 36 and _by_label(mac.keychain(login_kc(user)), label)
         # ... so the product's successful delete proves it ran as that user
-        assert mac.apply(ctx, step, change) == "removed"
+        assert mac.apply(ctx, step, change) == Outcome.done("removed")
         assert not _by_label(mac.keychain(login_kc(user)), label)
     # and a System keychain item is changed as root
     change = next(c for c in plan.changes if c.details["owner"] is None and c.details["class"] == "genp")
-    assert mac.apply(ctx, step, change) == "removed"
+    assert mac.apply(ctx, step, change) == Outcome.done("removed")
 
 
 # --------------------------------------------------------------------------- locked keychains
@@ -149,8 +154,7 @@ def test_keychain_locked_between_plan_and_apply_is_blocked_not_forced(sim_mac):
 
 
 def _genp(svce, acct, labl, desc, password):
-    return {"class": "genp", "svce": svce, "acct": acct, "labl": labl, "desc": desc,
-            "cdat": "20250608160530Z", "mdat": "20250608160530Z", "password": password}
+    return {"class": "genp", "svce": svce, "acct": acct, "labl": labl, "desc": desc, "cdat": "20250608160530Z", "mdat": "20250608160530Z", "password": password}
 
 
 def test_a_delete_that_could_hit_another_item_is_refused(sim_mac):
@@ -178,8 +182,7 @@ def test_a_delete_that_could_hit_another_item_is_refused(sim_mac):
 
     # Why this matters: the only query that could address the purge item deletes the first match: the wrong one.
     user = ctx.users[0]
-    res = mac.host.run_as_user(user, ["/usr/bin/security", "delete-generic-password", "-s", "com.example.sync",
-                                      "-a", "alice", login_kc("alice")])
+    res = mac.host.run_as_user(user, ["/usr/bin/security", "delete-generic-password", "-s", "com.example.sync", "-a", "alice", login_kc("alice")])
     assert res.returncode == 0
     left = [i["password"] for i in mac.keychain(login_kc("alice"))["items"] if i.get("svce") == "com.example.sync"]
     assert left == ["purge-me"]

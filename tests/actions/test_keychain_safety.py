@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 
+from cleanup.engine.action import Outcome
 from cleanup.engine.plan import Change
-from tests.actions.conftest import SYSTEM_KC, login_kc
+from tests.support.simmac import SYSTEM_KC, login_kc
 
 
 def _sha(seed: str, algo: str = "sha1") -> str:
@@ -14,14 +15,30 @@ def _sha(seed: str, algo: str = "sha1") -> str:
 
 
 def _genp(svce: str, labl, acct: str = "acct") -> dict:
-    return {"class": "genp", "svce": svce, "acct": acct, "labl": labl, "desc": None,
-            "cdat": "20250608160530Z", "mdat": "20250608160530Z", "password": "secret:" + svce}
+    return {
+        "class": "genp",
+        "svce": svce,
+        "acct": acct,
+        "labl": labl,
+        "desc": None,
+        "cdat": "20250608160530Z",
+        "mdat": "20250608160530Z",
+        "password": "secret:" + svce,
+    }
 
 
 def _cert(cn: str, issuer: str, hpky: str | None = None) -> dict:
-    return {"class": "cert", "labl": cn, "alis": cn, "subject_cn": cn, "issuer_cn": issuer,
-            "sha1": _sha("sha1:" + cn), "sha256": _sha("sha256:" + cn, "sha256"),
-            "hpky": hpky or _sha("hpky:" + cn), "snbr": _sha("snbr:" + cn)[:32]}
+    return {
+        "class": "cert",
+        "labl": cn,
+        "alis": cn,
+        "subject_cn": cn,
+        "issuer_cn": issuer,
+        "sha1": _sha("sha1:" + cn),
+        "sha256": _sha("sha256:" + cn, "sha256"),
+        "hpky": hpky or _sha("hpky:" + cn),
+        "snbr": _sha("snbr:" + cn)[:32],
+    }
 
 
 def _key(kind: str, label: str, klbl: str) -> dict:
@@ -82,7 +99,7 @@ def test_purge_removes_a_certificate_alone_when_its_private_key_is_not_matched(s
     assert change.details["argv"][1] == "delete-certificate", change.details["argv"]
     assert any("Contoso Device Key" in n and cert["labl"] in n for n in plan.notes), plan.notes
 
-    assert mac.apply(ctx, step, change) == "removed"
+    assert mac.apply(ctx, step, change) == Outcome.done("removed")
     kc = mac.keychain(login_kc("alice"))
     assert _keys(kc, "Contoso Device Key") and not [i for i in kc["items"] if i.get("sha1") == cert["sha1"]]
 
@@ -102,7 +119,7 @@ def test_a_jamf_key_that_appears_after_planning_is_not_taken_by_the_identity_del
     kc = mac.keychain(login_kc("alice"))
     assert [k for k in _keys(kc, "JAMF") if k["klbl"] == cert["hpky"]], outcome
     assert not [i for i in kc["items"] if i.get("sha1") == cert["sha1"]]
-    assert "JAMF" in outcome
+    assert "JAMF" in outcome.text
 
 
 # --------------------------------------------------------------------------- 2. labels security(1) prints in hex
@@ -123,7 +140,7 @@ def test_labels_with_a_newline_or_a_no_break_space_are_matched_and_really_remove
         assert item["svce"] in planned, plan.notes
         argv = planned[item["svce"]].details["argv"]
         assert argv[argv.index("-l") + 1] == item["labl"]
-        assert mac.apply(ctx, step, planned[item["svce"]]) == "removed"
+        assert mac.apply(ctx, step, planned[item["svce"]]) == Outcome.done("removed")
     left = {i.get("svce") for i in mac.keychain(login_kc("alice"))["items"]}
     assert not left & {"com.example.chat", "com.example.meet", "com.microsoft.multi"}
 
@@ -157,10 +174,11 @@ def test_a_delete_that_removes_nothing_is_never_reported_already_gone(sim_mac):
 
     try:
         outcome = mac.apply(ctx, step, bent)
-    except Exception as exc:  # noqa: BLE001 - the message is what the operator sees
-        outcome = f"failed: {exc}"
-    assert not outcome.startswith("already"), outcome
-    assert "still" in outcome
+        text, unchanged = outcome.text, not outcome.changed
+    except Exception as exc:
+        text, unchanged = f"failed: {exc}", False
+    assert not unchanged, text
+    assert "still" in text
     assert [i for i in mac.keychain(login_kc("alice"))["items"] if i.get("svce") == "com.microsoft.CompanyPortal.HockeySDK"]
 
 
@@ -193,7 +211,7 @@ def test_a_user_sharing_another_users_home_never_gets_that_keychain(sim_mac):
         assert mine and {c.details["owner"] for c in mine} == {"alice"}
         notes = [n for n in plan.notes if "mallory" in n]
         assert len(notes) == 1 and "/Users/alice" in notes[0] and "alice" in notes[0].replace("/Users/alice", ""), plan.notes
-        assert set(mac.apply_all(ctx, step, plan)) <= {"removed", "already gone"}
+        assert set(mac.apply_all(ctx, step, plan)) <= {Outcome.done("removed"), Outcome.unchanged("already gone")}
     assert not [i for i in mac.keychain(login_kc("alice"))["items"] if i.get("issuer_cn") == "MS-ORGANIZATION-ACCESS"]
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cleanup.errors import SafetyRefusal
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import drive
+from tests.support.lab import drive
 
 COOKIE = "Library/Cookies/com.microsoft.CompanyPortal.binarycookies"
 PREF = "Library/Preferences/com.microsoft.CompanyPortal.plist"
@@ -34,8 +34,7 @@ def test_username_expands_only_to_real_local_users(sim_mac):
     planted["root"] = _plant(mac, "/var/root")  # root's home, for completeness
 
     ctx = mac.context()
-    assert [(u.name, u.uid, u.home) for u in ctx.users] == [
-        ("admin", 500, "/Users/admin"), ("alice", 501, "/Users/alice"), ("bob", 502, "/Users/bob")]
+    assert [(u.name, u.uid, u.home) for u in ctx.users] == [("admin", 500, "/Users/admin"), ("alice", 501, "/Users/alice"), ("bob", 502, "/Users/bob")]
 
     step = mac.step("remove-files")
     plan = mac.plan(ctx, step)

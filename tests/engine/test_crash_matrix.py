@@ -1,6 +1,6 @@
 """Crash matrix: SIGKILL at every step boundary and inside each destructive device step, then resume.
 
-The crash is injected from outside the product (tests/crashkit/sitecustomize.py, loaded through PYTHONPATH).
+The crash is injected from outside the product (tests/support/crashkit/sitecustomize.py, loaded through PYTHONPATH).
 The final simulated Mac must equal that of an uninterrupted run, and the audit log must show each
 destructive change applied exactly once.
 """
@@ -18,9 +18,12 @@ from cleanup.engine.audit import AuditLog
 from cleanup.engine.store import StateStore
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import lab_state, run_cli
+from tests.support import crashkit
+from tests.support.lab import lab_state, run_cli
 
-CRASHKIT = Path(__file__).resolve().parents[1] / "crashkit"
+pytestmark = pytest.mark.slow
+
+CRASHKIT = crashkit.PATH
 VOLATILE = {".lab/state.json"}
 
 
@@ -120,6 +123,8 @@ def test_crash_anywhere_then_resume_equals_an_uninterrupted_run(baseline, tmp_pa
                 failures.append(f"{case}: final Mac differs: {diff or (sim, base_final[1])}")
             twice = {k: n for k, n in applied.items() if n != 1}
             if twice or set(applied) != set(base_applied):
-                failures.append(f"{case}: applied counts differ: twice={twice} missing={set(base_applied) - set(applied)} extra={set(applied) - set(base_applied)}")
+                failures.append(
+                    f"{case}: applied counts differ: twice={twice} missing={set(base_applied) - set(applied)} extra={set(applied) - set(base_applied)}"
+                )
     assert not failures, "\n".join(failures)
     assert len(cases) >= 40, len(cases)

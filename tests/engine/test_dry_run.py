@@ -3,13 +3,13 @@
 import json
 
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import run_cli
+from tests.support.lab import run_cli
 
 
 def _plan(mac, state_dir, *extra):
     res = run_cli("plan", "--host", f"sim:{mac}", "--json", *extra, state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    return json.loads(res.stdout)
+    return json.loads(res.stdout)["data"]
 
 
 def test_dry_run_changes_nothing_and_records_no_run(make_mac, state_dir):
@@ -46,7 +46,7 @@ def test_plan_lists_keychain_items_with_rule_and_sha1_and_never_jamf_keys(make_m
     assert all("rule" in d["matched"] for d in details)
     certs = [d for d in details if d["class"] == "cert"]
     assert certs and all(len(d["sha1"]) == 40 for d in certs)
-    assert not any("JAMF" == (d.get("labl") or "") for d in details)
+    assert not any((d.get("labl") or "") == "JAMF" for d in details)
     assert any("JAMF keys are never removed" in n or "protected by rule 'jamf-keys'" in n for n in step7["notes"])
     step8 = next(s for s in plan["steps"] if s["number"] == 8)
     wpj = [c["details"] for c in step8["changes"] if c["details"].get("issuer_cn") == "MS-ORGANIZATION-ACCESS"]

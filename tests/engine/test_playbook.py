@@ -6,7 +6,7 @@ import pytest
 
 from cleanup.engine.loader import load_playbook, parse_playbook, playbook_errors
 from cleanup.errors import PlaybookError
-from tests.conftest import REPO, run_cli
+from tests.support.lab import REPO, run_cli
 
 REFERENCE = REPO.parent / "shared/reference/cause6-procedure.md"
 CAUSE6 = (REPO / "playbooks/cause6.toml").read_text()
@@ -53,9 +53,15 @@ def _replace_step6_paths(paths_toml: str) -> str:
         (CAUSE6.replace("number = 10\n", "number = 8\n"), r"step 8 \(remove-company-portal\): number: bad ordering"),
         (CAUSE6.replace("minutes = 30", 'minutes = "thirty"'), r"step 11 \(wait-30-minutes\): params\.minutes: expected float, got str"),
         (CAUSE6.replace("minutes = 30", "minutes = 30\nseconds = 5"), r"params\.seconds: unknown parameter"),
-        (CAUSE6.replace('kind = "certificate"\nissuer', 'kind = "certificate"\nissuerr'), r"step 8 \(delete-keychain-entries\): params\.items\[2\]\.issuerr: unknown parameter"),
+        (
+            CAUSE6.replace('kind = "certificate"\nissuer', 'kind = "certificate"\nissuerr'),
+            r"step 8 \(delete-keychain-entries\): params\.items\[2\]\.issuerr: unknown parameter",
+        ),
         (CAUSE6.replace("destructive = true", "destructive = 1", 1), r"step 2 \(remove-mdm-profile\): destructive: expected bool"),
-        (_replace_step6_paths('paths = ["/Library/Preferences/../../etc/sudoers"]'), r"params\.paths\[0\]: path '/Library/Preferences/\.\./\.\./etc/sudoers' is not normalised"),
+        (
+            _replace_step6_paths('paths = ["/Library/Preferences/../../etc/sudoers"]'),
+            r"params\.paths\[0\]: path '/Library/Preferences/\.\./\.\./etc/sudoers' is not normalised",
+        ),
         (_replace_step6_paths('paths = ["/etc/sudoers"]'), r"params\.paths\[0\]: path '/etc/sudoers' is outside the allowed roots"),
         (_replace_step6_paths('paths = ["/Library/Preferences"]'), r"is too close to /Library"),
         (_replace_step6_paths('paths = ["/Library/Keychains/System.keychain"]'), r"is inside /Library/Keychains"),
@@ -87,7 +93,7 @@ def test_show_json_lists_steps_with_params(state_dir):
 
     res = run_cli("playbooks", "show", "cause6", "--json", state_dir=state_dir)
     assert res.returncode == 0
-    data = json.loads(res.stdout)
+    data = json.loads(res.stdout)["data"]
     step6 = next(s for s in data["steps"] if s["number"] == 6)
     assert step6["destructive"] is True and step6["acts_on"] == "device"
     assert "/Users/<username>/Library/Cookies/com.microsoft.CompanyPortal.binarycookies" in step6["params"]["paths"]

@@ -6,7 +6,7 @@ import stat
 import time
 
 from cleanup.engine.audit import AuditLog
-from tests.conftest import drive, keychain, lab_state, run_cli, set_lab_state
+from tests.support.lab import drive, keychain, lab_state, run_cli, set_lab_state
 
 ARTICLE_FILE = "Library/Preferences/com.microsoft.CompanyPortal.plist"
 
@@ -119,7 +119,9 @@ def test_wait_override_is_explicit_and_recorded(make_mac, store, state_dir):
 
 def test_resume_waits_only_the_remainder(make_mac, store, state_dir):
     mac = make_mac(logged_out=[])
-    res = run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--from", "10", "--to", "11", "--wait-seconds", "4", "--no-wait", state_dir=state_dir)
+    res = run_cli(
+        "run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--from", "10", "--to", "11", "--wait-seconds", "4", "--no-wait", state_dir=state_dir
+    )
     assert res.returncode == 3
     time.sleep(2)
     t0 = time.time()
@@ -144,7 +146,7 @@ def test_status_shows_steps_and_json(make_mac, store, state_dir):
     run, _ = drive(store, mac)
     res = run_cli("status", run.run_id, "--json", state_dir=state_dir)
     assert res.returncode == 0
-    data = json.loads(res.stdout)
+    data = json.loads(res.stdout)["data"]
     assert data["status"] == "done" and data["serial"] == "C02ZK1ABMD6M"
     assert all(s["state"] in ("done", "excluded") for s in data["steps"])
     text = run_cli("status", state_dir=state_dir)

@@ -18,7 +18,7 @@ from cleanup.engine.runner import Runner, Selection
 from cleanup.engine.store import StateStore
 from cleanup.errors import Paused
 from cleanup.hosts.local import LocalHost
-from tests.conftest import run_cli
+from tests.support.lab import run_cli
 
 DEVICE = ("--only", "device", "--yes", "--wait-seconds", "0")
 OTHER_UID = 4321
@@ -149,8 +149,7 @@ def test_the_boot_resume_daemon_names_the_state_folder_by_its_absolute_path(make
     mac = make_mac(logged_out=[])
     monkeypatch.chdir(tmp_path)
     this_mac = LocalHost(str(mac), "local")  # the Mac itself, as `--host local` is: the daemon gets installed
-    runner = Runner(StateStore(Path("relative-state")), this_mac, load_playbook("cause6"),
-                    RunOptions(yes=True, wait_seconds=0, autoresume=True))
+    runner = Runner(StateStore(Path("relative-state")), this_mac, load_playbook("cause6"), RunOptions(yes=True, wait_seconds=0, autoresume=True))
     with pytest.raises(Paused):
         runner.start(Selection(only="device", stop="restart"))
     plist = plistlib.loads((mac / "Library/LaunchDaemons/com.cleanup.resume.plist").read_bytes())
@@ -185,7 +184,7 @@ def test_two_state_folders_cannot_run_on_one_mac_at_once(make_mac, tmp_path):
 
 
 def test_the_host_agent_holds_the_mac_lock_for_its_lifetime(make_mac):
-    from cleanup.hosts.agent import Agent
+    from cleanup.hosts.ssh.agent import Agent
 
     mac = make_mac(logged_out=[])
     first, second = Agent(str(mac)), Agent(str(mac))

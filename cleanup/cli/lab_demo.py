@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cleanup.cli.render import console, print_cloud_records
 from cleanup.cli.reporter import ConsoleReporter
+from cleanup.engine.action import Pause
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook
 from cleanup.engine.runner import Runner, Selection
@@ -50,15 +51,21 @@ def _top_level(paths: list[str]) -> list[str]:
     return tops
 
 
-def cloud_view(tenant, serial: str, name: str) -> dict[str, list[str]]:
+def cloud_view(tenant, serial: str, name: str) -> dict[str, list[str] | int]:
     """Lab view of the tenant for one Mac: what each system holds for its serial or name."""
     with tenant.lock:
         jamf = [f"computer {c.id} {c.name!r}" for c in tenant.jamf.values() if c.serial == serial]
-        intune = [f"managedDevice {d.id} {d.device_name!r} ({d.management_agent}, Entra deviceId {d.aad_device_id})"
-                  for d in tenant.intune.values() if d.serial == serial]
+        intune = [
+            f"managedDevice {d.id} {d.device_name!r} ({d.management_agent}, Entra deviceId {d.aad_device_id})"
+            for d in tenant.intune.values()
+            if d.serial == serial
+        ]
         linked = {d.aad_device_id.casefold() for d in tenant.intune.values() if d.serial == serial}
-        entra = [f"device {d.id} {d.display_name!r} (deviceId {d.device_id})" for d in tenant.entra.values()
-                 if d.display_name.casefold().startswith(name.casefold()) or d.device_id.casefold() in linked]
+        entra = [
+            f"device {d.id} {d.display_name!r} (deviceId {d.device_id})"
+            for d in tenant.entra.values()
+            if d.display_name.casefold().startswith(name.casefold()) or d.device_id.casefold() in linked
+        ]
         others = len(tenant.jamf) + len(tenant.entra) + len(tenant.intune) - len(jamf) - len(entra) - len(intune)
     return {"Jamf Pro": jamf, "Entra ID": entra, "Intune": intune, "_others": others}
 
@@ -109,8 +116,10 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
     playbook = load_playbook("cause6")
     dry = Runner(None, host, playbook, RunOptions(dry_run=True), cloud_opener=opener).plan(Selection())
     planned = sum(len(p.changes) for _, p in dry.plans if p)
-    console.print(f"[bold]Dry-run:[/] {planned} changes planned; the Mac is unchanged: {tree_manifest(mac) == before_tree}; "
-                  f"the tenant is unchanged: {cloud_view(server.tenant, info['serial'], info['computer_name']) == before_cloud}")
+    console.print(
+        f"[bold]Dry-run:[/] {planned} changes planned; the Mac is unchanged: {tree_manifest(mac) == before_tree}; "
+        f"the tenant is unchanged: {cloud_view(server.tenant, info['serial'], info['computer_name']) == before_cloud}"
+    )
     print_cloud_records(dry.facts.get("cloud"))
     console.print(f"[bold]Running all 13 steps[/] (the 30-minute wait shortened to {wait_seconds:g} s by --wait-seconds, recorded as an override)")
     options = RunOptions(yes=True, wait_seconds=wait_seconds, autoresume=False)
@@ -120,12 +129,16 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
         try:
             run = runner.start(Selection()) if run_id is None else runner.resume(run_id)
             break
-        except Paused as pause:
-            run_id = run_id or store.latest()
-            console.print(f"[yellow]paused:[/] {pause.message}")
-            if "bob" in pause.message and "locked" in pause.message:
-                console.print("[bold]>> bob logs in[/] (lab: `cleanup lab mac login`), then `cleanup resume`")
-                set_logged_in(mac, "bob", True)
+        except Paused as stop:
+            run_id = run_id or runner.run_id
+            console.print("[yellow]paused:[/] ", end="")
+            console.print(stop.message, markup=False)
+            pause = stop.pause if isinstance(stop.pause, Pause) else None  # Paused.pause is a Pause or None
+            logins = [w.split(":", 1)[1] for w in (pause.waiting_for if pause else ()) if w.startswith("login:")]
+            if logins:
+                for user in logins:
+                    console.print(f">> {user} logs in (lab: `cleanup lab mac login`), then `cleanup resume`", markup=False, style="bold")
+                    set_logged_in(mac, user, True)
             else:
                 console.print("[bold]>> the Mac is back[/], `cleanup resume` continues")
     else:  # pragma: no cover - the demo Mac always finishes
