@@ -45,13 +45,13 @@ EXIT_REFUSED = 4
 #: the process statuses, once; docs/exit-codes.md is generated from this table
 EXIT_CODES: dict[int, tuple[str, str]] = {
     EXIT_OK: ("done", "the command did what was asked (a dry-run: it planned, and would not be refused)"),
-    EXIT_FAILED: ("failed", "something went wrong: a step, a device command, a service, credentials; "
-                            "a run stays resumable"),
+    EXIT_FAILED: ("failed", "something went wrong: a step, a device command, a service, credentials; a run stays resumable"),
     EXIT_USAGE: ("bad input", "options, playbook, config, state or ledger file that cannot be used; nothing was changed"),
-    EXIT_PAUSED: ("paused", "the run stopped on purpose (restart, wait, confirmation needed, blocked step); "
-                            "`cleanup resume RUN` continues it"),
-    EXIT_REFUSED: ("refused", "acting could hit the wrong object (ambiguity, lock held, unsafe path, wrong Mac, "
-                              "unfinished run); nothing was changed by the refused step"),
+    EXIT_PAUSED: ("paused", "the run stopped on purpose (restart, wait, confirmation needed, blocked step); `cleanup resume RUN` continues it"),
+    EXIT_REFUSED: (
+        "refused",
+        "acting could hit the wrong object (ambiguity, lock held, unsafe path, wrong Mac, unfinished run); nothing was changed by the refused step",
+    ),
 }
 
 
@@ -125,7 +125,12 @@ class StepFailed(CleanupError):
 
 
 class ChangeBlocked(CleanupError):
-    """Raised by an action's ``apply`` when a change cannot be made now but may be later (resume retries)."""
+    """Raised by an action's ``apply`` when a change cannot be made now but may be later (resume retries).
+    ``waiting_for`` names what would unblock it, e.g. ``login:bob`` for a locked login keychain."""
+
+    def __init__(self, message: str, hint: str | None = None, *, waiting_for: str | None = None):
+        super().__init__(message, hint)
+        self.waiting_for = waiting_for
 
 
 class PermissionMissing(CleanupError):
@@ -171,7 +176,8 @@ class ConnectionLost(SshError):
 
 
 class ServiceError(CleanupError):
-    """A cloud service could not be reached or kept failing after retries."""
+    """A cloud service could not be reached or kept failing after retries. ``code`` is the service's own error
+    code when its answer named one (Jamf Pro's first error code, Graph's ``error.code``)."""
 
     retryable = True
 
@@ -180,12 +186,14 @@ class ServiceError(CleanupError):
         message: str,
         hint: str | None = None,
         *,
+        code: str | None = None,
         method: str = "",
         url: str = "",
         status: int | None = None,
         attempts: int = 0,
     ):
         super().__init__(message, hint)
+        self.code = code
         self.method = method
         self.url = url
         self.status = status
@@ -194,10 +202,6 @@ class ServiceError(CleanupError):
 
 class JamfError(ServiceError):
     """Jamf Pro answered with an error status we do not handle; ``code`` is the first error code of the body."""
-
-    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None, **kw):
-        super().__init__(message, hint, **kw)
-        self.code = code
 
 
 class JamfOutcomeUnknown(JamfError):
@@ -208,10 +212,6 @@ class JamfOutcomeUnknown(JamfError):
 
 class GraphError(ServiceError):
     """Microsoft Graph answered with an error; ``code`` is ``error.code`` of the body."""
-
-    def __init__(self, message: str, hint: str | None = None, *, code: str | None = None, **kw):
-        super().__init__(message, hint, **kw)
-        self.code = code
 
 
 class GraphOutcomeUnknown(GraphError):

@@ -28,8 +28,7 @@ def approved_playbook(ledger: Ledger) -> Playbook:
     except PlaybookError as exc:
         raise StateError(f"{where}: its approved playbook does not load ({exc.message}); nothing was done") from None
     if playbook.name != ledger.meta["playbook"]:
-        raise StateError(f"{where} was edited (playbook {ledger.meta['playbook']!r}, but its approved playbook is "
-                         f"{playbook.name!r}); nothing was done")
+        raise StateError(f"{where} was edited (playbook {ledger.meta['playbook']!r}, but its approved playbook is {playbook.name!r}); nothing was done")
     return playbook
 
 
@@ -61,9 +60,10 @@ class ApprovedDeletes:
     def check(self, service: str | None, oid: str, what: str) -> None:
         if service is None or f"{service}:{oid}" not in self.approved:
             approved = ", ".join(sorted(self.approved)) or "nothing"
-            raise SafetyRefusal(f"Mac {self.serial}: {what} is not in the batch's approved plan for this Mac "
-                                f"(approved: {approved}); refusing, nothing of it was deleted",
-                                hint="the Mac's records changed since the plan was approved: plan it again in a new batch")
+            raise SafetyRefusal(
+                f"Mac {self.serial}: {what} is not in the batch's approved plan for this Mac (approved: {approved}); refusing, nothing of it was deleted",
+                hint="the Mac's records changed since the plan was approved: plan it again in a new batch",
+            )
 
     def check_graph_path(self, path: str) -> None:
         m = GRAPH_OBJECT_RE.match(path)
@@ -85,7 +85,6 @@ class _Guarded:
 
 
 class _GuardedGraph(_Guarded):
-
     def delete_device(self, object_id: str) -> bool:
         self._guard.check("entra", object_id, f"Entra device {object_id}")
         return self._client.delete_device(object_id)
@@ -112,7 +111,6 @@ class _GuardedGraph(_Guarded):
 
 
 class _GuardedJamf(_Guarded):
-
     def delete_computer(self, computer_id) -> bool:
         self._guard.check("jamf", str(computer_id), f"Jamf Pro computer {computer_id}")
         return self._client.delete_computer(computer_id)

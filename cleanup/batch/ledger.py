@@ -22,9 +22,9 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from cleanup.engine.store import _private_dir, held_lock
 from cleanup.errors import StateError, UsageError
@@ -37,12 +37,19 @@ MAX_ATTEMPTS = 3  # a Mac that failed this often (retryable or not) waits for a 
 PAGE = 500  # Macs read per query when walking a batch
 # the batch's meta, each key with its type: the approved playbook is stored whole (text and hash), never by name
 NUMBER = (int, float)
-META_TYPES: dict[str, type | tuple[type, ...]] = {"format": str, "batch_id": str, "playbook": str, "playbook_sha256": str,
-                                                  "playbook_text": str, "created": NUMBER, "updated": NUMBER, "options": dict}
+META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "batch_id": str,
+    "playbook": str,
+    "playbook_sha256": str,
+    "playbook_text": str,
+    "created": NUMBER,
+    "updated": NUMBER,
+    "options": dict,
+}
 
 # the ledger's columns, in the order of a Mac's dict; JSON ones are stored as text
-COLUMNS = ("serial", "name", "host", "reasons", "evidence", "state", "run_id", "attempts", "outcome", "retryable",
-           "not_before", "started", "ended", "deleted")
+COLUMNS = ("serial", "name", "host", "reasons", "evidence", "state", "run_id", "attempts", "outcome", "retryable", "not_before", "started", "ended", "deleted")
 JSON_COLUMNS = {"reasons": list, "evidence": dict, "deleted": list}
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,8 +63,10 @@ CREATE TABLE macs (
 ) WITHOUT ROWID;
 CREATE INDEX macs_waiting ON macs (state, not_before);
 """
+STATES = ("pending", "running", "waiting", "done", "failed", "refused")
 # still work for the batch: not finished, and not failed for good (see retry_due)
-DUE_SQL = f"(state NOT IN ('done', 'refused') AND (state != 'failed' OR (retryable = 1 AND attempts < {MAX_ATTEMPTS})))"
+_DUE_SQL = f"(state NOT IN ('done', 'refused') AND (state != 'failed' OR (retryable = 1 AND attempts < {MAX_ATTEMPTS})))"
+_RUNNABLE_SQL = f"state != 'waiting' AND {_DUE_SQL}"
 
 
 def retry_due(mac: dict) -> bool:
@@ -108,6 +117,24 @@ def _mac(row: sqlite3.Row) -> dict:
     return mac
 
 
+def _state_filter(state: str | tuple[str, ...] | None, exclude: str | tuple[str, ...]) -> tuple[str, tuple]:
+    """The SQL condition (with its parameters) for Macs in ``state`` and not in ``exclude``."""
+    want = (state,) if isinstance(state, str) else state
+    skip = (exclude,) if isinstance(exclude, str) else tuple(exclude)
+    unknown = sorted((set(want or ()) | set(skip)) - set(STATES))
+    if unknown:
+        raise ValueError(f"no Mac state {unknown}")
+    conds: list[str] = ["1"]
+    args: list[str] = []
+    if want is not None:
+        conds.append(f"state IN ({', '.join('?' * len(want))})")
+        args += want
+    if skip:
+        conds.append(f"state NOT IN ({', '.join('?' * len(skip))})")
+        args += skip
+    return " AND ".join(conds), tuple(args)
+
+
 class Ledger:
     def __init__(self, root: Path, path: Path, conn: sqlite3.Connection):
         self.root = Path(root)
@@ -126,7 +153,7 @@ class Ledger:
         return conn
 
     @classmethod
-    def create(cls, root: Path, playbook: str, options: dict, playbook_text: str = "") -> "Ledger":
+    def create(cls, root: Path, playbook: str, options: dict, playbook_text: str = "") -> Ledger:
         """A new batch, in its planning folder until :meth:`open_for_run` (nothing of it is visible before).
         ``playbook_text`` is the playbook whose plan is approved: resume runs that text, whatever has that name."""
         now = time.time()
@@ -139,13 +166,21 @@ class Ledger:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
         conn = cls._connect(path)
         conn.executescript(SCHEMA)
-        meta = {"format": FORMAT, "batch_id": bid, "playbook": playbook, "playbook_text": playbook_text,
-                "playbook_sha256": playbook_sha256(playbook_text), "created": now, "updated": now, "options": options}
+        meta = {
+            "format": FORMAT,
+            "batch_id": bid,
+            "playbook": playbook,
+            "playbook_text": playbook_text,
+            "playbook_sha256": playbook_sha256(playbook_text),
+            "created": now,
+            "updated": now,
+            "options": options,
+        }
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()])
         return cls(root, path, conn)
 
     @classmethod
-    def load(cls, root: Path, batch_id: str, write: bool = False) -> "Ledger":
+    def load(cls, root: Path, batch_id: str, write: bool = False) -> Ledger:
         """An existing batch; with ``write``, one that can record its Macs' progress (checked before anything runs)."""
         if not BATCH_ID_RE.match(batch_id or ""):
             raise UsageError(f"{batch_id!r} is not a batch id (like B-20261126T070000Z-ab12)")
@@ -175,8 +210,10 @@ class Ledger:
         # access() also sees what root cannot write: an immutable file, a read-only mount
         for p in (path, path.parent):
             if not os.access(p, os.W_OK):
-                raise StateError(f"batch ledger {path} is read-only ({p} cannot be written); nothing was done",
-                                 hint="the batch records every Mac's progress there: make it writable, then resume")
+                raise StateError(
+                    f"batch ledger {path} is read-only ({p} cannot be written); nothing was done",
+                    hint="the batch records every Mac's progress there: make it writable, then resume",
+                )
 
     def _probe_write(self) -> None:
         try:
@@ -260,15 +297,19 @@ class Ledger:
         with self._lock:
             row = self._conn.execute("SELECT name, reasons, evidence FROM macs WHERE serial = ?", (serial,)).fetchone()
             if row is None:
-                self._conn.execute("INSERT INTO macs (serial, name, reasons, evidence) VALUES (?, ?, ?, ?)",
-                                   (serial, name, json.dumps([reason]), json.dumps(evidence, sort_keys=True, default=str)))
+                self._conn.execute(
+                    "INSERT INTO macs (serial, name, reasons, evidence) VALUES (?, ?, ?, ?)",
+                    (serial, name, json.dumps([reason]), json.dumps(evidence, sort_keys=True, default=str)),
+                )
                 return
             reasons = json.loads(row["reasons"])
             if reason not in reasons:
                 reasons.append(reason)
             merged = {**json.loads(row["evidence"]), **evidence}
-            self._conn.execute("UPDATE macs SET name = ?, reasons = ?, evidence = ? WHERE serial = ?",
-                               (row["name"] or name, json.dumps(reasons), json.dumps(merged, sort_keys=True, default=str), serial))
+            self._conn.execute(
+                "UPDATE macs SET name = ?, reasons = ?, evidence = ? WHERE serial = ?",
+                (row["name"] or name, json.dumps(reasons), json.dumps(merged, sort_keys=True, default=str), serial),
+            )
 
     # -- reading ---------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -282,22 +323,31 @@ class Ledger:
             raise StateError(f"batch {self.batch_id} has no Mac {serial}")
         return _mac(row)
 
-    def macs(self, where: str = "1") -> Iterator[dict]:
-        """The Macs in serial order, a page at a time (the ledger may change between pages)."""
+    def macs(self, state: str | tuple[str, ...] | None = None, *, exclude: str | tuple[str, ...] = ()) -> Iterator[dict]:
+        """The Macs in serial order, a page at a time (the ledger may change between pages); only those in
+        ``state`` (one or several) and not in ``exclude`` when given."""
+        where, args = _state_filter(state, exclude)
         last = ""
         while True:
-            with self._lock:
-                rows = self._conn.execute(f"SELECT * FROM macs WHERE serial > ? AND {where} ORDER BY serial LIMIT {PAGE}", (last,)).fetchall()
+            rows = self._page("*", where, args, last, PAGE)
             for row in rows:
                 yield _mac(row)
             if len(rows) < PAGE:
                 return
             last = rows[-1]["serial"]
 
-    def serials(self, after: str = "", limit: int = PAGE, where: str = "1") -> list[str]:
+    def serials(self, after: str = "", limit: int = PAGE) -> list[str]:
+        """A page of the batch's serials, after ``after`` (what the plan walks, a chunk at a time)."""
+        return [r[0] for r in self._page("serial", "1", (), after, limit)]
+
+    def runnable(self, after: str = "", limit: int = PAGE) -> list[str]:
+        """A page of the serials a run starts now: still due (see :func:`retry_due`) and not in a wait."""
+        return [r[0] for r in self._page("serial", _RUNNABLE_SQL, (), after, limit)]
+
+    def _page(self, columns: str, where: str, args: tuple, after: str, limit: int) -> list[sqlite3.Row]:
+        # ``where`` is one of this module's own conditions, never a caller's text
         with self._lock:
-            rows = self._conn.execute(f"SELECT serial FROM macs WHERE serial > ? AND {where} ORDER BY serial LIMIT ?", (after, limit)).fetchall()
-        return [r[0] for r in rows]
+            return self._conn.execute(f"SELECT {columns} FROM macs WHERE serial > ? AND {where} ORDER BY serial LIMIT ?", (after, *args, limit)).fetchall()
 
     def plan(self, serial: str) -> dict | None:
         with self._lock:
@@ -316,15 +366,14 @@ class Ledger:
 
     def any_due(self) -> bool:
         with self._lock:
-            return self._conn.execute(f"SELECT 1 FROM macs WHERE {DUE_SQL} LIMIT 1").fetchone() is not None
+            return self._conn.execute(f"SELECT 1 FROM macs WHERE {_DUE_SQL} LIMIT 1").fetchone() is not None
 
     def waiting(self, until: float | None, exclude: set[str], limit: int) -> list[tuple[str, float]]:
         """Waiting Macs, soonest first: (serial, not_before), only those due by ``until`` unless it is None."""
         cond = "state = 'waiting'" + ("" if until is None else " AND not_before <= ?")
         args: tuple = () if until is None else (until,)
         with self._lock:
-            rows = self._conn.execute(f"SELECT serial, not_before FROM macs WHERE {cond} ORDER BY not_before LIMIT ?",
-                                      (*args, limit + len(exclude))).fetchall()
+            rows = self._conn.execute(f"SELECT serial, not_before FROM macs WHERE {cond} ORDER BY not_before LIMIT ?", (*args, limit + len(exclude))).fetchall()
         return [(r[0], r[1] or 0.0) for r in rows if r[0] not in exclude][:limit]
 
     # -- changing --------------------------------------------------------------------------------------
@@ -348,6 +397,9 @@ class Ledger:
 def batch_lock(root: Path) -> Iterator[None]:
     """One batch at a time per state folder: a second invocation fails at once (status 4), naming the holder."""
     _private_dir(Path(root))
-    with held_lock(Path(root) / "batch.lock", f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}",
-                   lambda holder: f"a batch is already running ({holder}); this invocation exits without doing anything"):
+    with held_lock(
+        Path(root) / "batch.lock",
+        f"pid {os.getpid()} since {time.strftime('%H:%M:%S')}",
+        lambda holder: f"a batch is already running ({holder}); this invocation exits without doing anything",
+    ):
         yield

@@ -14,23 +14,36 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
+from cleanup.batch.ledger import STATES as MAC_STATES
 from cleanup.engine.store import StateStore, atomic_writer
 from cleanup.errors import CleanupError
 
 REPORT_FORMAT = "cleanup-batch-report/1"
-MAC_STATES = ("pending", "running", "waiting", "done", "failed", "refused")
 SERVICES = ("jamf", "entra", "intune")
 CSV_HEADER = (
-    "serial", "name", "state", "attempts", "outcome", "deleted_jamf", "deleted_entra", "deleted_intune",
-    "deleted_ids", "run_id", "started", "ended", "seconds",
+    "serial",
+    "name",
+    "state",
+    "attempts",
+    "outcome",
+    "deleted_jamf",
+    "deleted_entra",
+    "deleted_intune",
+    "deleted_ids",
+    "run_id",
+    "started",
+    "ended",
+    "seconds",
 )
 UNAVAILABLE = "run state unavailable"
 
 
 # -- data ---------------------------------------------------------------------------------------------------
+
 
 def _macs(macs: Iterable[Any] | None) -> Iterator[dict]:
     return (m for m in macs or () if isinstance(m, dict))
@@ -69,8 +82,7 @@ def _steps(mac: dict, store: StateStore | None) -> tuple[list[dict] | None, str 
         return None, None, UNAVAILABLE
     if mac.get("serial") and run.serial != mac.get("serial"):
         return None, None, f"{UNAVAILABLE} (the run is for another Mac)"
-    steps = [{"id": s.id, "state": s.state, "took_seconds": _took(s.started, s.ended), "outcome": s.outcome}
-             for s in run.steps]
+    steps = [{"id": s.id, "state": s.state, "took_seconds": _took(s.started, s.ended), "outcome": s.outcome} for s in run.steps]
     return steps, run.status, ""
 
 
@@ -108,11 +120,11 @@ def report_mac(mac: dict, store: StateStore | None) -> dict:
 
 def summary_rows(macs: Iterable[dict]) -> Iterator[tuple[str, str, str, str, int]]:
     """(serial, name, state, outcome, number of deleted objects) per Mac, in ledger order."""
-    return ((_text(m.get("serial")), _text(m.get("name")), _text(m.get("state")), _text(m.get("outcome")),
-             len(_deleted(m))) for m in _macs(macs))
+    return ((_text(m.get("serial")), _text(m.get("name")), _text(m.get("state")), _text(m.get("outcome")), len(_deleted(m))) for m in _macs(macs))
 
 
 # -- formatting ---------------------------------------------------------------------------------------------
+
 
 def _when(epoch: Any) -> str:
     t = _number(epoch)
@@ -124,7 +136,7 @@ def _duration(seconds: float | None) -> str:
         return ""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -144,10 +156,19 @@ def csv_row(mac: dict) -> list:
     per = {s: sum(1 for d in _deleted(mac) if d.get("service") == s) for s in SERVICES}
     seconds = mac.get("seconds")
     return [
-        _cell(_text(mac.get("serial"))), _cell(_text(mac.get("name"))), _cell(_text(mac.get("state"))),
-        _text(mac.get("attempts")), _cell(_text(mac.get("outcome"))),
-        per["jamf"], per["entra"], per["intune"], _cell(_ids(mac)), _cell(_text(mac.get("run_id"))),
-        _when(mac.get("started")), _when(mac.get("ended")), "" if seconds is None else seconds,
+        _cell(_text(mac.get("serial"))),
+        _cell(_text(mac.get("name"))),
+        _cell(_text(mac.get("state"))),
+        _text(mac.get("attempts")),
+        _cell(_text(mac.get("outcome"))),
+        per["jamf"],
+        per["entra"],
+        per["intune"],
+        _cell(_ids(mac)),
+        _cell(_text(mac.get("run_id"))),
+        _when(mac.get("started")),
+        _when(mac.get("ended")),
+        "" if seconds is None else seconds,
     ]
 
 
@@ -185,8 +206,7 @@ def _mac_section(index: int, mac: dict) -> str:
     state = mac.get("state")
     parts = [
         f'<section class="mac {_state_class(state)}" id="mac-{index}">',
-        f'<h2><code>{_e(mac.get("serial"))}</code> {_e(mac.get("name"))} '
-        f'<span class="state {_state_class(state)}">{_e(state)}</span></h2>',
+        f'<h2><code>{_e(mac.get("serial"))}</code> {_e(mac.get("name"))} <span class="state {_state_class(state)}">{_e(state)}</span></h2>',
         "<table>",
         f"<tr><th>Outcome</th><td>{_e(mac.get('outcome'))}</td></tr>",
         f"<tr><th>Host</th><td><code>{_e(mac.get('host'))}</code></td></tr>",
@@ -200,14 +220,15 @@ def _mac_section(index: int, mac: dict) -> str:
     parts.append("</table>")
     reasons = mac.get("reasons") if isinstance(mac.get("reasons"), list) else []
     parts.append("<h3>Why it was flagged</h3>")
-    parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in reasons) + "</ul>" if reasons
-                 else '<p class="none">no reasons recorded</p>')
+    parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in reasons) + "</ul>" if reasons else '<p class="none">no reasons recorded</p>')
     parts.append("<h3>Steps</h3>")
     if mac.get("steps"):
         parts.append("<table><tr><th>Step</th><th>State</th><th>Took</th><th>Outcome</th></tr>")
-        parts.extend(f"<tr><td><code>{_e(s['id'])}</code></td><td>{_e(s['state'])}</td>"
-                     f"<td class=\"n\">{_e(_duration(s['took_seconds']))}</td><td>{_e(s['outcome'])}</td></tr>"
-                     for s in mac["steps"])
+        parts.extend(
+            f"<tr><td><code>{_e(s['id'])}</code></td><td>{_e(s['state'])}</td>"
+            f'<td class="n">{_e(_duration(s["took_seconds"]))}</td><td>{_e(s["outcome"])}</td></tr>'
+            for s in mac["steps"]
+        )
         parts.append("</table>")
     else:
         parts.append(f'<p class="none">{_e(mac.get("steps_note") or UNAVAILABLE)}</p>')
@@ -215,8 +236,7 @@ def _mac_section(index: int, mac: dict) -> str:
     deleted = _deleted(mac)
     if deleted:
         parts.append("<table><tr><th>Service</th><th>Id</th><th>Object</th></tr>")
-        parts.extend(f"<tr><td>{_e(d.get('service'))}</td><td><code>{_e(d.get('id'))}</code></td>"
-                     f"<td>{_e(d.get('target'))}</td></tr>" for d in deleted)
+        parts.extend(f"<tr><td>{_e(d.get('service'))}</td><td><code>{_e(d.get('id'))}</code></td><td>{_e(d.get('target'))}</td></tr>" for d in deleted)
         parts.append("</table>")
     else:
         parts.append('<p class="none">nothing deleted</p>')
@@ -227,35 +247,42 @@ def _mac_section(index: int, mac: dict) -> str:
 def _html_head(meta: dict, summary: dict) -> str:
     title = f"cleanup batch {_text(meta.get('batch_id'))}"
     cards = [f'<div class="card"><b>{summary["macs"]}</b>Macs</div>']
-    cards += [f'<div class="card {_state_class(s)}"><b>{n}</b>{_e(s)}</div>'
-              for s, n in summary["by_state"].items() if n or s in ("done", "failed", "waiting")]
+    cards += [f'<div class="card {_state_class(s)}"><b>{n}</b>{_e(s)}</div>' for s, n in summary["by_state"].items() if n or s in ("done", "failed", "waiting")]
     deleted_rows = "".join(f'<tr><td>{_e(s)}</td><td class="n">{n}</td></tr>' for s, n in summary["deleted"].items())
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        # no scripts, no remote loads: the page only needs its own inline style
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">Playbook <b>{_e(meta.get("playbook"))}</b> &middot; created {_e(_when(meta.get("created")))}'
-        f" &middot; updated {_e(_when(meta.get('updated')))} &middot; report generated {_e(_when(meta.get('generated')))}"
-        f" &middot; wall time {_e(_duration(summary['wall_seconds']) or 'n/a')}</p>",
-        f'<div class="cards">{"".join(cards)}</div>',
-        f'<h3>Deleted objects ({summary["deleted_total"]})</h3>',
-        f"<table><tr><th>Service</th><th>Deleted</th></tr>{deleted_rows}</table>",
-        "<h3>Macs</h3>",
-        "<table><tr><th>Serial</th><th>Name</th><th>State</th><th>Deleted</th><th>Outcome</th></tr>",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en"><head><meta charset="utf-8">',
+                # no scripts, no remote loads: the page only needs its own inline style
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+                f"<h1>{_e(title)}</h1>",
+                f'<p class="meta">Playbook <b>{_e(meta.get("playbook"))}</b> &middot; created {_e(_when(meta.get("created")))}'
+                f" &middot; updated {_e(_when(meta.get('updated')))} &middot; report generated {_e(_when(meta.get('generated')))}"
+                f" &middot; wall time {_e(_duration(summary['wall_seconds']) or 'n/a')}</p>",
+                f'<div class="cards">{"".join(cards)}</div>',
+                f"<h3>Deleted objects ({summary['deleted_total']})</h3>",
+                f"<table><tr><th>Service</th><th>Deleted</th></tr>{deleted_rows}</table>",
+                "<h3>Macs</h3>",
+                "<table><tr><th>Serial</th><th>Name</th><th>State</th><th>Deleted</th><th>Outcome</th></tr>",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _overview_row(index: int, m: dict) -> str:
-    return (f'<tr><td><a href="#mac-{index}"><code>{_e(m.get("serial"))}</code></a></td><td>{_e(m.get("name"))}</td>'
-            f'<td><span class="state {_state_class(m.get("state"))}">{_e(m.get("state"))}</span></td>'
-            f'<td class="n">{len(_deleted(m))}</td><td>{_e(m.get("outcome"))}</td></tr>\n')
+    return (
+        f'<tr><td><a href="#mac-{index}"><code>{_e(m.get("serial"))}</code></a></td><td>{_e(m.get("name"))}</td>'
+        f'<td><span class="state {_state_class(m.get("state"))}">{_e(m.get("state"))}</span></td>'
+        f'<td class="n">{len(_deleted(m))}</td><td>{_e(m.get("outcome"))}</td></tr>\n'
+    )
 
 
 # -- files --------------------------------------------------------------------------------------------------
+
 
 def write_reports(batch_dir: Path, meta: dict, macs: Callable[[], Iterable[dict]], store: StateStore | None) -> dict[str, Path]:
     """Write report.json, report.csv and report.html into the batch folder; returns {"json"|"csv"|"html": path}.
@@ -267,8 +294,8 @@ def write_reports(batch_dir: Path, meta: dict, macs: Callable[[], Iterable[dict]
     paths = {"json": batch_dir / "report.json", "csv": batch_dir / "report.csv", "html": batch_dir / "report.html"}
     header = {k: v for k, v in meta.items() if k != "macs"}
     header.update(report_format=REPORT_FORMAT, generated=time.time(), summary=summarize(macs()))
-    sections = tempfile.TemporaryFile(dir=batch_dir)  # the HTML's per-Mac sections, written in the same pass
-    with sections, atomic_writer(paths["json"]) as fj, atomic_writer(paths["csv"]) as fc:
+    # sections: the HTML's per-Mac sections, written in the same pass
+    with tempfile.TemporaryFile(dir=batch_dir) as sections, atomic_writer(paths["json"]) as fj, atomic_writer(paths["csv"]) as fc:
         head = json.dumps(header, indent=1, sort_keys=True, default=str)
         fj.write(head[:-2].encode() + b',\n "macs": [')
         text = io.TextIOWrapper(fc, encoding="utf-8", newline="", write_through=True)

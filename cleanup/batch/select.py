@@ -3,35 +3,27 @@ implement the article's symptoms against Jamf Pro, Entra and Intune. One row per
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from pathlib import Path
 
+from cleanup.clients import records as R
+from cleanup.clients import symptoms as S
 from cleanup.errors import UsageError
 from cleanup.identifiers import SERIAL_RE
 
-UNRESPONSIVE_HOURS = 24
+UNRESPONSIVE_HOURS = S.UNRESPONSIVE_HOURS
 RULES = {
     "duplicates": "several Intune records for one serial (the article's duplicate entries)",
     "unresponsive": f"no check-in with Jamf Pro for {UNRESPONSIVE_HOURS} h ('Unresponsive')",
-    "compliance-mismatch": "compliant in Intune but not compliant in Entra",
+    "compliance-mismatch": "compliant in Intune but not compliant in Entra, or its Entra device is missing",
     "aad-deactivated": "Entra registration deactivated for the Mac's user (Jamf's azureActiveDirectoryId)",
 }
-
-
-def _ts(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 class Selection:
     """Rows by serial, merged across sources (a Mac flagged twice has both reasons)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.rows: dict[str, dict] = {}
 
     def add(self, serial: str, reason: str, name: str | None = None, **evidence) -> None:
@@ -71,42 +63,48 @@ def from_group(sel: Selection, cloud, name: str) -> None:
 
 def rule_duplicates(sel: Selection, cloud, now: float) -> None:
     by_serial: dict[str, list[dict]] = {}
-    for d in cloud.graph.all_managed_devices():
-        if (d.get("operatingSystem") or "").casefold() == "macos" and SERIAL_RE.fullmatch(d.get("serialNumber") or ""):
+    for d in S.mac_records(cloud.graph.all_managed_devices()):
+        if SERIAL_RE.fullmatch(d.get("serialNumber") or ""):
             by_serial.setdefault(d["serialNumber"], []).append(d)
     for serial, recs in by_serial.items():
-        if len(recs) > 1:
-            sel.add(serial, f"{len(recs)} Intune records for the serial", recs[0].get("deviceName"),
-                    intune=[{"id": r["id"], "lastSyncDateTime": r.get("lastSyncDateTime"), "managementAgent": r.get("managementAgent")} for r in recs])
+        if S.intune_duplicates(recs):
+            sel.add(
+                serial,
+                f"{len(recs)} Intune records for the serial",
+                recs[0].get("deviceName"),
+                intune=[{"id": r["id"], "lastSyncDateTime": r.get("lastSyncDateTime"), "managementAgent": r.get("managementAgent")} for r in recs],
+            )
 
 
 def rule_jamf(sel: Selection, cloud, now: float, unresponsive: bool, deactivated: bool) -> None:
+    """Each serial judged on its newest Jamf Pro record, as ``diagnose`` judges one Mac."""
+    by_serial: dict[str, list[dict]] = {}
     for rec in cloud.jamf.all_computers():
         serial = (rec.get("hardware") or {}).get("serialNumber") or ""
-        if not SERIAL_RE.fullmatch(serial):
-            continue
-        general = rec.get("general") or {}
-        if unresponsive:
-            last = _ts(general.get("lastContactTime"))
-            if last is None or now - last > UNRESPONSIVE_HOURS * 3600:
-                sel.add(serial, f"no Jamf Pro check-in for {UNRESPONSIVE_HOURS} h", general.get("name"),
-                        jamf_id=str(rec.get("id")), last_contact=general.get("lastContactTime"))
-        if deactivated:
-            states = [u for u in rec.get("localUserAccounts") or [] if (u.get("azureActiveDirectoryId") or "") == "DEACTIVATED"]
-            if states:
-                sel.add(serial, "Entra registration deactivated for the Mac's user", general.get("name"),
-                        jamf_id=str(rec.get("id")), users=[u.get("username") for u in states])
+        if SERIAL_RE.fullmatch(serial):
+            by_serial.setdefault(serial, []).append(rec)
+    for serial, records in by_serial.items():
+        summaries = [R.jamf_summary(r) for r in records]
+        newest = R.newest_jamf(summaries)
+        assert newest is not None  # every serial here has at least one record
+        if unresponsive and S.unresponsive(summaries, now):
+            sel.add(serial, f"no Jamf Pro check-in for {S.UNRESPONSIVE_HOURS} h", newest["name"], jamf_id=newest["id"], last_contact=newest["last_contact"])
+        users = S.deactivated(R.jamf_users(records[summaries.index(newest)])) if deactivated else []
+        if users:
+            sel.add(serial, "Entra registration deactivated for the Mac's user", newest["name"], jamf_id=newest["id"], users=users)
 
 
 def rule_compliance(sel: Selection, cloud, now: float) -> None:
-    entra = {(d.get("deviceId") or "").casefold(): d for d in cloud.graph.all_devices()}
-    for m in cloud.graph.all_managed_devices():
-        if (m.get("operatingSystem") or "").casefold() != "macos" or m.get("complianceState") != "compliant":
-            continue
-        dev = entra.get((m.get("azureADDeviceId") or "").casefold())
-        if dev is not None and dev.get("isCompliant") is False and SERIAL_RE.fullmatch(m.get("serialNumber") or ""):
-            sel.add(m["serialNumber"], "compliant in Intune but not in Entra", m.get("deviceName"),
-                    intune_id=m["id"], entra_id=dev.get("id"))
+    entra: dict[str, list[dict]] = {}
+    for d in S.mac_devices(cloud.graph.all_devices()):
+        entra.setdefault((d.get("deviceId") or "").casefold(), []).append(d)
+    for m in S.mac_records(cloud.graph.all_managed_devices()):
+        devices = entra.get(R.linked_device_id(m) or "", [])
+        why = S.compliance_mismatch(m, devices)
+        if why and SERIAL_RE.fullmatch(m.get("serialNumber") or ""):
+            sel.add(
+                m["serialNumber"], f"compliant in Intune but {why}", m.get("deviceName"), intune_id=m["id"], entra_id=devices[0].get("id") if devices else None
+            )
 
 
 def select(cloud, *, group: str | None = None, serials_file: Path | None = None, rules=(), into=None) -> list[dict]:

@@ -16,39 +16,41 @@ import threading
 import time
 from typing import Any
 
+import jwt
 import msal
 import requests
 
 from cleanup.clients.http import USER_AGENT, HttpSettings, origin_of, proxies_for
-from cleanup.errors import AuthError, CleanupError
+from cleanup.clients.secrets import check_private_key, describe, env_var
+from cleanup.errors import AuthError, CleanupError, ConfigError
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
 # Errors that mean "these credentials are wrong or unknown", as opposed to a service problem.
 _CREDENTIAL_ERRORS = {"invalid_client", "unauthorized_client"}
 
-_APPS: dict[tuple, msal.ConfidentialClientApplication] = {}
+_APPS: dict[tuple[str, str, str, str], msal.ConfidentialClientApplication] = {}
 _APPS_LOCK = threading.Lock()
 
 
 class VerifyingSession(requests.Session):
     """A session that always verifies against ``verify`` and applies ``timeout`` (for MSAL)."""
 
-    def __init__(self, verify: str | bool, timeout):
+    def __init__(self, verify: str | bool, timeout: tuple[float, float] | float):
         super().__init__()
         self._verify = verify
         self._timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
         self.trust_env = False  # proxies from the environment are looked up once per host (http.proxies_for)
 
-    def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("proxies", proxies_for(origin_of(url)))
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("proxies", proxies_for(origin_of(url if isinstance(url, str) else url.decode())))
         kwargs["verify"] = self._verify
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         return super().request(method, url, *args, **kwargs)
 
 
-def _fingerprint(credential: str | dict) -> str:
+def _fingerprint(credential: str | dict[str, str]) -> str:
     text = credential if isinstance(credential, str) else json.dumps(credential, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -65,14 +67,21 @@ def _first_line(text: str) -> str:
 
 def _unreachable(authority: str, exc: BaseException) -> CleanupError:
     if isinstance(exc, requests.exceptions.SSLError):
-        return CleanupError(f"cannot reach the Entra authority {authority}: TLS verification failed",
-                            "behind a TLS-inspecting proxy, set its CA bundle ([tls] ca_bundle or CLEANUP_CA_BUNDLE)")
-    return CleanupError(f"cannot reach the Entra authority {authority}: {type(exc).__name__}",
-                        "check the network, proxy and authority host")
+        return CleanupError(
+            f"cannot reach the Entra authority {authority}: TLS verification failed",
+            "behind a TLS-inspecting proxy, set its CA bundle ([tls] ca_bundle or CLEANUP_CA_BUNDLE)",
+        )
+    return CleanupError(f"cannot reach the Entra authority {authority}: {type(exc).__name__}", "check the network, proxy and authority host")
+
+
+def _key_source(client_id: str) -> str:
+    """Where the private key of ``client_id`` came from, for messages (the environment wins over the keyring)."""
+    name = "graph-private-key"
+    return f"the {describe(name)} ({env_var(name)}, or the keyring entry '{name}:{client_id}')"
 
 
 def get_app(
-    authority_host: str, tenant_id: str, client_id: str, credential: str | dict, settings: HttpSettings
+    authority_host: str, tenant_id: str, client_id: str, credential: str | dict[str, str], settings: HttpSettings
 ) -> msal.ConfidentialClientApplication:
     """The process-wide MSAL application for this authority, client and credential."""
     authority = f"{authority_host.rstrip('/')}/{tenant_id}"
@@ -82,6 +91,8 @@ def get_app(
         app = _APPS.get(key)
         if app is not None:
             return app
+        if isinstance(credential, dict):
+            check_private_key(str(credential.get("private_key") or ""), _key_source(client_id))
         try:
             app = msal.ConfidentialClientApplication(
                 client_id,
@@ -104,7 +115,7 @@ def get_app(
         return app
 
 
-def _b64url_json(segment: str) -> dict:
+def _b64url_json(segment: str) -> object:
     padded = segment + "=" * (-len(segment) % 4)
     return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
 
@@ -125,7 +136,7 @@ class GraphTokenProvider:
         authority_host: str,
         tenant_id: str,
         client_id: str,
-        credential: str | dict,
+        credential: str | dict[str, str],
         graph_endpoint: str,
         settings: HttpSettings | None = None,
     ):
@@ -153,6 +164,8 @@ class GraphTokenProvider:
             result = self.app.acquire_token_for_client(self.scopes)
         except requests.RequestException as exc:
             raise _unreachable(self.authority, exc) from None
+        except jwt.PyJWTError:  # the key loaded but cannot sign the client assertion
+            raise ConfigError(f"{_key_source(self.client_id)} cannot sign a token request") from None
         except ValueError:
             raise CleanupError(f"Entra sent an unreadable token answer ({self.authority})") from None
         if not result or "access_token" not in result:
@@ -160,8 +173,9 @@ class GraphTokenProvider:
             error = str(result.get("error") or "unknown_error")
             detail = _first_line(str(result.get("error_description") or "")) or error
             if error in _CREDENTIAL_ERRORS or "AADSTS700016" in detail:
-                raise AuthError(f"Entra rejected the app credentials: {detail}",
-                                "check the tenant id, client id and secret/certificate (`cleanup creds set graph`)")
+                raise AuthError(
+                    f"Entra rejected the app credentials: {detail}", "check the tenant id, client id and secret/certificate (`cleanup creds set graph`)"
+                )
             raise AuthError(f"Entra did not issue a token: {detail}")
         self._token = result["access_token"]
         self.token_source = result.get("token_source")

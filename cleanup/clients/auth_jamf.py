@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import requests
 
@@ -22,14 +24,13 @@ from cleanup.errors import AuthError, CleanupError, JamfError
 MARGIN_SECONDS = 60.0
 
 
-def _json(response: requests.Response, what: str) -> dict:
+def _json(response: requests.Response, what: str) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise JamfError(f"Jamf Pro sent an unreadable answer to the {what} request (HTTP {response.status_code})",
-                        status=response.status_code)
+        raise JamfError(f"Jamf Pro sent an unreadable answer to the {what} request (HTTP {response.status_code})", status=response.status_code)
     return data
 
 
@@ -38,7 +39,7 @@ class JamfTokenProvider:
 
     kind = "token"
 
-    def __init__(self, url: str, http: HttpClient, *, clock=time.monotonic):
+    def __init__(self, url: str, http: HttpClient, *, clock: Callable[[], float] = time.monotonic):
         self.url = url.rstrip("/")
         self.http = http
         self._clock = clock
@@ -81,10 +82,11 @@ class JamfTokenProvider:
 
     def token(self) -> str:
         with self._lock:
-            if self._fresh():
-                return self._token
-            if self._token is not None and self._clock() < self._expires_at:
-                return self._store(self._renew(self._token))
+            token = self._token
+            if token is not None and self._fresh():
+                return token
+            if token is not None and self._clock() < self._expires_at:
+                return self._store(self._renew(token))
             return self._store(self._fetch())
 
     def invalidate_cached(self) -> None:
@@ -111,8 +113,8 @@ class JamfClientCredentials(JamfTokenProvider):
 
     kind = "API client"
 
-    def __init__(self, url: str, client_id: str, secret: str, http: HttpClient, **kw):
-        super().__init__(url, http, **kw)
+    def __init__(self, url: str, client_id: str, secret: str, http: HttpClient, *, clock: Callable[[], float] = time.monotonic):
+        super().__init__(url, http, clock=clock)
         self.client_id = client_id
         self._secret = secret
         self.scope: str = ""
@@ -126,13 +128,11 @@ class JamfClientCredentials(JamfTokenProvider):
         )
         if response.status_code in (400, 401, 403):
             raise AuthError(
-                f"Jamf Pro rejected the API client credentials (HTTP {response.status_code}) "
-                f"for client {self.client_id} at {self.url}",
+                f"Jamf Pro rejected the API client credentials (HTTP {response.status_code}) for client {self.client_id} at {self.url}",
                 "check the client id and secret (`cleanup creds set jamf`) and that the API client is enabled",
             )
         if response.status_code != 200:
-            raise JamfError(f"Jamf Pro token request failed: HTTP {response.status_code} at {self.url}",
-                            status=response.status_code)
+            raise JamfError(f"Jamf Pro token request failed: HTTP {response.status_code} at {self.url}", status=response.status_code)
         body = _json(response, "token")
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
@@ -156,8 +156,17 @@ class JamfUserToken(JamfTokenProvider):
 
     kind = "user"
 
-    def __init__(self, url: str, username: str, password: str, http: HttpClient, *, wall_clock=time.time, **kw):
-        super().__init__(url, http, **kw)
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        http: HttpClient,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(url, http, clock=clock)
         self.username = username
         self._password = password
         self._wall_clock = wall_clock
@@ -180,23 +189,23 @@ class JamfUserToken(JamfTokenProvider):
     def _fetch(self) -> tuple[str, float]:
         basic = base64.b64encode(f"{self.username}:{self._password}".encode()).decode("ascii")
         response = self.http.send(
-            "POST", f"{self.url}/api/v1/auth/token",
+            "POST",
+            f"{self.url}/api/v1/auth/token",
             headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
         )
         if response.status_code in (401, 403):
             raise AuthError(
-                f"Jamf Pro rejected the user credentials (HTTP {response.status_code}) "
-                f"for user {self.username} at {self.url}",
+                f"Jamf Pro rejected the user credentials (HTTP {response.status_code}) for user {self.username} at {self.url}",
                 "check the user name and password (`cleanup creds set jamf --username ...`)",
             )
         if response.status_code != 200:
-            raise JamfError(f"Jamf Pro token request failed: HTTP {response.status_code} at {self.url}",
-                            status=response.status_code)
+            raise JamfError(f"Jamf Pro token request failed: HTTP {response.status_code} at {self.url}", status=response.status_code)
         return self._parse(response, "token")
 
     def _renew(self, token: str) -> tuple[str, float]:
         response = self.http.send(
-            "POST", f"{self.url}/api/v1/auth/keep-alive",
+            "POST",
+            f"{self.url}/api/v1/auth/keep-alive",
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
         )
         if response.status_code == 200:

@@ -1,63 +1,15 @@
-"""The cloud side of a run: configuration, secrets and lazily opened Jamf Pro / Graph clients."""
+"""Where :class:`CloudSession` used to live: kept so that existing imports go on working. New code opens a
+session with :func:`cleanup.clients.session.open_session`."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from cleanup.clients.config import CloudConfig, load_config
-from cleanup.clients.graph import GraphClient
-from cleanup.clients.http import HttpSettings
-from cleanup.clients.jamf import JamfClient
-from cleanup.clients.secrets import Secrets
+from cleanup.clients.session import CloudSession, open_session
 
-
-class CloudSession:
-    """What actions use as ``ctx.cloud``. Clients are created on first use, so a device-only run needs no
-    cloud configuration at all."""
-
-    def __init__(self, config: CloudConfig, secrets: Secrets | None = None, http_settings: HttpSettings | None = None,
-                 gate=None):
-        self.config = config
-        self.gate = gate  # a batch's shared Graph gate (cleanup.clients.throttle.Gate)
-        self.secrets = secrets or Secrets()
-        self.http_settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
-        self._jamf: JamfClient | None = None
-        self._graph: GraphClient | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def jamf(self) -> JamfClient:
-        with self._lock:
-            if self._jamf is None:
-                self._jamf = JamfClient(self.config, self.secrets, self.http_settings)
-            return self._jamf
-
-    @property
-    def graph(self) -> GraphClient:
-        with self._lock:
-            if self._graph is None:
-                self._graph = GraphClient(self.config, self.secrets, self.http_settings)
-                self._graph.http.gate = self.gate
-            return self._graph
-
-    def close(self) -> None:
-        """Invalidate Jamf user tokens and close the connections."""
-        with self._lock:
-            jamf, graph, self._jamf, self._graph = self._jamf, self._graph, None, None
-        if jamf is not None:
-            jamf.close()
-        if graph is not None:
-            graph.close()
-
-    def __enter__(self) -> "CloudSession":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+__all__ = ["CloudSession", "open_cloud"]
 
 
 def open_cloud(config_path: Path | None = None) -> CloudSession:
-    """Load the config (file + environment), the secrets and the HTTP settings (CA bundle)."""
-    config = load_config(config_path)
-    return CloudSession(config, Secrets(), HttpSettings(ca_bundle=config.ca_bundle))
+    """The same as ``open_session(config_path)``."""
+    return open_session(config_path)

@@ -27,9 +27,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from cleanup.errors import UsageError
+from cleanup.errors import ConfigError, UsageError
+from cleanup.readlimit import CONFIG_LIMIT, read_text
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_GRAPH_ENDPOINT = "https://graph.microsoft.com"
@@ -97,19 +99,20 @@ def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "cleanup" / "config.toml"
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        text = read_text(path, CONFIG_LIMIT, "config file", ConfigError)
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise UsageError(f"{path}: cannot read the config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
-def _check_shape(data: dict, where: str) -> None:
+def _check_shape(data: dict[str, Any], where: str) -> None:
     for section, body in data.items():
         if section not in SECTIONS:
             raise UsageError(f"{where}: unknown section [{section}] (known: {', '.join(SECTIONS)})")
@@ -247,4 +250,3 @@ def save_config(cfg_values: Mapping[str, Mapping[str, str | None]], path: Path |
             pass
         raise
     return load_config(path, env={})
-

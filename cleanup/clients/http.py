@@ -21,7 +21,7 @@ import email.utils
 import functools
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, Self
@@ -31,9 +31,13 @@ import requests
 from tenacity import RetryCallState, Retrying
 
 from cleanup import __version__
+from cleanup.clients.throttle import Gate
 from cleanup.errors import ServiceError
 
 USER_AGENT = f"cleanup/{__version__}"
+
+#: query parameters in order, as urlencode takes them: [("$filter", "..."), ("$top", 999)]
+QueryParams = Sequence[tuple[str, object]]
 
 # Retry-After is honoured for these; other retryable statuses use exponential backoff.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -115,7 +119,7 @@ def _is_retryable_status(status: int) -> bool:
     return status == 429 or 500 <= status <= 599
 
 
-def _is_retryable_exception(exc: BaseException) -> bool:
+def _is_retryable_exception(exc: BaseException | None) -> bool:
     # SSLError is a ConnectionError subclass, but a certificate problem does not heal by waiting.
     if isinstance(exc, requests.exceptions.SSLError):
         return False
@@ -125,7 +129,7 @@ def _is_retryable_exception(exc: BaseException) -> bool:
 class _Call:
     """State of one ``send``: the headers in use and whether the 401 refresh was spent."""
 
-    def __init__(self, headers: dict | None, auth_refresh: Callable[[], dict] | None):
+    def __init__(self, headers: dict[str, str] | None, auth_refresh: Callable[[], Mapping[str, str]] | None):
         self.headers = dict(headers or {})
         self.auth_refresh = auth_refresh
         self.refresh_due = False
@@ -154,7 +158,7 @@ class HttpClient:
         self._wall_clock = wall_clock
         self._rand = rand
         #: shared by a batch's workers (see cleanup.clients.throttle.Gate); None for single runs
-        self.gate = None
+        self.gate: Gate | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -162,7 +166,7 @@ class HttpClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- policy -------------------------------------------------------------------------------------
@@ -170,7 +174,7 @@ class HttpClient:
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(backoff_max, backoff_base * 2**(attempt-1))]."""
         s = self.settings
-        ceiling = min(s.backoff_max, s.backoff_base * (2 ** max(0, attempt - 1)))
+        ceiling: float = min(s.backoff_max, s.backoff_base * (2 ** max(0, attempt - 1)))
         return max(0.0, self._rand() * ceiling)
 
     def _next_wait(self, call: _Call, rs: RetryCallState) -> float:
@@ -215,7 +219,8 @@ class HttpClient:
         if call.refresh_due:
             call.refresh_due = False
             call.refresh_used = True
-            call.headers.update(call.auth_refresh() or {})
+            if call.auth_refresh is not None:  # refresh_due is only ever set when there is one
+                call.headers.update(call.auth_refresh() or {})
         call.attempts += 1
         if self.gate is not None:
             self.gate.before(method, url, json)
@@ -244,7 +249,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         json: Any = None,
         data: Any = None,
-        auth_refresh: Callable[[], dict] | None = None,
+        auth_refresh: Callable[[], Mapping[str, str]] | None = None,
     ) -> requests.Response:
         """Send one request under the retry policy; returns the final response (including 4xx)."""
         method = method.upper()
@@ -254,7 +259,7 @@ class HttpClient:
         def give_up(rs: RetryCallState) -> requests.Response:
             outcome = rs.outcome
             if outcome is not None and not outcome.failed:
-                response = outcome.result()
+                response: requests.Response = outcome.result()  # tenacity's Future holds Any
                 if response.status_code == 401:
                     return response  # out of attempts before the refresh: the caller sees the 401
             raise self._error(method, url, rs)
@@ -285,10 +290,13 @@ class HttpClient:
         return ServiceError(
             f"{method} {redact_url(url)} failed: HTTP {status} after {_attempts(attempts)}",
             "The service kept failing or throttling; try again later.",
-            method=method, url=redact_url(url), status=status, attempts=attempts,
+            method=method,
+            url=redact_url(url),
+            status=status,
+            attempts=attempts,
         )
 
-    def _exception_error(self, method: str, url: str, exc: BaseException, attempts: int) -> ServiceError:
+    def _exception_error(self, method: str, url: str, exc: BaseException | None, attempts: int) -> ServiceError:
         hint = None
         if isinstance(exc, requests.exceptions.SSLError):
             hint = "TLS verification failed; behind a TLS-inspecting proxy, pass its CA bundle."
@@ -296,7 +304,11 @@ class HttpClient:
             hint = "Check the network, proxy and service address."
         return ServiceError(
             f"{method} {redact_url(url)} failed: {type(exc).__name__} after {_attempts(attempts)}",
-            hint, method=method, url=redact_url(url), status=None, attempts=attempts,
+            hint,
+            method=method,
+            url=redact_url(url),
+            status=None,
+            attempts=attempts,
         )
 
 

@@ -9,7 +9,9 @@ server-side RSQL filter is never trusted alone.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import requests
@@ -21,7 +23,7 @@ from cleanup.clients.auth_jamf import (
     JamfUserToken,
 )
 from cleanup.clients.config import CloudConfig
-from cleanup.clients.http import HttpClient, HttpSettings, make_session
+from cleanup.clients.http import HttpClient, HttpSettings, QueryParams, make_session
 from cleanup.clients.secrets import Secrets, env_var
 from cleanup.errors import JamfError, ServiceError, UsageError
 from cleanup.errors import JamfOutcomeUnknown as OutcomeUnknown
@@ -62,7 +64,7 @@ class _SlotHttpClient(HttpClient):
         self._held = threading.local()
 
     @contextmanager
-    def slot(self):
+    def slot(self) -> Iterator[None]:
         depth = getattr(self._held, "depth", 0)
         if depth == 0:
             self.slots.acquire()
@@ -74,10 +76,18 @@ class _SlotHttpClient(HttpClient):
             if depth == 0:
                 self.slots.release()
 
-    def send(self, *args, **kwargs) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+        auth_refresh: Callable[[], Mapping[str, str]] | None = None,
+    ) -> requests.Response:
         with self.slot():
-            return super().send(*args, **kwargs)
-
+            return super().send(method, url, headers=headers, json=json, data=data, auth_refresh=auth_refresh)
 
 
 def _error_detail(response: requests.Response) -> tuple[str | None, str]:
@@ -104,6 +114,7 @@ class JamfClient:
         if not config.jamf_configured():
             raise UsageError("Jamf Pro is not configured: run `cleanup creds set jamf`")
         self.config = config
+        assert config.jamf_url is not None  # jamf_configured()
         self.url = config.jamf_url.rstrip("/")
         self.secrets = secrets or Secrets()
         self.settings = http_settings or HttpSettings(ca_bundle=config.ca_bundle)
@@ -125,16 +136,16 @@ class JamfClient:
         if cfg.jamf_auth == "user":
             password = self.secrets.get("jamf-password", cfg.jamf_username)
             if not password:
-                raise UsageError(f"no Jamf Pro password for {cfg.jamf_username}: run `cleanup creds set jamf` "
-                                 f"or set {env_var('jamf-password')}")
+                raise UsageError(f"no Jamf Pro password for {cfg.jamf_username}: run `cleanup creds set jamf` or set {env_var('jamf-password')}")
+            assert cfg.jamf_username is not None  # jamf_configured(), checked in __init__
             return JamfUserToken(self.url, cfg.jamf_username, password, self.http)
         secret = self.secrets.get("jamf-client-secret", cfg.jamf_client_id)
         if not secret:
-            raise UsageError(f"no Jamf Pro API client secret for {cfg.jamf_client_id}: run `cleanup creds set jamf` "
-                             f"or set {env_var('jamf-client-secret')}")
+            raise UsageError(f"no Jamf Pro API client secret for {cfg.jamf_client_id}: run `cleanup creds set jamf` or set {env_var('jamf-client-secret')}")
+        assert cfg.jamf_client_id is not None  # jamf_configured(), checked in __init__
         return JamfClientCredentials(self.url, cfg.jamf_client_id, secret, self.http)
 
-    def request(self, method: str, path: str, params=None, *, json=None, accept="application/json") -> requests.Response:
+    def request(self, method: str, path: str, params: QueryParams | None = None, *, json: Any = None, accept: str = "application/json") -> requests.Response:
         """Send one authenticated request; a 401 renews the token once. Returns any final response."""
         url = self.url + path
         if params:
@@ -143,8 +154,7 @@ class JamfClient:
         with self.http.slot():
             token = provider.token()
             headers = {"Authorization": f"Bearer {token}", "Accept": accept}
-            return self.http.send(method, url, headers=headers, json=json,
-                                  auth_refresh=lambda: provider.refresh_headers(failed=token))
+            return self.http.send(method, url, headers=headers, json=json, auth_refresh=lambda: provider.refresh_headers(failed=token))
 
     def _fail(self, response: requests.Response, method: str, path: str) -> JamfError:
         code, description = _error_detail(response)
@@ -153,38 +163,37 @@ class JamfClient:
         hint = None
         if status == 403:
             hint = "the Jamf Pro API client or user lacks a privilege (see `cleanup creds test jamf`)"
-        return JamfError(f"Jamf Pro {method} {path}: {status} {detail}".rstrip(), hint,
-                         code=code, method=method, url=self.url + path, status=status)
+        return JamfError(f"Jamf Pro {method} {path}: {status} {detail}".rstrip(), hint, code=code, method=method, url=self.url + path, status=status)
 
-    def _json(self, response: requests.Response, method: str, path: str):
+    def _json(self, response: requests.Response, method: str, path: str) -> Any:
         try:
             return response.json()
         except ValueError:
-            raise JamfError(f"Jamf Pro {method} {path}: unreadable answer (HTTP {response.status_code})",
-                            method=method, url=self.url + path, status=response.status_code) from None
+            raise JamfError(
+                f"Jamf Pro {method} {path}: unreadable answer (HTTP {response.status_code})", method=method, url=self.url + path, status=response.status_code
+            ) from None
 
-    def _get_json(self, path: str, params=None, **kw):
-        response = self.request("GET", path, params, **kw)
+    def _get_json(self, path: str, params: QueryParams | None = None, *, json: Any = None, accept: str = "application/json") -> Any:
+        response = self.request("GET", path, params, json=json, accept=accept)
         if response.status_code != 200:
             raise self._fail(response, "GET", path)
         return self._json(response, "GET", path)
 
     # -- computers -----------------------------------------------------------------------------------
 
-    def computers_by_serial(self, serial: str) -> list[dict]:
+    def computers_by_serial(self, serial: str) -> list[dict[str, Any]]:
         """Every inventory record whose serial is exactly ``serial`` (all pages; raw records)."""
         serial = valid_serial(serial)
         base = [("section", s) for s in SECTIONS]
         base += [("sort", "id:asc"), ("filter", f"hardware.serialNumber=={rsql_value(serial)}")]
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         seen = 0
         page = 0
         while True:
             body = self._get_json(INVENTORY, base + [("page", page), ("page-size", self.page_size)])
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
-                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
-                                url=self.url + INVENTORY, status=200)
+                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET", url=self.url + INVENTORY, status=200)
             seen += len(results)
             found += [r for r in results if isinstance(r, dict) and _serial_of(r) == serial]
             total = body.get("totalCount")
@@ -192,54 +201,53 @@ class JamfClient:
                 return found
             page += 1
 
-    def _all_pages(self, params: list) -> list[dict]:
+    def _all_pages(self, params: QueryParams) -> list[dict[str, Any]]:
         """Every record of an inventory query, 2000 per page."""
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         page = 0
         while True:
-            body = self._get_json(INVENTORY, params + [("page", page), ("page-size", 2000)])
+            body = self._get_json(INVENTORY, [*params, ("page", page), ("page-size", 2000)])
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
-                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET",
-                                url=self.url + INVENTORY, status=200)
+                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET", url=self.url + INVENTORY, status=200)
             found += [r for r in results if isinstance(r, dict)]
             if len(results) < 2000:
                 return found
             page += 1
 
-    def all_computers(self, sections=("GENERAL", "HARDWARE", "LOCAL_USER_ACCOUNTS")) -> list[dict]:
+    def all_computers(self, sections: Sequence[str] = ("GENERAL", "HARDWARE", "LOCAL_USER_ACCOUNTS")) -> list[dict[str, Any]]:
         """Every inventory record (fleet scans of `batch select`)."""
         return self._all_pages([("section", s) for s in sections] + [("sort", "id:asc")])
 
-    def computers_by_serials(self, serials: list[str], chunk: int = 100) -> dict[str, list[dict]]:
+    def computers_by_serials(self, serials: list[str], chunk: int = 100) -> dict[str, list[dict[str, Any]]]:
         """Inventory records of many serials at once (RSQL ``=in=``, ``chunk`` serials per query, all pages);
         each record is filed under its own serial only when that is exactly one of the serials asked for."""
         wanted = [valid_serial(s) for s in dict.fromkeys(serials)]
-        out: dict[str, list[dict]] = {s: [] for s in wanted}
+        out: dict[str, list[dict[str, Any]]] = {s: [] for s in wanted}
         for start in range(0, len(wanted), chunk):
-            part = wanted[start:start + chunk]
+            part = wanted[start : start + chunk]
             rsql = "hardware.serialNumber=in=(" + ",".join(rsql_value(s) for s in part) + ")"
             for r in self._all_pages([("section", s) for s in SECTIONS] + [("sort", "id:asc"), ("filter", rsql)]):
-                if _serial_of(r) in out:
-                    out[_serial_of(r)].append(r)
+                serial = _serial_of(r)
+                if serial in out:
+                    out[serial].append(r)
         return out
 
-    def computers_by_serials_or_names(self, serials: list[str], names: list[str], chunk: int = 100) -> list[dict]:
+    def computers_by_serials_or_names(self, serials: list[str], names: list[str], chunk: int = 100) -> list[dict[str, Any]]:
         """Inventory records whose serial or ``general.name`` is one of those given (RSQL ``=in=``, ``chunk`` values
         per query, all pages; raw records, unfiled: callers check each on their side). Names RSQL cannot quote
         safely (a quote, a backslash, a wildcard, a control character) are left out."""
         values = [("hardware.serialNumber", rsql_value(s)) for s in dict.fromkeys(valid_serial(s) for s in serials)]
         values += [("general.name", f'"{n}"') for n in dict.fromkeys(names) if quotable_name(n)]
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(values), chunk):
-            part = values[start:start + chunk]
-            rsql = ",".join(f"{field}=in=({','.join(v for f, v in part if f == field)})"
-                            for field in dict.fromkeys(f for f, _ in part))
+            part = values[start : start + chunk]
+            rsql = ",".join(f"{field}=in=({','.join(v for f, v in part if f == field)})" for field in dict.fromkeys(f for f, _ in part))
             for r in self._all_pages([("section", s) for s in SECTIONS] + [("sort", "id:asc"), ("filter", rsql)]):
                 found.setdefault(str(r.get("id")), r)
         return list(found.values())
 
-    def computer(self, computer_id: str | int) -> dict | None:
+    def computer(self, computer_id: str | int) -> dict[str, Any] | None:
         cid = valid_object_id(computer_id)
         path = f"{INVENTORY}/{cid}"
         response = self.request("GET", path, [("section", s) for s in SECTIONS])
@@ -247,7 +255,8 @@ class JamfClient:
             return None
         if response.status_code != 200:
             raise self._fail(response, "GET", path)
-        return self._json(response, "GET", path)
+        body: dict[str, Any] | None = self._json(response, "GET", path)
+        return body
 
     def delete_computer(self, computer_id: str | int) -> bool:
         """True if deleted now, False if it was already gone (404)."""
@@ -257,8 +266,12 @@ class JamfClient:
         except ServiceError as exc:
             if exc.status is not None:
                 raise
-            raise OutcomeUnknown(f"Jamf Pro DELETE {path}: sent, but no answer came ({exc.message}); whether it was "
-                                 "deleted is not known", "`cleanup resume` re-reads it", method="DELETE", url=self.url + path) from None
+            raise OutcomeUnknown(
+                f"Jamf Pro DELETE {path}: sent, but no answer came ({exc.message}); whether it was deleted is not known",
+                "`cleanup resume` re-reads it",
+                method="DELETE",
+                url=self.url + path,
+            ) from None
         if response.status_code in (200, 204):
             return True
         if response.status_code == 404:
@@ -274,8 +287,7 @@ class JamfClient:
         body = self._json(response, "POST", path)
         uuid = body.get("commandUuid") if isinstance(body, dict) else None
         if not uuid:
-            raise JamfError(f"Jamf Pro POST {path}: no commandUuid in the answer", method="POST",
-                            url=self.url + path, status=response.status_code)
+            raise JamfError(f"Jamf Pro POST {path}: no commandUuid in the answer", method="POST", url=self.url + path, status=response.status_code)
         return str(uuid)
 
     def can_read_inventory(self) -> bool:
@@ -289,7 +301,7 @@ class JamfClient:
 
     # -- groups --------------------------------------------------------------------------------------
 
-    def computer_groups(self) -> list[dict]:
+    def computer_groups(self) -> list[dict[str, Any]]:
         body = self._get_json(COMPUTER_GROUPS)
         if not isinstance(body, list):
             raise JamfError(f"Jamf Pro GET {COMPUTER_GROUPS}: expected a list", status=200)
@@ -303,15 +315,14 @@ class JamfClient:
             raise self._fail(response, "GET", COMPUTER_GROUPS)
         return True
 
-    def group_members(self, name: str) -> list[dict]:
+    def group_members(self, name: str) -> list[dict[str, Any]]:
         """Members of a computer group by name (Classic API); JamfError with status 404 if there is no such group."""
         if not isinstance(name, str) or not name.strip():
             raise UsageError("a computer group name is required")
         path = CLASSIC_GROUP.format(name=quote(name, safe=""))
         response = self.request("GET", path)
         if response.status_code == 404:
-            raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND",
-                            method="GET", url=self.url + path, status=404)
+            raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND", method="GET", url=self.url + path, status=404)
         if response.status_code != 200:
             raise self._fail(response, "GET", path)
         body = self._json(response, "GET", path)
@@ -359,11 +370,10 @@ class JamfClient:
         self.http.close()
 
 
-def quotable_name(name) -> bool:
-    return isinstance(name, str) and bool(name.strip()) and not any(c in name for c in '"\\*') \
-        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+def quotable_name(name: object) -> bool:
+    return isinstance(name, str) and bool(name.strip()) and not any(c in name for c in '"\\*') and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
 
 
-def _serial_of(record: dict) -> str | None:
+def _serial_of(record: dict[str, Any]) -> str | None:
     hardware = record.get("hardware")
     return hardware.get("serialNumber") if isinstance(hardware, dict) else None

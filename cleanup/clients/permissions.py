@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cleanup.errors import UsageError
+
+if TYPE_CHECKING:
+    from cleanup.clients.session import Cloud
 
 
 @dataclass(frozen=True)
@@ -19,18 +24,14 @@ class Need:
 NEEDS: dict[str, Need] = {
     "jamf:read-computers": Need("jamf", "Read Computers", all_of=("Read Computers",)),
     "jamf:delete-computers": Need("jamf", "Delete Computers", all_of=("Delete Computers",), write=True),
-    "jamf:read-groups": Need("jamf", "Read Smart Computer Groups",
-                             all_of=("Read Smart Computer Groups", "Read Static Computer Groups")),
-    "jamf:remove-mdm": Need("jamf", "Send Computer Unmanage Command",
-                            all_of=("Send Computer Unmanage Command",), write=True),
-    "graph:read-devices": Need("graph", "Device.Read.All", any_of=(
-        "Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")),
-    "graph:delete-devices": Need("graph", "Device.ReadWrite.All",
-                                 any_of=("Device.ReadWrite.All", "Directory.ReadWrite.All"), write=True),
-    "graph:read-managed": Need("graph", "DeviceManagementManagedDevices.Read.All", any_of=(
-        "DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All")),
-    "graph:delete-managed": Need("graph", "DeviceManagementManagedDevices.ReadWrite.All",
-                                 any_of=("DeviceManagementManagedDevices.ReadWrite.All",), write=True),
+    "jamf:read-groups": Need("jamf", "Read Smart Computer Groups", all_of=("Read Smart Computer Groups", "Read Static Computer Groups")),
+    "jamf:remove-mdm": Need("jamf", "Send Computer Unmanage Command", all_of=("Send Computer Unmanage Command",), write=True),
+    "graph:read-devices": Need("graph", "Device.Read.All", any_of=("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")),
+    "graph:delete-devices": Need("graph", "Device.ReadWrite.All", any_of=("Device.ReadWrite.All", "Directory.ReadWrite.All"), write=True),
+    "graph:read-managed": Need(
+        "graph", "DeviceManagementManagedDevices.Read.All", any_of=("DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All")
+    ),
+    "graph:delete-managed": Need("graph", "DeviceManagementManagedDevices.ReadWrite.All", any_of=("DeviceManagementManagedDevices.ReadWrite.All",), write=True),
 }
 
 DRY_RUN_NEEDS = ["jamf:read-computers", "jamf:read-groups", "graph:read-devices", "graph:read-managed"]
@@ -63,10 +64,10 @@ def _need(name: str) -> Need:
         raise UsageError(f"unknown permission need {name!r}") from None
 
 
-def _check_jamf(cloud, needs: list[str]) -> list[Missing]:
+def _check_jamf(cloud: Cloud, needs: list[str]) -> list[Missing]:
     missing: list[Missing] = []
     privileges = cloud.jamf.privileges()
-    probes = {"jamf:read-computers": cloud.jamf.can_read_inventory, "jamf:read-groups": cloud.jamf.can_read_groups}
+    probes: dict[str, Callable[[], bool]] = {"jamf:read-computers": cloud.jamf.can_read_inventory, "jamf:read-groups": cloud.jamf.can_read_groups}
     for name in needs:
         need = _need(name)
         if privileges is not None:
@@ -79,12 +80,12 @@ def _check_jamf(cloud, needs: list[str]) -> list[Missing]:
     return missing
 
 
-def _check_graph(cloud, needs: list[str]) -> list[Missing]:
+def _check_graph(cloud: Cloud, needs: list[str]) -> list[Missing]:
     roles = cloud.graph.roles()
     return [Missing(n, _need(n).name, "graph", True) for n in needs if not roles.intersection(_need(n).any_of)]
 
 
-def check(cloud, needs: list[str]) -> list[Missing]:
+def check(cloud: Cloud, needs: list[str]) -> list[Missing]:
     """What of ``needs`` our credentials lack (``cloud`` is a :class:`~cleanup.clients.cloud.CloudSession`)."""
     for name in needs:
         _need(name)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TypeGuard
 
 import keyring
 import keyring.errors
+from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail
 
-from cleanup.errors import CleanupError, UsageError
+from cleanup.errors import CleanupError, ConfigError, UsageError
 
 # secret name -> (environment variable, what it is, for messages)
 SECRET_NAMES: dict[str, tuple[str, str]] = {
@@ -36,13 +38,42 @@ def describe(name: str) -> str:
     return SECRET_NAMES[name][1]
 
 
-def _usable(backend) -> bool:
+def check_private_key(pem: str, where: str) -> str:
+    """``pem`` when it holds an unencrypted RSA private key (Entra signs RS256) and any certificate in it loads and
+    belongs to that key; else ConfigError naming ``where``: never a word of the value itself."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    data = pem.encode("utf-8", errors="replace")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise ConfigError(f"{where} is an encrypted private key; export it without a password") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigError(f"{where} is not a PEM private key (-----BEGIN PRIVATE KEY----- ...)") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError(f"{where} is not an RSA private key (Entra app certificates use RSA)")
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            cert = x509.load_pem_x509_certificates(data)[0]
+        except ValueError:
+            raise ConfigError(f"{where} holds a certificate that is not valid PEM") from None
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        der = serialization.Encoding.DER
+        if cert.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
+            raise ConfigError(f"{where} holds a certificate that does not belong to its private key")
+    return pem
+
+
+def _usable(backend: KeyringBackend | None) -> TypeGuard[KeyringBackend]:
     if backend is None or isinstance(backend, fail.Keyring):
         return False
     if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
         return False
     try:
-        return backend.priority > 0  # the null backend (priority -1) silently stores nothing
+        return bool(backend.priority > 0)  # the null backend (priority -1) silently stores nothing
     except Exception:
         return False
 
@@ -54,7 +85,7 @@ class Secrets:
 
     # -- keyring plumbing ----------------------------------------------------------------------------
 
-    def _backend(self):
+    def _backend(self) -> KeyringBackend | None:
         try:
             return keyring.get_keyring()
         except Exception:  # a broken keyring configuration must not crash the tool
@@ -64,16 +95,13 @@ class Secrets:
         backend = self._backend()
         return backend.name if _usable(backend) else None
 
-    def _require_backend(self, name: str):
+    def _require_backend(self, name: str) -> KeyringBackend:
         backend = self._backend()
         if not _usable(backend):
-            raise UsageError(
-                f"no keyring backend on this machine: set {env_var(name)} in the environment instead "
-                "(see `cleanup creds --help`)"
-            )
+            raise UsageError(f"no keyring backend on this machine: set {env_var(name)} in the environment instead (see `cleanup creds --help`)")
         return backend
 
-    def _user(self, name: str, account: str) -> str:
+    def _user(self, name: str, account: str | None) -> str:
         env_var(name)
         if not account:
             raise UsageError(f"no account for the {describe(name)}: configure the client id or user name first")
@@ -87,7 +115,7 @@ class Secrets:
 
     # -- API -----------------------------------------------------------------------------------------
 
-    def get(self, name: str, account: str) -> str | None:
+    def get(self, name: str, account: str | None) -> str | None:
         """The secret from the environment, else from the keyring, else None."""
         value = self.env.get(env_var(name))
         if value:
@@ -97,6 +125,16 @@ class Secrets:
             return backend.get_password(self.service, self._user(name, account)) or None
         except keyring.errors.KeyringError as exc:
             raise self._keyring_failed("read", name, exc) from None
+
+    def private_key(self, name: str, account: str | None) -> str | None:
+        """:meth:`get` for a private key, checked (:func:`check_private_key`): the error names the variable or
+        keyring entry it came from."""
+        var = env_var(name)
+        value = self.get(name, account)
+        if not value:
+            return None
+        where = f"environment variable {var}" if self.env.get(var) else f"keyring entry {self._user(name, account)!r}"
+        return check_private_key(value, f"the {describe(name)} in the {where}")
 
     def source(self, name: str, account: str | None) -> str:
         """Where :meth:`get` would find the secret; never the value."""

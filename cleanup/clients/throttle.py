@@ -25,7 +25,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 INTUNE_PATH = "/deviceManagement/managedDevices"
 
@@ -34,8 +35,11 @@ def intune_writes(method: str, url: str, json: Any) -> int:
     if method.upper() != "GET" and INTUNE_PATH in url and "$batch" not in url:
         return 1
     if url.rstrip("/").endswith("$batch") and isinstance(json, dict):
-        return sum(1 for r in json.get("requests") or []
-                   if isinstance(r, dict) and str(r.get("method", "GET")).upper() != "GET" and INTUNE_PATH in str(r.get("url", "")))
+        return sum(
+            1
+            for r in json.get("requests") or []
+            if isinstance(r, dict) and str(r.get("method", "GET")).upper() != "GET" and INTUNE_PATH in str(r.get("url", ""))
+        )
     return 0
 
 
@@ -48,9 +52,15 @@ def default_margin(window: float) -> float:
 
 
 class Gate:
-    def __init__(self, write_limit: int = 200, window: float = 20.0, *,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 margin: float | None = None):
+    def __init__(
+        self,
+        write_limit: int = 200,
+        window: float = 20.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        margin: float | None = None,
+    ):
         self.write_limit = write_limit
         self.window = window
         #: extra seconds between a write and the one ``write_limit`` later (see the module docstring)

@@ -8,7 +8,10 @@ never guess: what they cannot see is ``unknown``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from cleanup.clients import records as R
+from cleanup.clients import symptoms as S
 from cleanup.diagnose import model as M
 from cleanup.diagnose.model import age_text, iso, parse_time
 from cleanup.diagnose.reads import CloudData
@@ -33,19 +36,26 @@ def _general(record: dict) -> dict:
 
 
 def _newest_jamf(records: list[dict]) -> dict:
-    return max(records, key=lambda r: parse_time(_general(r).get("lastContactTime")) or 0)
+    """The raw record of the Mac's newest Jamf Pro summary (records.newest_jamf)."""
+    summaries = [R.jamf_summary(r) for r in records]
+    newest = R.newest_jamf(summaries)
+    assert newest is not None  # the caller passes at least one record
+    return records[summaries.index(newest)]
 
 
 def _intune_view(r: dict) -> dict:
-    keys = ("id", "deviceName", "managementAgent", "azureADDeviceId", "complianceState", "lastSyncDateTime",
-            "enrolledDateTime", "userPrincipalName")
+    keys = ("id", "deviceName", "managementAgent", "azureADDeviceId", "complianceState", "lastSyncDateTime", "enrolledDateTime", "userPrincipalName")
     return {k: r.get(k) for k in keys}
 
 
 def _entra_view(d: dict) -> dict:
-    keys = ("id", "deviceId", "displayName", "operatingSystem", "registrationDateTime",
-            "approximateLastSignInDateTime", "isCompliant", "accountEnabled")
+    keys = ("id", "deviceId", "displayName", "operatingSystem", "registrationDateTime", "approximateLastSignInDateTime", "isCompliant", "accountEnabled")
     return {k: d.get(k) for k in keys}
+
+
+def _not_macs(records: list[dict], view) -> list[dict]:
+    """Records found for the Mac that are not Macs (records.is_mac_*): shown, never counted or deleted."""
+    return [dict(view(r), operatingSystem=r.get("operatingSystem")) for r in records]
 
 
 def _names(d: CloudData) -> list[str]:
@@ -61,6 +71,11 @@ def _jamf_or_empty(d: CloudData) -> list[dict]:
         return []
 
 
+def _linked(d: CloudData) -> set[str]:
+    """The Entra deviceIds the Mac's Intune records point to."""
+    return {did for r in d.intune_records() if (did := R.linked_device_id(r))}
+
+
 # -- Jamf Pro ------------------------------------------------------------------------------------------
 
 
@@ -68,21 +83,27 @@ def jamf_check_in(d: CloudData, now: float):
     row = M.CHECK_IN
     records = d.jamf_records()
     if not records:
-        return row.problem(f"Jamf Pro has no record of serial {d.serial}", {"records": []},
-                           cause="not enrolled in Jamf Pro",
-                           remedy="Enroll the Mac in Jamf Pro again (the article's step 12).", playbook=None)
-    newest = _newest_jamf(records)
-    evidence = {"records": [{"id": r.get("id"), "name": _general(r).get("name"),
-                             "lastContactTime": _general(r).get("lastContactTime"),
-                             "reportDate": _general(r).get("reportDate")} for r in records]}
-    last = parse_time(_general(newest).get("lastContactTime"))
-    if last is None:
-        return row.unknown(f"Jamf Pro record {newest.get('id')} has no last check-in time", **evidence)
-    evidence["hours_since_check_in"] = round((now - last) / 3600, 1)
-    if now - last > DAY:
-        return row.problem(f"no check-in with Jamf Pro since {iso(last)} ({age_text(now - last)}): "
-                           "Jamf Pro shows the Mac as Unresponsive", evidence)
-    return row.ok(f"last check-in with Jamf Pro {age_text(now - last)}", **evidence)
+        return row.problem(
+            f"Jamf Pro has no record of serial {d.serial}",
+            {"records": []},
+            cause="not enrolled in Jamf Pro",
+            remedy="Enroll the Mac in Jamf Pro again (the article's step 12).",
+            playbook=None,
+        )
+    summaries = [R.jamf_summary(r) for r in records]
+    newest = R.newest_jamf(summaries)
+    assert newest is not None  # records is not empty
+    evidence: dict[str, Any] = {
+        "records": [{"id": j["id"], "name": j["name"], "lastContactTime": j["last_contact"], "reportDate": j["report_date"]} for j in summaries]
+    }
+    age = S.seconds_since_check_in(summaries, now)
+    if age is not None:
+        evidence["hours_since_check_in"] = round(age / 3600, 1)
+    if age is None:
+        return row.problem(f"Jamf Pro record {newest['id']} has never checked in: Jamf Pro shows the Mac as Unresponsive", evidence)
+    if S.unresponsive(summaries, now):
+        return row.problem(f"no check-in with Jamf Pro since {iso(now - age)} ({age_text(age)}): Jamf Pro shows the Mac as Unresponsive", evidence)
+    return row.ok(f"last check-in with Jamf Pro {age_text(age)}", **evidence)
 
 
 def jamf_entra_state(d: CloudData, now: float):
@@ -91,35 +112,33 @@ def jamf_entra_state(d: CloudData, now: float):
     if not records:
         return row.unknown(f"Jamf Pro has no record of serial {d.serial}")
     newest = _newest_jamf(records)
-    users = [{"username": u.get("username"), "state": u.get("azureActiveDirectoryId"),
-              "userAzureActiveDirectoryId": u.get("userAzureActiveDirectoryId"),
-              "computerAzureActiveDirectoryId": u.get("computerAzureActiveDirectoryId")}
-             for u in newest.get("localUserAccounts") or [] if isinstance(u, dict)]
+    users = R.jamf_users(newest)
     evidence = {"jamf_record": newest.get("id"), "users": users}
-    deactivated = [u["username"] for u in users if u["state"] == "DEACTIVATED"]
-    unresponsive = [u["username"] for u in users if u["state"] == "UNRESPONSIVE"]
+    deactivated = S.deactivated(users)
+    unresponsive = S.users_in_state(users, "UNRESPONSIVE")
     if deactivated:
-        return row.problem(f"Jamf Pro reports the Entra registration of {', '.join(deactivated)} DEACTIVATED",
-                           evidence, cause="Cause 6: the Mac's Entra device was deleted or disabled in Entra",
-                           remedy=M.RESET, playbook="cause6")
+        return row.problem(
+            f"Jamf Pro reports the Entra registration of {', '.join(deactivated)} DEACTIVATED",
+            evidence,
+            cause="Cause 6: the Mac's Entra device was deleted or disabled in Entra",
+            remedy=M.RESET,
+            playbook="cause6",
+        )
     if unresponsive:
-        return row.problem(f"Jamf Pro reports the Entra registration of {', '.join(unresponsive)} UNRESPONSIVE",
-                           evidence)
-    if any(u["state"] == "ACTIVATED" for u in users):
+        return row.problem(f"Jamf Pro reports the Entra registration of {', '.join(unresponsive)} UNRESPONSIVE", evidence)
+    if S.users_in_state(users, "ACTIVATED"):
         return row.ok("Jamf Pro reports the user's Entra registration ACTIVATED", **evidence)
-    return row.unknown("Jamf Pro reports no Entra registration state for the Mac's users (not registered yet?)",
-                       **evidence)
+    return row.unknown("Jamf Pro reports no Entra registration state for the Mac's users (not registered yet?)", **evidence)
 
 
 def jamf_records(d: CloudData, now: float):
     row = M.JAMF_RECORDS
-    records = d.jamf_records()
-    evidence = {"records": [{"id": r.get("id"), "name": _general(r).get("name"),
-                             "lastContactTime": _general(r).get("lastContactTime")} for r in records]}
-    if len(records) > 1:
-        ids = ", ".join(str(r.get("id")) for r in records)
-        return row.problem(f"{len(records)} Jamf Pro records share serial {d.serial} (ids {ids})", evidence)
-    return row.ok(f"{len(records)} Jamf Pro record(s) for serial {d.serial}", **evidence)
+    summaries = [R.jamf_summary(r) for r in d.jamf_records()]
+    evidence = {"records": [{"id": j["id"], "name": j["name"], "lastContactTime": j["last_contact"]} for j in summaries]}
+    if S.several_jamf_records(summaries):
+        ids = ", ".join(j["id"] for j in summaries)
+        return row.problem(f"{len(summaries)} Jamf Pro records share serial {d.serial} (ids {ids})", evidence)
+    return row.ok(f"{len(summaries)} Jamf Pro record(s) for serial {d.serial}", **evidence)
 
 
 # -- Intune and Entra records --------------------------------------------------------------------------
@@ -128,39 +147,51 @@ def jamf_records(d: CloudData, now: float):
 def intune_records(d: CloudData, now: float):
     row = M.INTUNE_RECORDS
     records = d.intune_records()
+    others = [r for r in d.serial_intune_records() if r not in records]
     evidence = {"records": [_intune_view(r) for r in records]}
-    if len(records) > 1:
+    if others:
+        evidence["not_macs"] = _not_macs(others, _intune_view)
+    if S.intune_duplicates(records):
         return row.problem(f"{len(records)} Intune records for serial {d.serial}", evidence)
-    if not records:
-        return row.problem(f"Intune has no macOS record of serial {d.serial}: the Mac is not registered", evidence,
-                           cause="not registered with Intune (see the rows of Causes 1-5)", remedy=M.REGISTER,
-                           playbook=None)
-    agent = records[0].get("managementAgent")
-    if agent != "jamf":
-        return row.problem(f"the Mac's Intune record is managed by {agent!r}, not through Jamf", evidence,
-                           cause="Cause 4: registered with Intune outside Jamf (Company Portal opened by hand)",
-                           remedy=M.CAUSE_4.remedy, playbook="cause6")
+    if S.not_registered(records):
+        return row.problem(
+            f"Intune has no macOS record of serial {d.serial}: the Mac is not registered",
+            evidence,
+            cause="not registered with Intune (see the rows of Causes 1-5)",
+            remedy=M.REGISTER,
+            playbook=None,
+        )
+    if S.managed_outside_jamf(records):
+        return row.problem(
+            f"the Mac's Intune record is managed by {records[0].get('managementAgent')!r}, not through Jamf",
+            evidence,
+            cause="Cause 4: registered with Intune outside Jamf (Company Portal opened by hand)",
+            remedy=M.CAUSE_4.remedy,
+            playbook="cause6",
+        )
     return row.ok(f"one Intune record for serial {d.serial}, managed by jamf", **evidence)
 
 
 def entra_records(d: CloudData, now: float):
     row = M.ENTRA_RECORDS
-    linked = {str(r.get("azureADDeviceId")).lower() for r in d.intune_records() if r.get("azureADDeviceId")}
+    linked = _linked(d)
     found: dict[str, dict] = {}
     for device_id in sorted(linked):
         for dev in d.entra_by_device_id(device_id):
             found[dev["id"]] = dev
     for name in _names(d):
         for dev in d.entra_by_name(name):
-            if str(dev.get("operatingSystem") or "").lower() in ("macmdm", "macos"):
+            if R.is_mac_entra(dev):
                 found.setdefault(dev["id"], dev)
-    devices = sorted(found.values(), key=lambda x: x.get("registrationDateTime") or "")
-    evidence = {"devices": [dict(_entra_view(x), linked_from_intune=str(x.get("deviceId")).lower() in linked)
-                            for x in devices]}
-    if len(devices) > 1:
-        return row.problem(f"{len(devices)} Entra devices for the Mac "
-                           f"({sum(e['linked_from_intune'] for e in evidence['devices'])} linked from Intune)",
-                           evidence)
+    everything = sorted(found.values(), key=lambda x: x.get("registrationDateTime") or "")
+    devices = S.mac_devices(everything)
+    evidence = {"devices": [dict(_entra_view(x), linked_from_intune=str(x.get("deviceId")).lower() in linked) for x in devices]}
+    if len(devices) < len(everything):
+        evidence["not_macs"] = _not_macs([x for x in everything if x not in devices], _entra_view)
+    if S.entra_duplicates(devices):
+        return row.problem(
+            f"{len(devices)} Entra devices for the Mac ({sum(e['linked_from_intune'] for e in evidence['devices'])} linked from Intune)", evidence
+        )
     return row.ok(f"{len(devices)} Entra device(s) for the Mac", **evidence)
 
 
@@ -168,23 +199,26 @@ def compliance_mismatch(d: CloudData, now: float):
     row = M.MISMATCH
     mismatched, missing, checked = [], [], []
     for record in d.intune_records():
-        device_id = record.get("azureADDeviceId")
-        if record.get("complianceState") != "compliant" or not device_id:
+        device_id = R.linked_device_id(record)
+        if record.get("complianceState") != "compliant" or device_id is None:
             continue
         devices = d.entra_by_device_id(device_id)
         checked.append(record.get("id"))
-        if not devices:
+        why = S.compliance_mismatch(record, devices)
+        if why == S.ENTRA_MISSING:
             missing.append({"intune_id": record.get("id"), "azureADDeviceId": device_id})
-        elif any(dev.get("isCompliant") is False for dev in devices):
-            mismatched.append({"intune_id": record.get("id"), "entra_id": devices[0].get("id"),
-                               "deviceId": device_id, "isCompliant": devices[0].get("isCompliant")})
+        elif why == S.ENTRA_NOT_COMPLIANT:
+            dev = next(x for x in S.mac_devices(devices) if x.get("isCompliant") is False)
+            mismatched.append({"intune_id": record.get("id"), "entra_id": dev.get("id"), "deviceId": device_id, "isCompliant": dev.get("isCompliant")})
     evidence = {"compliant_in_intune": checked, "non_compliant_in_entra": mismatched, "entra_device_missing": missing}
     if mismatched:
-        return row.problem(f"Intune reports the Mac compliant, Entra device {mismatched[0]['deviceId']} is not",
-                           evidence)
+        return row.problem(f"Intune reports the Mac compliant, Entra device {mismatched[0]['deviceId']} is not", evidence)
     if missing:
-        return row.problem(f"Intune record {missing[0]['intune_id']} names Entra device "
-                           f"{missing[0]['azureADDeviceId']}, which Entra does not have", evidence)
+        return row.problem(
+            f"Intune record {missing[0]['intune_id']} is compliant and names Entra device "
+            f"{missing[0]['azureADDeviceId']}, which Entra does not have (as a Mac)",
+            evidence,
+        )
     if not checked:
         return row.ok("no Intune record reports the Mac compliant, so there is nothing to disagree", **evidence)
     return row.ok("Intune and Entra agree on compliance", **evidence)
@@ -196,8 +230,7 @@ def compliance_mismatch(d: CloudData, now: float):
 def partner_connection(d: CloudData, now: float):
     row = M.CAUSE_5
     partners = [p for p in d.partners() if "jamf" in str(p.get("displayName") or "").lower()]
-    evidence = {"partners": [{k: p.get(k) for k in ("id", "displayName", "partnerState", "lastHeartbeatDateTime",
-                                                    "isConfigured")} for p in partners]}
+    evidence = {"partners": [{k: p.get(k) for k in ("id", "displayName", "partnerState", "lastHeartbeatDateTime", "isConfigured")} for p in partners]}
     if not partners:
         return row.problem("Intune has no Jamf partner connection", evidence)
     problems, healthy = [], []
@@ -223,9 +256,14 @@ def _resolve_roles(d: CloudData, assignments: list[dict]) -> list[dict]:
     for a in assignments:
         resource = d.service_principal(a["resourceId"]) if a.get("resourceId") else None
         roles = {r.get("id"): r.get("value") for r in (resource or {}).get("appRoles") or []}
-        out.append({"resource": a.get("resourceDisplayName"), "resourceAppId": (resource or {}).get("appId"),
-                    "permission": roles.get(a.get("appRoleId"), a.get("appRoleId")),
-                    "createdDateTime": a.get("createdDateTime")})
+        out.append(
+            {
+                "resource": a.get("resourceDisplayName"),
+                "resourceAppId": (resource or {}).get("appId"),
+                "permission": roles.get(a.get("appRoleId"), a.get("appRoleId")),
+                "createdDateTime": a.get("createdDateTime"),
+            }
+        )
     return out
 
 
@@ -234,11 +272,9 @@ def jamf_app_permissions(d: CloudData, now: float):
     if d.jamf_app_id:
         apps = d.service_principals(f"appId eq {odata_literal(valid_guid(d.jamf_app_id))}")
         if not apps:
-            return row.problem(f"no service principal for the Jamf Pro app {d.jamf_app_id}: it has no admin "
-                               "consent in this tenant", {"appId": d.jamf_app_id})
+            return row.problem(f"no service principal for the Jamf Pro app {d.jamf_app_id}: it has no admin consent in this tenant", {"appId": d.jamf_app_id})
     else:
-        apps = [a for a in d.service_principals(f"startswith(displayName,{odata_literal(JAMF_APP_PREFIX)})")
-                if a.get("displayName") != CONNECTOR_NAME]
+        apps = [a for a in d.service_principals(f"startswith(displayName,{odata_literal(JAMF_APP_PREFIX)})") if a.get("displayName") != CONNECTOR_NAME]
         exact = [a for a in apps if a.get("displayName") == JAMF_APP_PREFIX]
         apps = exact or apps
         if not apps:
@@ -248,19 +284,16 @@ def jamf_app_permissions(d: CloudData, now: float):
             return row.unknown(f"several apps could be the Jamf Pro app ({names}); choose with --jamf-app-id APPID")
     app = apps[0]
     granted = _resolve_roles(d, d.assignments(app["id"]))
-    evidence = {"app": {"displayName": app.get("displayName"), "appId": app.get("appId"), "id": app.get("id")},
-                "permissions": granted}
+    evidence = {"app": {"displayName": app.get("displayName"), "appId": app.get("appId"), "id": app.get("id")}, "permissions": granted}
     if not granted:
-        return row.problem(f"the {app.get('displayName')} app has no granted permission: admin consent is missing",
-                           evidence)
-    wanted = [g for g in granted if g["permission"] == "update_device_attributes"
-              and g["resourceAppId"] == INTUNE_API_APP_ID]
+        return row.problem(f"the {app.get('displayName')} app has no granted permission: admin consent is missing", evidence)
+    wanted = [g for g in granted if g["permission"] == "update_device_attributes" and g["resourceAppId"] == INTUNE_API_APP_ID]
     if len(granted) == 1 and wanted:
-        return row.ok(f"the {app.get('displayName')} app holds exactly update_device_attributes on Intune "
-                      "(admin consent granted)", **evidence)
+        return row.ok(f"the {app.get('displayName')} app holds exactly update_device_attributes on Intune (admin consent granted)", **evidence)
     listed = ", ".join(f"{g['resource']}: {g['permission']}" for g in granted)
-    return row.problem(f"the {app.get('displayName')} app holds {len(granted)} permission(s) ({listed}); "
-                       "it must hold exactly Intune update_device_attributes", evidence)
+    return row.problem(
+        f"the {app.get('displayName')} app holds {len(granted)} permission(s) ({listed}); it must hold exactly Intune update_device_attributes", evidence
+    )
 
 
 def connector_app(d: CloudData, now: float):
@@ -270,8 +303,7 @@ def connector_app(d: CloudData, now: float):
         return row.problem(f"the {CONNECTOR_NAME} app is not in the tenant", {"apps": []})
     app = apps[0]
     granted = d.assignments(app["id"])
-    evidence = {"app": {k: app.get(k) for k in ("id", "appId", "displayName", "accountEnabled")},
-                "granted_permissions": len(granted)}
+    evidence = {"app": {k: app.get(k) for k in ("id", "appId", "displayName", "accountEnabled")}, "granted_permissions": len(granted)}
     if app.get("accountEnabled") is False:
         return row.problem(f"the {CONNECTOR_NAME} app is disabled", evidence)
     if not granted:
@@ -280,34 +312,39 @@ def connector_app(d: CloudData, now: float):
 
 
 def _intune_plans(plans) -> list[str]:
-    return [p.get("servicePlanName") for p in plans or []
-            if p.get("servicePlanName") in INTUNE_PLANS and p.get("provisioningStatus") == "Success"]
+    return [p.get("servicePlanName") for p in plans or [] if p.get("servicePlanName") in INTUNE_PLANS and p.get("provisioningStatus") == "Success"]
 
 
 def tenant_licences(d: CloudData, now: float):
     row = M.CAUSE_3_TENANT
     skus = [s for s in d.skus() if _intune_plans(s.get("servicePlans"))]
-    evidence = {"subscriptions": [{"skuPartNumber": s.get("skuPartNumber"), "capabilityStatus": s.get("capabilityStatus"),
-                                   "consumedUnits": s.get("consumedUnits"), "prepaidUnits": s.get("prepaidUnits")}
-                                  for s in skus]}
+    evidence = {
+        "subscriptions": [
+            {
+                "skuPartNumber": s.get("skuPartNumber"),
+                "capabilityStatus": s.get("capabilityStatus"),
+                "consumedUnits": s.get("consumedUnits"),
+                "prepaidUnits": s.get("prepaidUnits"),
+            }
+            for s in skus
+        ]
+    }
     if not skus:
         return row.problem("no subscription of the tenant includes Intune", evidence)
-    usable = []
+    usable: list[str] = []
     for s in skus:
         units = s.get("prepaidUnits") or {}
         paid = int(units.get("enabled") or 0) + int(units.get("warning") or 0)
         if s.get("capabilityStatus") in ("Enabled", "Warning") and paid > 0 and int(s.get("consumedUnits") or 0) <= paid:
-            usable.append(s.get("skuPartNumber"))
+            usable.append(str(s.get("skuPartNumber")))
     if not usable:
-        return row.problem("no Intune subscription is usable (suspended, expired or more licences assigned than "
-                           "bought)", evidence)
+        return row.problem("no Intune subscription is usable (suspended, expired or more licences assigned than bought)", evidence)
     return row.ok(f"Intune licensed through {', '.join(usable)}", **evidence)
 
 
 def user_licence(d: CloudData, now: float):
     row = M.CAUSE_3_USER
-    records = sorted(d.intune_records(), key=lambda r: (r.get("managementAgent") == "jamf",
-                                                        r.get("lastSyncDateTime") or ""), reverse=True)
+    records = sorted(d.intune_records(), key=lambda r: (r.get("managementAgent") == "jamf", r.get("lastSyncDateTime") or ""), reverse=True)
     upn = next((r.get("userPrincipalName") for r in records if r.get("userPrincipalName")), None)
     if not upn:
         return row.unknown("no Intune record of the Mac names its user")
@@ -346,19 +383,38 @@ def compliance_policy_groups(d: CloudData, now: float):
     findings, shown = [], []
     for p in policies:
         targets = [_target_kind(d, a.get("target") or {}) for a in p.get("assignments") or []]
-        shown.append({"id": p.get("id"), "displayName": p.get("displayName"),
-                      "assigned_to": [{"kind": k, "target": label} for k, label in targets]})
-        findings += [f"{p.get('displayName')!r} is assigned to device group {label}" for k, label in targets
-                     if k == "device"]
+        shown.append({"id": p.get("id"), "displayName": p.get("displayName"), "assigned_to": [{"kind": k, "target": label} for k, label in targets]})
+        findings += [f"{p.get('displayName')!r} is assigned to device group {label}" for k, label in targets if k == "device"]
     if findings:
         return row.problem("; ".join(findings), {"policies": shown})
     return row.ok(f"{len(policies)} macOS compliance policy(ies), assigned to user groups only", policies=shown)
 
 
-CHECKS = [jamf_check_in, jamf_entra_state, jamf_records, intune_records, entra_records, compliance_mismatch,
-          partner_connection, jamf_app_permissions, connector_app, tenant_licences, user_licence,
-          compliance_policy_groups]
-ROWS = {jamf_check_in: M.CHECK_IN, jamf_entra_state: M.JAMF_ENTRA_STATE, jamf_records: M.JAMF_RECORDS,
-        intune_records: M.INTUNE_RECORDS, entra_records: M.ENTRA_RECORDS, compliance_mismatch: M.MISMATCH,
-        partner_connection: M.CAUSE_5, jamf_app_permissions: M.CAUSE_1, connector_app: M.CAUSE_2,
-        tenant_licences: M.CAUSE_3_TENANT, user_licence: M.CAUSE_3_USER, compliance_policy_groups: M.POLICY_GROUPS}
+CHECKS = [
+    jamf_check_in,
+    jamf_entra_state,
+    jamf_records,
+    intune_records,
+    entra_records,
+    compliance_mismatch,
+    partner_connection,
+    jamf_app_permissions,
+    connector_app,
+    tenant_licences,
+    user_licence,
+    compliance_policy_groups,
+]
+ROWS = {
+    jamf_check_in: M.CHECK_IN,
+    jamf_entra_state: M.JAMF_ENTRA_STATE,
+    jamf_records: M.JAMF_RECORDS,
+    intune_records: M.INTUNE_RECORDS,
+    entra_records: M.ENTRA_RECORDS,
+    compliance_mismatch: M.MISMATCH,
+    partner_connection: M.CAUSE_5,
+    jamf_app_permissions: M.CAUSE_1,
+    connector_app: M.CAUSE_2,
+    tenant_licences: M.CAUSE_3_TENANT,
+    user_licence: M.CAUSE_3_USER,
+    compliance_policy_groups: M.POLICY_GROUPS,
+}

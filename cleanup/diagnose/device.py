@@ -7,18 +7,18 @@ from __future__ import annotations
 import plistlib
 import threading
 
-from cleanup.actions import probes
 from cleanup.actions.keychain_items import locked_reason, read_all
 from cleanup.diagnose import model as M
 from cleanup.diagnose.model import age_text, iso
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.errors import CleanupError, Unavailable
+from cleanup.hosts import probes
 from cleanup.hosts.base import Host, LocalUser
 
 DAY = 86400.0
-PORTAL_LOGS = "Library/Logs/Company Portal"   # per user: ~/Library/Logs/Company Portal/*.log
+PORTAL_LOGS = "Library/Logs/Company Portal"  # per user: ~/Library/Logs/Company Portal/*.log
 JAMFAAD_PLIST = "Library/Preferences/com.jamf.management.jamfAAD.plist"
-MAX_LOG_BYTES = 64 << 20                       # larger files are named, not read
+MAX_LOG_BYTES = 64 << 20  # larger files are named, not read
 WPJ_ISSUER = "ms-organization-access"
 WPJ_THUMBPRINT = "com.microsoft.workplacejoin.thumbprint"
 #: the article's log lines, matched ignoring case
@@ -76,8 +76,7 @@ class DeviceData:
                     folded = line.casefold()
                     for key, needle in wanted.items():
                         if needle in folded:
-                            hits[key].append({"user": user.name, "file": path, "line": number,
-                                              "logged_at": line[:23] if line[:4].isdigit() else None})
+                            hits[key].append({"user": user.name, "file": path, "line": number, "logged_at": line[:23] if line[:4].isdigit() else None})
         return {"files": files, "skipped": skipped, "hits": hits}
 
     def jamfaad(self) -> list[dict]:
@@ -96,20 +95,28 @@ class DeviceData:
                 found.append({"user": user.name, "file": path, "unreadable": True})
                 continue
             stamp = prefs.get("last_aad_token_timestamp")
-            found.append({"user": user.name, "file": path, "have_an_Azure_id": prefs.get("have_an_Azure_id"),
-                          "last_aad_token_timestamp": stamp if isinstance(stamp, (int, float)) else None})
+            found.append(
+                {
+                    "user": user.name,
+                    "file": path,
+                    "have_an_Azure_id": prefs.get("have_an_Azure_id"),
+                    "last_aad_token_timestamp": stamp if isinstance(stamp, (int, float)) else None,
+                }
+            )
         return found
 
     def keychains(self) -> list:
         def read():
-            ctx = RunContext(host=self.host, options=RunOptions(dry_run=True),
-                             facts={"users": [{"name": u.name, "uid": u.uid, "home": u.home} for u in self.users]})
+            ctx = RunContext(
+                host=self.host, options=RunOptions(dry_run=True), facts={"users": [{"name": u.name, "uid": u.uid, "home": u.home} for u in self.users]}
+            )
             return [v for v in read_all(ctx) if v.owner is not None]
 
         return self._once("keychains", read)
 
     def workplace_join(self) -> dict:
         """Per login keychain: the MS-ORGANIZATION-ACCESS certificates (deviceIds) and workplacejoin passwords."""
+
         def scan():
             out = {"users": [], "locked": []}
             for view in self.keychains():
@@ -117,13 +124,20 @@ class DeviceData:
                     out["locked"].append({"user": view.owner.name, "why": locked_reason(view)})
                     continue
                 certs = [i for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == WPJ_ISSUER]
-                accounts = sorted({i.get("acct") for i in view.items if i.item_class == "genp"
-                                   and (i.get("acct") or "").startswith("com.microsoft.workplacejoin.")})
+                accounts = sorted(
+                    {i.get("acct") for i in view.items if i.item_class == "genp" and (i.get("acct") or "").startswith("com.microsoft.workplacejoin.")}
+                )
                 complete = bool(certs) and WPJ_THUMBPRINT in accounts
                 state = "registered" if complete else ("partial" if certs or accounts else "none")
-                out["users"].append({"user": view.owner.name, "state": state,
-                                     "device_ids": [c.get("labl") or c.subject_cn for c in certs],
-                                     "certificates": [c.sha1 for c in certs], "passwords": accounts})
+                out["users"].append(
+                    {
+                        "user": view.owner.name,
+                        "state": state,
+                        "device_ids": [c.get("labl") or c.subject_cn for c in certs],
+                        "certificates": [c.sha1 for c in certs],
+                        "passwords": accounts,
+                    }
+                )
             return out
 
         return self._once("wpj", scan)
@@ -154,8 +168,7 @@ def _log_check(row: M.Row, key: str, dev: DeviceData):
     if hits:
         last = hits[-1]
         when = f", {last['logged_at']}" if last["logged_at"] else ""
-        return row.problem(f"Company Portal log of {last['user']} ({last['file'].rsplit('/', 1)[-1]}, line "
-                           f"{last['line']}{when}): \"{LOG_LINES[key]}\"", evidence)
+        return row.problem(f'Company Portal log of {last["user"]} ({last["file"].rsplit("/", 1)[-1]}, line {last["line"]}{when}): "{LOG_LINES[key]}"', evidence)
     if not logs["files"]:
         return row.ok("no Company Portal log on the Mac (Company Portal has not run for any user)", **evidence)
     return row.ok(f"not in {len(logs['files'])} Company Portal log file(s)", **evidence)
@@ -181,15 +194,20 @@ def jamfaad_state(dev: DeviceData, now: float):
     if not states:
         return row.unknown("no user on the Mac has jamfAAD state (never registered through Jamf here)", **evidence)
     not_registered = [s["user"] for s in states if s.get("have_an_Azure_id") is False]
-    stale = [s for s in states if s.get("last_aad_token_timestamp") is not None
-             and now - s["last_aad_token_timestamp"] > DAY]
+    stale = [s for s in states if s.get("last_aad_token_timestamp") is not None and now - s["last_aad_token_timestamp"] > DAY]
     if not_registered:
-        return row.problem(f"jamfAAD has no Azure id for {', '.join(not_registered)}: not registered with Entra",
-                           evidence, cause="not registered with Entra", remedy=M.REGISTER)
+        return row.problem(
+            f"jamfAAD has no Azure id for {', '.join(not_registered)}: not registered with Entra",
+            evidence,
+            cause="not registered with Entra",
+            remedy=M.REGISTER,
+        )
     if stale:
         s = stale[0]
-        return row.problem(f"jamfAAD's last Azure token for {s['user']} is from {s['last_token_at']} "
-                           f"({age_text(now - s['last_aad_token_timestamp'])}): older than 24 hours", evidence)
+        return row.problem(
+            f"jamfAAD's last Azure token for {s['user']} is from {s['last_token_at']} ({age_text(now - s['last_aad_token_timestamp'])}): older than 24 hours",
+            evidence,
+        )
     if any(s.get("unreadable") for s in states):
         return row.unknown("a jamfAAD preference file cannot be read", **evidence)
     return row.ok("jamfAAD has an Azure id and a token renewed within 24 hours", **evidence)
@@ -212,9 +230,13 @@ def workplace_join(dev: DeviceData, now: float):
         return row.unknown("; ".join(x["why"] for x in wpj["locked"]), **evidence)
     if not wpj["users"]:
         return row.unknown("no login keychain on the Mac", **evidence)
-    return row.problem("no Workplace Join certificate in any login keychain: the Mac is not registered with Entra",
-                       evidence, cause="not registered with Entra (after a reset, until step 13)",
-                       remedy=M.REGISTER, playbook=None)
+    return row.problem(
+        "no Workplace Join certificate in any login keychain: the Mac is not registered with Entra",
+        evidence,
+        cause="not registered with Entra (after a reset, until step 13)",
+        remedy=M.REGISTER,
+        playbook=None,
+    )
 
 
 def login_keychains(dev: DeviceData, now: float):
@@ -230,5 +252,10 @@ def login_keychains(dev: DeviceData, now: float):
 
 
 CHECKS = [portal_log_cause4, portal_log_cause5, jamfaad_state, workplace_join, login_keychains]
-ROWS = {portal_log_cause4: M.CAUSE_4, portal_log_cause5: M.CAUSE_5_LOG, jamfaad_state: M.JAMFAAD,
-        workplace_join: M.WORKPLACE_JOIN, login_keychains: M.KEYCHAINS}
+ROWS = {
+    portal_log_cause4: M.CAUSE_4,
+    portal_log_cause5: M.CAUSE_5_LOG,
+    jamfaad_state: M.JAMFAAD,
+    workplace_join: M.WORKPLACE_JOIN,
+    login_keychains: M.KEYCHAINS,
+}

@@ -5,8 +5,8 @@ credential or a service that kept failing says so. Reads only: nothing here can 
 from __future__ import annotations
 
 import threading
-from urllib.parse import quote
 
+from cleanup.clients import symptoms as S
 from cleanup.errors import CleanupError, ServiceError, Unavailable
 from cleanup.identifiers import valid_guid
 
@@ -76,14 +76,16 @@ class CloudData:
     def jamf_records(self) -> list[dict]:
         return self._read(("jamf",), "jamf", READ_COMPUTERS, lambda j: j.computers_by_serial(self.serial))
 
+    def serial_intune_records(self) -> list[dict]:
+        """Every Intune record of the serial, Mac or not."""
+        return self._read(("intune",), "graph", MANAGED_READ, lambda g: g.managed_devices_by_serial(self.serial))
+
     def intune_records(self) -> list[dict]:
-        """The serial's macOS records in Intune (other platforms are not this Mac)."""
-        found = self._read(("intune",), "graph", MANAGED_READ, lambda g: g.managed_devices_by_serial(self.serial))
-        return [r for r in found if str(r.get("operatingSystem") or "").lower() in ("macos", "macmdm")]
+        """The serial's Mac records in Intune (records.is_mac_intune: what the delete steps would act on)."""
+        return S.mac_records(self.serial_intune_records())
 
     def entra_by_device_id(self, device_id: str) -> list[dict]:
-        return self._read(("entra-id", device_id.lower()), "graph", DEVICE_READ,
-                          lambda g: g.devices_by_device_id(device_id))
+        return self._read(("entra-id", device_id.lower()), "graph", DEVICE_READ, lambda g: g.devices_by_device_id(device_id))
 
     def entra_by_name(self, name: str) -> list[dict]:
         return self._read(("entra-name", name.casefold()), "graph", DEVICE_READ, lambda g: g.devices_by_name(name))
@@ -91,41 +93,29 @@ class CloudData:
     # -- the integration set-up ------------------------------------------------------------------------
 
     def partners(self) -> list[dict]:
-        return self._read(("partners",), "graph", SERVICE_CONFIG_READ,
-                          lambda g: g._get_all("/deviceManagement/deviceManagementPartners", None))
+        return self._read(("partners",), "graph", SERVICE_CONFIG_READ, lambda g: g.partners())
 
     def service_principals(self, flt: str) -> list[dict]:
-        return self._read(("sp", flt), "graph", APPLICATION_READ,
-                          lambda g: g._get_all("/servicePrincipals", [("$filter", flt)]))
+        return self._read(("sp", flt), "graph", APPLICATION_READ, lambda g: g.service_principals(flt))
 
     def service_principal(self, object_id: str) -> dict | None:
         oid = valid_guid(object_id)
-        return self._read(("sp-id", oid), "graph", APPLICATION_READ, lambda g: g._get_one(f"/servicePrincipals/{oid}"))
+        return self._read(("sp-id", oid), "graph", APPLICATION_READ, lambda g: g.service_principal(oid))
 
     def assignments(self, object_id: str) -> list[dict]:
         oid = valid_guid(object_id)
-        return self._read(("assignments", oid), "graph", APPLICATION_READ,
-                          lambda g: g._get_all(f"/servicePrincipals/{oid}/appRoleAssignments", None))
+        return self._read(("assignments", oid), "graph", APPLICATION_READ, lambda g: g.app_role_assignments(oid))
 
     def skus(self) -> list[dict]:
-        return self._read(("skus",), "graph", ORGANIZATION_READ, lambda g: g._get_all("/subscribedSkus", None))
+        return self._read(("skus",), "graph", ORGANIZATION_READ, lambda g: g.subscribed_skus())
 
     def licence_details(self, upn: str) -> list[dict] | None:
         """The user's licences; None when Entra has no such user."""
-        def fetch(g):
-            try:
-                return g._get_all(f"/users/{quote(upn, safe='@')}/licenseDetails", None)
-            except ServiceError as exc:
-                if exc.status == 404:
-                    return None
-                raise
-
-        return self._read(("licences", upn.lower()), "graph", USER_READ, fetch)
+        return self._read(("licences", upn.lower()), "graph", USER_READ, lambda g: g.licence_details(upn))
 
     def policies(self) -> list[dict]:
-        return self._read(("policies",), "graph", CONFIGURATION_READ,
-                          lambda g: g._get_all("/deviceManagement/deviceCompliancePolicies", [("$expand", "assignments")]))
+        return self._read(("policies",), "graph", CONFIGURATION_READ, lambda g: g.compliance_policies())
 
     def group(self, group_id: str) -> dict | None:
         gid = valid_guid(group_id)
-        return self._read(("group", gid), "graph", GROUP_READ, lambda g: g._get_one(f"/groups/{gid}"))
+        return self._read(("group", gid), "graph", GROUP_READ, lambda g: g.group(gid))

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from cleanup.clients.records import linked_device_id
 from cleanup.diagnose import cloud as cloud_checks
 from cleanup.diagnose import device as device_checks
 from cleanup.diagnose import model as M
@@ -27,7 +28,7 @@ def registration_match(dev: DeviceData, cloud: CloudData, now: float) -> Check:
     if not held:
         locked = "; ".join(x["why"] for x in wpj["locked"])
         return row.unknown("the Mac holds no Workplace Join certificate to compare" + (f" ({locked})" if locked else ""))
-    linked = {str(r.get("azureADDeviceId")).lower() for r in cloud.intune_records() if r.get("azureADDeviceId")}
+    linked = {did for r in cloud.intune_records() if (did := linked_device_id(r))}
     results = []
     for user, device_id in held:
         try:
@@ -36,18 +37,24 @@ def registration_match(dev: DeviceData, cloud: CloudData, now: float) -> Check:
             results.append({"user": user, "deviceId": device_id, "in_entra": False, "note": "not a deviceId"})
             continue
         entra = cloud.entra_by_device_id(device_id)
-        results.append({"user": user, "deviceId": device_id, "in_entra": bool(entra),
-                        "entra_id": entra[0].get("id") if entra else None,
-                        "linked_from_intune": device_id in linked})
+        results.append(
+            {
+                "user": user,
+                "deviceId": device_id,
+                "in_entra": bool(entra),
+                "entra_id": entra[0].get("id") if entra else None,
+                "linked_from_intune": device_id in linked,
+            }
+        )
     evidence = {"registrations": results, "intune_links": sorted(linked)}
     gone = [r for r in results if not r["in_entra"]]
     if gone:
-        return row.problem(f"{gone[0]['user']}'s Workplace Join certificate names Entra device {gone[0]['deviceId']}, "
-                           "which Entra does not have", evidence)
+        return row.problem(f"{gone[0]['user']}'s Workplace Join certificate names Entra device {gone[0]['deviceId']}, which Entra does not have", evidence)
     unlinked = [r for r in results if not r["linked_from_intune"]]
     if linked and unlinked:
-        return row.problem(f"Intune's record(s) of the Mac point to {', '.join(sorted(linked))}, not to the Mac's "
-                           f"registration {unlinked[0]['deviceId']}", evidence)
+        return row.problem(
+            f"Intune's record(s) of the Mac point to {', '.join(sorted(linked))}, not to the Mac's registration {unlinked[0]['deviceId']}", evidence
+        )
     return row.ok("the Mac's registration exists in Entra" + (" and Intune points to it" if linked else ""), **evidence)
 
 
@@ -57,14 +64,12 @@ class Diagnosis:
     checks: list[Check]
 
 
-def run_diagnose(serial: str | None, host: Host | None, cloud, *, jamf_app_id: str | None = None,
-                 now: float | None = None) -> list[Check]:
+def run_diagnose(serial: str | None, host: Host | None, cloud, *, jamf_app_id: str | None = None, now: float | None = None) -> list[Check]:
     """Every check, in the table's order. ``cloud``: a CloudSession or None; ``host``: a Host or None."""
     return diagnose_mac(serial, host, cloud, jamf_app_id=jamf_app_id, now=now).checks
 
 
-def diagnose_mac(serial: str | None, host: Host | None, cloud, *, jamf_app_id: str | None = None,
-                 now: float | None = None) -> Diagnosis:
+def diagnose_mac(serial: str | None, host: Host | None, cloud, *, jamf_app_id: str | None = None, now: float | None = None) -> Diagnosis:
     """:func:`run_diagnose` with the serial it settled on.
 
     The serial (and ``jamf_app_id``) are validated before anything is asked of a service. With a Mac, the
@@ -76,6 +81,7 @@ def diagnose_mac(serial: str | None, host: Host | None, cloud, *, jamf_app_id: s
         jamf_app_id = valid_guid(jamf_app_id)
     dev, mac_serial, no_device = open_device(host)
     if serial and mac_serial and mac_serial != serial:
+        assert host is not None  # open_device finds a serial only on a Mac
         raise SafetyRefusal(f"{host.spec} is Mac {mac_serial}, not {serial}; refusing to mix two Macs' facts")
     serial = serial or mac_serial
     if serial is None:
@@ -88,6 +94,7 @@ def diagnose_mac(serial: str | None, host: Host | None, cloud, *, jamf_app_id: s
             if dev is None:
                 raise Unavailable(no_device)
             return fn(dev, now)
+
         return run
 
     tasks = [(cloud_checks.ROWS[fn], (lambda fn=fn: fn(data, now))) for fn in cloud_checks.CHECKS]

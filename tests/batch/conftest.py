@@ -1,1 +1,1 @@
-from tests.cloud.conftest import make_lab  # noqa: F401 - the emulated tenant fixture
+from tests.support.cloudlab import make_lab  # noqa: F401 - the emulated tenant fixture

@@ -3,18 +3,21 @@ One Mac's host is unreachable and one has an ambiguous Entra match: they are rep
 
 from __future__ import annotations
 
-import json
 import time
+
+import pytest
 
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.tenant_link import link
 from cleanup.lab.tenant.model import new_guid
 from cleanup.lab.tenant.scenarios import _mac_everywhere
-from tests.conftest import run_cli
+from tests.support.envelope import batch_result
+from tests.support.lab import run_cli
 
 N = 20
 
 
+@pytest.mark.slow
 def test_cause6_batch_fixes_the_right_macs_and_reports_the_rest(make_lab, state_dir, tmp_path):
     lab = make_lab("empty")
     t = lab.tenant
@@ -38,11 +41,28 @@ def test_cause6_batch_fixes_the_right_macs_and_reports_the_rest(make_lab, state_
     (tmp_path / "serials.txt").write_text("\n".join(serials) + "\n")
     (tmp_path / "hosts.txt").write_text("\n".join(hosts) + "\n")
     t0 = time.time()
-    res = run_cli("batch", "run", "--playbook", "cause6", "--serials-file", tmp_path / "serials.txt", "--hosts-file", tmp_path / "hosts.txt",
-                  "--yes", "--wait-seconds", "3", "--max-deletions", "100", "--json", env=lab.env(), state_dir=state_dir, timeout=900)
+    res = run_cli(
+        "batch",
+        "run",
+        "--playbook",
+        "cause6",
+        "--serials-file",
+        tmp_path / "serials.txt",
+        "--hosts-file",
+        tmp_path / "hosts.txt",
+        "--yes",
+        "--wait-seconds",
+        "3",
+        "--max-deletions",
+        "100",
+        "--json",
+        env=lab.env(),
+        state_dir=state_dir,
+        timeout=900,
+    )
     took = time.time() - t0
     assert res.returncode == 1, res.stderr[-3000:]  # two Macs not repaired
-    out = json.loads(res.stdout)
+    out = batch_result(res.stdout)
     states = {m["serial"]: m["state"] for m in out["macs"]}
     assert states.pop("C02BATCH0002") == "refused" and states.pop("C02BATCH0003") == "failed"
     assert set(states.values()) == {"done"}
@@ -59,6 +79,7 @@ def test_cause6_batch_fixes_the_right_macs_and_reports_the_rest(make_lab, state_
     assert took < 3 * N
 
 
+@pytest.mark.slow
 def test_no_wait_exits_3_and_the_next_scheduled_run_picks_the_waits_up(make_lab, state_dir, tmp_path):
     lab = make_lab("empty")
     now = time.time()
@@ -71,15 +92,28 @@ def test_no_wait_exits_3_and_the_next_scheduled_run_picks_the_waits_up(make_lab,
         _mac_everywhere(lab.tenant, serial, name, "alice@example.com", info["device_ids"]["alice"], now)
         serials.append(serial)
     (tmp_path / "serials.txt").write_text("\n".join(serials))
-    args = ("batch", "run", "--playbook", "cause6", "--serials-file", tmp_path / "serials.txt", "--host-template",
-            f"sim:{tmp_path / 'fleet'}/{{serial}}", "--yes", "--no-wait", "--wait-seconds", "11", "--json")
+    args = (
+        "batch",
+        "run",
+        "--playbook",
+        "cause6",
+        "--serials-file",
+        tmp_path / "serials.txt",
+        "--host-template",
+        f"sim:{tmp_path / 'fleet'}/{{serial}}",
+        "--yes",
+        "--no-wait",
+        "--wait-seconds",
+        "11",
+        "--json",
+    )
     first = run_cli(*args, env=lab.env(), state_dir=state_dir, timeout=300)
     assert first.returncode == 3, first.stderr[-2000:]
-    assert {m["state"] for m in json.loads(first.stdout)["macs"]} == {"waiting"}
-    waiting = json.loads(first.stdout)["macs"]
+    assert {m["state"] for m in batch_result(first.stdout)["macs"]} == {"waiting"}
+    waiting = batch_result(first.stdout)["macs"]
     time.sleep(max(0.0, max(m["not_before"] for m in waiting) - time.time()) + 0.2)
     second = run_cli(*args, env=lab.env(), state_dir=state_dir, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "continuing batch" in second.stderr
-    out = json.loads(second.stdout)
-    assert out["batch_id"] == json.loads(first.stdout)["batch_id"] and {m["state"] for m in out["macs"]} == {"done"}
+    out = batch_result(second.stdout)
+    assert out["batch_id"] == batch_result(first.stdout)["batch_id"] and {m["state"] for m in out["macs"]} == {"done"}

@@ -10,35 +10,13 @@ import sys
 import time
 from collections import Counter
 
-from cleanup.lab.tenant.fleet import add_duplicated_macs
-from tests.conftest import REPO, run_cli
+import pytest
+
+from tests.support.cloudlab import fleet, stale_ids
+from tests.support.envelope import batch_result
+from tests.support.lab import REPO, run_cli
 
 RUN = ("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes", "--max-deletions", "500")
-
-
-def stale_ids(lab, serials) -> set[tuple[str, str]]:
-    """What a correct duplicates batch deletes: every Intune record but the current one, and its Entra device."""
-    t = lab.tenant
-    out = set()
-    with t.lock:
-        for sn in serials:
-            jamf = t.jamf_by_serial(sn)
-            current = {u["computerAzureActiveDirectoryId"] for j in jamf for u in (j.local_users or [])}
-            for d in t.intune_by_serial(sn):
-                if d.aad_device_id not in current:
-                    out.add(("intune", d.id))
-                    e = t.entra_by_device_id(d.aad_device_id)
-                    if e is not None:
-                        out.add(("entra", e.id))
-    return out
-
-
-def fleet(make_lab, n=24, **faults):
-    from cleanup.lab.tenant import Faults
-
-    lab = make_lab("empty", faults=Faults(**faults))
-    serials = add_duplicated_macs(lab.tenant, n)
-    return lab, serials
 
 
 def test_select_lists_the_flagged_macs_with_reasons_and_evidence(make_lab, state_dir):
@@ -46,11 +24,12 @@ def test_select_lists_the_flagged_macs_with_reasons_and_evidence(make_lab, state
     lab.tenant.add_mac("C02SINGLE001", "MBP-SINGLE", "x@contoso.example")  # registered once: not flagged
     res = run_cli("batch", "select", "--rule", "duplicates", "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    rows = json.loads(res.stdout)
+    rows = json.loads(res.stdout)["data"]["macs"]
     assert [r["serial"] for r in rows] == sorted(serials)
     assert all(r["reasons"] == ["3 Intune records for the serial"] and len(r["evidence"]["intune"]) == 3 for r in rows)
 
 
+@pytest.mark.slow
 def test_batch_with_429_storms_and_5xx_deletes_exactly_the_stale_records_once(make_lab, state_dir, tmp_path):
     lab, serials = fleet(make_lab, n=24, rate_429=0.15, retry_after=0, rate_5xx=0.05, seed=3)
     want = stale_ids(lab, serials)
@@ -63,7 +42,7 @@ def test_batch_with_429_storms_and_5xx_deletes_exactly_the_stale_records_once(ma
     assert res.returncode == 0, res.stderr[-2000:]
     got = lab.deleted()
     assert set(got) == want and max(Counter(got).values()) == 1
-    out = json.loads(res.stdout)
+    out = batch_result(res.stdout)
     assert out["counts"] == {"done": 24}
     assert all(len(m["deleted"]) == 4 for m in out["macs"])
     for kind in ("json", "csv", "html"):
@@ -71,21 +50,23 @@ def test_batch_with_429_storms_and_5xx_deletes_exactly_the_stale_records_once(ma
 
 
 def test_max_deletions_refuses_before_anything_changes(make_lab, state_dir):
-    lab, serials = fleet(make_lab, n=6)
+    lab, _serials = fleet(make_lab, n=6)
     before = lab.records()
     res = run_cli("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes", "--max-deletions", "10", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 4 and "24 cloud objects" in res.stderr and "--max-deletions 10" in res.stderr
     assert lab.records() == before
-    dry = run_cli("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--dry-run", "--max-deletions", "10", "--json", env=lab.env(), state_dir=state_dir)
-    assert dry.returncode == 4 and json.loads(dry.stdout)["total_deletions"] == 24 and lab.records() == before
+    dry = run_cli(
+        "batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--dry-run", "--max-deletions", "10", "--json", env=lab.env(), state_dir=state_dir
+    )
+    assert dry.returncode == 4 and batch_result(dry.stdout)["total_deletions"] == 24 and lab.records() == before
     # neither the refused plan nor the dry-run left a batch behind for resume or status to find
     assert list((state_dir / "batches").iterdir()) == []
     status = run_cli("batch", "status", "--json", env=lab.env(), state_dir=state_dir)
-    assert status.returncode == 0 and json.loads(status.stdout) == []
+    assert status.returncode == 0 and json.loads(status.stdout)["data"] == {"batches": []}
 
 
 def test_a_second_invocation_exits_at_once_while_one_runs(make_lab, state_dir):
-    lab, serials = fleet(make_lab, n=30, latency_ms=40)
+    lab, _serials = fleet(make_lab, n=30, latency_ms=40)
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
     first = subprocess.Popen([sys.executable, "-m", "cleanup", *RUN], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -105,8 +86,9 @@ def test_killed_batch_resumes_with_no_mac_processed_twice_and_none_forgotten(mak
     lab, serials = fleet(make_lab, n=20, latency_ms=20)
     want = stale_ids(lab, serials)
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen([sys.executable, "-m", "cleanup", *RUN, "--concurrency", "4"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cleanup", *RUN, "--concurrency", "4"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while len(lab.tenant.deleted) < len(want) // 3 and time.time() < deadline:
         time.sleep(0.02)

@@ -16,8 +16,9 @@ import pytest
 
 from cleanup.lab.tenant.model import new_guid
 from cleanup.lab.tenant.scenarios import DAY
-from tests.batch.test_batch_run import fleet, stale_ids
-from tests.conftest import REPO, run_cli
+from tests.support.cloudlab import fleet, stale_ids
+from tests.support.envelope import batch_result
+from tests.support.lab import REPO, run_cli
 
 RUN = ("batch", "run", "--rule", "duplicates", "--yes", "--max-deletions", "500")
 DUPLICATES = REPO / "playbooks/duplicates.toml"
@@ -26,8 +27,13 @@ DUPLICATES = REPO / "playbooks/duplicates.toml"
 def killed_batch(lab, state_dir, *args, nth: int, when: str = "after", concurrency: int = 4) -> None:
     """Start `cleanup batch run` and have the emulator SIGKILL it around its nth delete."""
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen([sys.executable, "-m", "cleanup", *RUN, *args, "--concurrency", str(concurrency)], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cleanup", *RUN, *args, "--concurrency", str(concurrency)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lab.server.faults.kill_on_delete = {"pid": proc.pid, "nth": nth, "when": when}
     assert proc.wait(timeout=300) == -9
     lab.server.faults.kill_on_delete = None
@@ -61,13 +67,14 @@ def entra_only_playbook(tmp_path: Path, name: str) -> Path:
 
 # -- 1. reports account for every deletion --------------------------------------------------------------------
 
+
 def test_report_after_a_kill_and_resume_has_every_run_id_and_every_deleted_object(make_lab, state_dir):
     lab, serials = fleet(make_lab, n=12, latency_ms=10)
     want = stale_ids(lab, serials)
     killed_batch(lab, state_dir, "--playbook", "duplicates", nth=len(want) // 2)
     res = resume(lab, state_dir, "--json")
     assert res.returncode == 0, res.stderr[-2000:]
-    report = json.loads(Path(json.loads(res.stdout)["reports"]["json"]).read_text())
+    report = json.loads(Path(batch_result(res.stdout)["reports"]["json"]).read_text())
     macs = report["macs"]
     assert sorted(m["serial"] for m in macs) == sorted(serials)
     missing = [m["serial"] for m in macs if not m["run_id"]]
@@ -78,6 +85,7 @@ def test_report_after_a_kill_and_resume_has_every_run_id_and_every_deleted_objec
 
 
 # -- 2. a dry-run leaves nothing; --latest with no batch says so ----------------------------------------------
+
 
 def test_dry_run_leaves_nothing_in_the_state_folder(make_lab, state_dir):
     lab, _ = fleet(make_lab, n=3)
@@ -104,6 +112,7 @@ def test_resume_latest_without_a_batch_says_there_is_none(tmp_path, state_dir):
 
 
 # -- 3. resume runs the approved playbook and plan, nothing else -----------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["duplicates", "entra-only"])
 def test_resume_runs_the_approved_playbook_file_not_a_playbook_of_that_name(make_lab, state_dir, tmp_path, name):
@@ -139,7 +148,7 @@ def test_a_deletion_outside_a_macs_approved_plan_is_refused_with_the_evidence(ma
     already = set(lab.deleted())
     res = resume(lab, state_dir, "--json")
     assert res.returncode == 1, res.stderr[-2000:]
-    by = {m["serial"]: m for m in json.loads(res.stdout)["macs"]}
+    by = {m["serial"]: m for m in batch_result(res.stdout)["macs"]}
     assert by[mac]["state"] == "refused" and "approved plan" in by[mac]["outcome"]
     assert late_entra.id in by[mac]["outcome"] or late_intune.id in by[mac]["outcome"]
     assert {sn: m["state"] for sn, m in by.items() if sn != mac} == dict.fromkeys(set(serials) - {mac}, "done")
@@ -165,6 +174,7 @@ def _set_meta(db: Path, rows: dict) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_ledger_whose_meta_was_edited_is_refused_with_one_line_and_nothing_done(make_lab, state_dir, tmp_path):
     lab, serials = fleet(make_lab, n=4, latency_ms=10)
     want = stale_ids(lab, serials)
@@ -230,8 +240,46 @@ def test_a_read_only_batch_folder_is_one_clear_line(make_lab, state_dir):
         pytest.skip(f"no private read-only bind mount here (needs CAP_SYS_ADMIN): {probe.stderr.strip()}")
     before = lab.records()
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), COLUMNS="250", **lab.env())
-    res = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "cleanup", "batch", "resume", "--latest"],
-                         check=False, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    res = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, "sh", sys.executable, "-m", "cleanup", "batch", "resume", "--latest"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=300,
+    )
     assert res.returncode == 2, res.stderr[-2000:]
     assert "read-only" in one_error_line(res)
+    assert lab.records() == before
+
+
+# -- 5. options are checked before anything is created ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", ["{__class__}", "{serial", "{serial.__class__}", "sim:/labs/{serial!r}", "{0}", "serial}"])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_bad_host_template_is_one_line_and_creates_nothing(tmp_path, state_dir, template, dry_run):
+    (tmp_path / "serials.txt").write_text("C02TMPL00001\n")
+    mode = ("--dry-run",) if dry_run else ("--yes",)
+    res = run_cli("batch", "run", "--playbook", "cause6", "--serials-file", tmp_path / "serials.txt", "--host-template", template, *mode, state_dir=state_dir)
+    assert res.returncode == 2, res.stderr[-2000:]
+    line = one_error_line(res)
+    assert "--host-template" in line and template in line
+    assert not state_dir.exists()  # no state folder, no lock, no ledger
+
+
+def test_an_edited_host_template_in_a_ledger_is_refused_on_resume(make_lab, state_dir):
+    lab, _ = fleet(make_lab, n=2, latency_ms=10)
+    killed_batch(lab, state_dir, "--playbook", "duplicates", nth=1, when="before", concurrency=1)
+    conn = sqlite3.connect(ledger_path(state_dir))
+    (value,) = conn.execute("SELECT value FROM meta WHERE key = 'options'").fetchone()
+    options = {**json.loads(value), "host_template": "{serial.__class__}"}
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'options'", (json.dumps(options, sort_keys=True),))
+    conn.commit()
+    conn.close()
+    before = lab.records()
+    res = resume(lab, state_dir)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "was edited" in one_error_line(res) and "--host-template" in res.stderr
     assert lab.records() == before

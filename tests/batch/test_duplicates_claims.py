@@ -3,11 +3,10 @@ stale record that points at another Mac's current Entra device never gets that d
 
 from __future__ import annotations
 
-import json
-
 from cleanup.lab.tenant.fleet import add_duplicated_macs
 from cleanup.lab.tenant.scenarios import _local_users
-from tests.conftest import run_cli
+from tests.support.envelope import batch_result
+from tests.support.lab import run_cli
 
 RUN = ("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes", "--max-deletions", "500", "--json")
 
@@ -28,7 +27,7 @@ def test_two_jamf_records_reporting_different_device_ids_refuse_the_mac(make_lab
     second = t.add_jamf_computer(sn, f"MAC-DUP-{sn}", local_users=_local_users("user1@contoso.example", stale.aad_device_id))
     mine = {d.id for d in t.intune_by_serial(sn)} | {e.id for d in t.intune_by_serial(sn) for e in [t.entra_by_device_id(d.aad_device_id)] if e}
     res = run_cli(*RUN, env=lab.env(), state_dir=state_dir, timeout=600)
-    out = json.loads(res.stdout)
+    out = batch_result(res.stdout)
     by = {m["serial"]: m for m in out["macs"]}
     assert by[sn]["state"] == "refused", by[sn]
     assert second.id in by[sn]["outcome"] and current in by[sn]["outcome"] and stale.aad_device_id in by[sn]["outcome"]
@@ -44,7 +43,7 @@ def test_a_stale_record_pointing_at_another_macs_current_device_keeps_that_devic
     their_device = t.entra_by_device_id(theirs)
     stale = t.add_intune_device(serials[1], f"MAC-DUP-{2}", theirs, last_sync=0)  # the stale record of serials[1]
     res = run_cli(*RUN, env=lab.env(), state_dir=state_dir, timeout=600)
-    out = json.loads(res.stdout)
+    out = batch_result(res.stdout)
     assert res.returncode == 0, [(m["state"], m["outcome"]) for m in out["macs"]]
     assert {m["state"] for m in out["macs"]} == {"done"}
     assert their_device.id in t.entra and ("entra", their_device.id) not in lab.deleted()

@@ -63,7 +63,8 @@ def test_macs_come_in_serial_order_across_pages_and_a_plan_is_kept_per_mac(tmp_p
     assert got == sorted(serials) and len(ledger) == 1234
     ledger.update("C02P00000007", plan={"deletions": ["x"]}, state="refused", outcome="ambiguous")
     assert ledger.plan("C02P00000007") == {"deletions": ["x"]} and ledger.plan("C02P00000008") is None
-    assert [m["serial"] for m in ledger.macs("state = 'refused'")] == ["C02P00000007"]
+    assert [m["serial"] for m in ledger.macs("refused")] == ["C02P00000007"]
+    assert len(list(ledger.macs(exclude="pending"))) == 1 and len(list(ledger.macs(("pending", "refused")))) == 1234
 
 
 def test_due_macs_and_waits(tmp_path):
@@ -76,13 +77,23 @@ def test_due_macs_and_waits(tmp_path):
     ledger.update("C02W00000005", state="waiting", not_before=now - 1)
     assert ledger.waiting(now, set(), 10) == [("C02W00000005", now - 1)]
     assert [s for s, _ in ledger.waiting(None, {"C02W00000005"}, 10)] == ["C02W00000004"]
-    from cleanup.batch.ledger import DUE_SQL
-
-    assert ledger.serials(where=f"state != 'waiting' AND {DUE_SQL}") == ["C02W00000002"]
+    assert ledger.runnable() == ["C02W00000002"]  # due, and not in a wait
+    assert ledger.serials(after="C02W00000003", limit=1) == ["C02W00000004"]
     assert ledger.any_due()
     for sn in ("C02W00000002", "C02W00000004", "C02W00000005"):
         ledger.update(sn, state="done")
     assert not ledger.any_due()
+
+
+def test_callers_name_states_never_sql(tmp_path):
+    ledger = _ledger(tmp_path)
+    for bad in ("state = 'refused'", "1) OR (1", "finished"):
+        with pytest.raises(ValueError, match="no Mac state"):
+            list(ledger.macs(bad))
+    with pytest.raises(ValueError, match="no Mac state"):
+        list(ledger.macs(exclude=("done", "1=1")))
+    with pytest.raises(TypeError):
+        ledger.serials(where="1")
 
 
 def test_damaged_or_foreign_ledgers_are_refused_with_one_clear_error(tmp_path):
@@ -133,7 +144,5 @@ for i, m in enumerate(list(l.macs())):
 
 
 def test_one_batch_at_a_time(tmp_path):
-    with batch_lock(tmp_path):
-        with pytest.raises(LockHeld, match="already running"):
-            with batch_lock(tmp_path):
-                pass
+    with batch_lock(tmp_path), pytest.raises(LockHeld, match="already running"), batch_lock(tmp_path):
+        pass

@@ -8,15 +8,15 @@ import uuid
 import pytest
 
 from cleanup.actions.cloud_facts import gather
-from cleanup.actions.cloud_records import ZERO_GUID
 from cleanup.batch.prefetch import lookups
 from cleanup.clients.cloud import CloudSession
+from cleanup.clients.records import ZERO_GUID
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.errors import UsageError
 from cleanup.lab.tenant import Faults
 from cleanup.lab.tenant.fleet import add_duplicated_macs
 from cleanup.lab.tenant.scenarios import _local_users
-from tests.clients.conftest import cloud_parts
+from tests.support.clienthelpers import cloud_parts
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_gather_with_bulk_lookups_gives_the_same_facts(make_lab, cloud_for):
     cloud = cloud_for(lab)
     pre = {}
     for start in range(0, len(serials), 20):  # in chunks, as the batch runner does
-        pre.update(lookups(cloud, serials[start:start + 20]))
+        pre.update(lookups(cloud, serials[start : start + 20]))
     assert list(pre) == serials
     assert [d["id"] for d in pre[serials[0]]["intune"] if d["operatingSystem"] == "Windows"]  # the PC is in there
     assert pre["NOREC0001"] == {"jamf": [], "intune": [], "entra": {}, "claims": {}}
@@ -99,8 +99,7 @@ def test_device_run_looks_up_only_what_the_bulk_reads_did_not_find(make_lab, clo
     lab.server.reset_stats()
     facts_of(cloud, serials[6], pre[serials[6]], extra["facts"][serials[6]])
     # the certificate's deviceId, and who else claims it (Intune by azureADDeviceId, Jamf Pro), nothing else
-    assert lab.server.stats()["by_route"] == {"GET /v1.0/devices": 1, "GET /v1.0/deviceManagement/managedDevices": 1,
-                                              "GET /api/v1/computers-inventory": 1}
+    assert lab.server.stats()["by_route"] == {"GET /v1.0/devices": 1, "GET /v1.0/deviceManagement/managedDevices": 1, "GET /api/v1/computers-inventory": 1}
     lab.server.reset_stats()
     facts_of(cloud, serials[7], pre[serials[7]])
     assert lab.server.stats()["total"] == 0

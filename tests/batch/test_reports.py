@@ -30,8 +30,20 @@ def _stored_run(store: StateStore) -> None:
         StepState("delete-stale", "done", T0 + 3, T0 + 75, 1, "deleted 3 of 4 records"),
         StepState("verify", "skipped", None, None, 0, "not needed"),
     ]
-    run = RunState(run_id=DONE_RUN, playbook="duplicates", playbook_sha256="", host="none", serial="C02AAAAAAAA1",
-                   computer_name=EVIL_NAME, created=T0, updated=T0, options={}, facts={}, steps=steps, status="done")
+    run = RunState(
+        run_id=DONE_RUN,
+        playbook="duplicates",
+        playbook_sha256="",
+        host="none",
+        serial="C02AAAAAAAA1",
+        computer_name=EVIL_NAME,
+        created=T0,
+        updated=T0,
+        options={},
+        facts={},
+        steps=steps,
+        status="done",
+    )
     text = '[playbook]\nname = "duplicates"\n'
     run.playbook_sha256 = hashlib.sha256(text.encode()).hexdigest()
     store.create(run, text)
@@ -43,22 +55,59 @@ def _stored_run(store: StateStore) -> None:
 def _ledger() -> dict:
     mac = dict(host="none", evidence={}, retryable=False, not_before=None)
     return {
-        "format": "cleanup-batch/1", "batch_id": "B-20261126T070000Z-ab12", "playbook": "duplicates",
-        "created": T0 - 60, "updated": T0 + 600, "options": {"max_deletions": 50},
+        "format": "cleanup-batch/1",
+        "batch_id": "B-20261126T070000Z-ab12",
+        "playbook": "duplicates",
+        "created": T0 - 60,
+        "updated": T0 + 600,
+        "options": {"max_deletions": 50},
         "macs": [
-            {**mac, "serial": "C02AAAAAAAA1", "name": EVIL_NAME, "reasons": ["duplicate Intune records (3)"],
-             "state": "done", "run_id": DONE_RUN, "attempts": 1, "outcome": "kept 1 record, deleted 3",
-             "started": T0, "ended": T0 + 80,
-             "deleted": [{"service": "intune", "id": "11111111-aaaa-bbbb-cccc-000000000001", "target": "MBP (stale)"},
-                         {"service": "intune", "id": "11111111-aaaa-bbbb-cccc-000000000002", "target": "MBP (stale)"},
-                         {"service": "entra", "id": "22222222-aaaa-bbbb-cccc-000000000003", "target": "MBP device"},
-                         {"service": "jamf", "id": "42", "target": "computer 42"}]},
-            {**mac, "serial": "C02BBBBBBBB2", "name": None, "reasons": ["duplicate Intune records (2)", "unresponsive"],
-             "state": "failed", "run_id": MISSING_RUN, "attempts": 2, "outcome": EVIL_OUTCOME, "retryable": True,
-             "started": T0 + 10, "ended": T0 + 20, "deleted": []},
-            {**mac, "serial": "C02CCCCCCCC3", "name": "=HYPERLINK(\"x\")", "reasons": ["compliant in Intune only"],
-             "state": "waiting", "run_id": CORRUPT_RUN, "attempts": 1, "outcome": "waiting 30 minutes",
-             "not_before": T0 + 1800, "started": T0 + 5, "ended": None, "deleted": []},
+            {
+                **mac,
+                "serial": "C02AAAAAAAA1",
+                "name": EVIL_NAME,
+                "reasons": ["duplicate Intune records (3)"],
+                "state": "done",
+                "run_id": DONE_RUN,
+                "attempts": 1,
+                "outcome": "kept 1 record, deleted 3",
+                "started": T0,
+                "ended": T0 + 80,
+                "deleted": [
+                    {"service": "intune", "id": "11111111-aaaa-bbbb-cccc-000000000001", "target": "MBP (stale)"},
+                    {"service": "intune", "id": "11111111-aaaa-bbbb-cccc-000000000002", "target": "MBP (stale)"},
+                    {"service": "entra", "id": "22222222-aaaa-bbbb-cccc-000000000003", "target": "MBP device"},
+                    {"service": "jamf", "id": "42", "target": "computer 42"},
+                ],
+            },
+            {
+                **mac,
+                "serial": "C02BBBBBBBB2",
+                "name": None,
+                "reasons": ["duplicate Intune records (2)", "unresponsive"],
+                "state": "failed",
+                "run_id": MISSING_RUN,
+                "attempts": 2,
+                "outcome": EVIL_OUTCOME,
+                "retryable": True,
+                "started": T0 + 10,
+                "ended": T0 + 20,
+                "deleted": [],
+            },
+            {
+                **mac,
+                "serial": "C02CCCCCCCC3",
+                "name": '=HYPERLINK("x")',
+                "reasons": ["compliant in Intune only"],
+                "state": "waiting",
+                "run_id": CORRUPT_RUN,
+                "attempts": 1,
+                "outcome": "waiting 30 minutes",
+                "not_before": T0 + 1800,
+                "started": T0 + 5,
+                "ended": None,
+                "deleted": [],
+            },
         ],
     }
 
@@ -102,18 +151,19 @@ def test_csv_one_row_per_mac(reports):
     rows = list(csv.reader(io.StringIO(reports["csv"].read_text())))
     assert tuple(rows[0]) == CSV_HEADER
     assert len(rows) == 4
-    by_serial = {r[0]: dict(zip(CSV_HEADER, r)) for r in rows[1:]}
+    by_serial = {r[0]: dict(zip(CSV_HEADER, r, strict=True)) for r in rows[1:]}
     done = by_serial["C02AAAAAAAA1"]
     assert (done["deleted_jamf"], done["deleted_entra"], done["deleted_intune"]) == ("1", "1", "2")
-    assert done["deleted_ids"] == ("intune:11111111-aaaa-bbbb-cccc-000000000001;intune:11111111-aaaa-bbbb-cccc-000000000002;"
-                                   "entra:22222222-aaaa-bbbb-cccc-000000000003;jamf:42")
+    assert done["deleted_ids"] == (
+        "intune:11111111-aaaa-bbbb-cccc-000000000001;intune:11111111-aaaa-bbbb-cccc-000000000002;entra:22222222-aaaa-bbbb-cccc-000000000003;jamf:42"
+    )
     assert done["state"] == "done" and done["attempts"] == "1" and done["run_id"] == DONE_RUN
     assert done["started"] == "2026-11-18T11:06:40Z" and done["seconds"] == "80.0"
     failed = by_serial["C02BBBBBBBB2"]
     assert failed["name"] == "" and failed["outcome"] == EVIL_OUTCOME and failed["deleted_ids"] == ""
     waiting = by_serial["C02CCCCCCCC3"]
     assert waiting["ended"] == "" and waiting["seconds"] == ""
-    assert waiting["name"] == "'=HYPERLINK(\"x\")"  # a spreadsheet must not run it as a formula
+    assert waiting["name"] == '\'=HYPERLINK("x")'  # a spreadsheet must not run it as a formula
 
 
 def test_html_escapes_service_text_and_loads_nothing(reports):
@@ -132,7 +182,7 @@ def test_html_escapes_service_text_and_loads_nothing(reports):
     # summary at the top, then one section per Mac with its steps, timings and deleted ids
     assert page.index("Deleted objects (4)") < page.index('id="mac-1"')
     assert page.count('<section class="mac') == 3
-    section = page[page.index('id="mac-1"'):page.index('id="mac-2"')]
+    section = page[page.index('id="mac-1"') : page.index('id="mac-2"')]
     assert "delete-stale" in section and "1 min 12 s" in section and "2.5 s" in section
     assert "22222222-aaaa-bbbb-cccc-000000000003" in section and "duplicate Intune records (3)" in section
     assert page.count("run state unavailable") == 2
@@ -195,8 +245,9 @@ def test_systemd_units():
 
 
 def test_cron_line_and_readme():
-    lines = [ln for ln in (SCHEDULE / "cleanup-batch.cron").read_text().splitlines()
-             if ln.strip() and not ln.startswith("#") and not re.match(r"^[A-Z_]+=", ln)]
+    lines = [
+        ln for ln in (SCHEDULE / "cleanup-batch.cron").read_text().splitlines() if ln.strip() and not ln.startswith("#") and not re.match(r"^[A-Z_]+=", ln)
+    ]
     assert len(lines) == 1
     fields = lines[0].split(None, 6)
     assert all(re.fullmatch(r"[\d*/,-]+", f) for f in fields[:5]) and fields[5] == "root"

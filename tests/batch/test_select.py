@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import run_cli
+from tests.support.lab import run_cli
 
 
 def _select(lab, state_dir, *args):
     res = run_cli("batch", "select", *args, "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    return {r["serial"]: r for r in json.loads(res.stdout)}
+    return {r["serial"]: r for r in json.loads(res.stdout)["data"]["macs"]}
 
 
 def test_rules_flag_exactly_the_macs_with_each_symptom(make_lab, state_dir):
@@ -20,8 +20,7 @@ def test_rules_flag_exactly_the_macs_with_each_symptom(make_lab, state_dir):
     ok = t.add_mac("C02HEALTHY01", "MBP-OK", "ok@contoso.example")
     stale = t.add_mac("C02STALE0001", "MBP-STALE", "s@contoso.example")
     stale["jamf"].last_contact = time.time() - 3 * 86400
-    deact = t.add_mac("C02DEACT0001", "MBP-DEACT", "d@contoso.example",
-                      local_users=[{"username": "d", "azureActiveDirectoryId": "DEACTIVATED"}])
+    deact = t.add_mac("C02DEACT0001", "MBP-DEACT", "d@contoso.example", local_users=[{"username": "d", "azureActiveDirectoryId": "DEACTIVATED"}])
     mismatch = t.add_mac("C02MISMATCH1", "MBP-MIS", "m@contoso.example")
     mismatch["entra"].is_compliant = False
     unresponsive = _select(lab, state_dir, "--rule", "unresponsive")

@@ -3,30 +3,12 @@ simulated Mac linked to it."""
 
 from __future__ import annotations
 
-import plistlib
-import time
-from pathlib import Path
-
 import pytest
 
 from cleanup.clients.cloud import CloudSession
 from cleanup.clients.http import HttpSettings
 from cleanup.lab.tenant.clientfiles import lab_cloud_opener
-from tests.cloud.conftest import make_lab  # noqa: F401
-
-JAMFAAD = "Users/{user}/Library/Preferences/com.jamf.management.jamfAAD.plist"
-
-
-def set_jamfaad(mac: Path, user: str, **prefs) -> None:
-    """Rewrite a user's jamfAAD preferences on a simulated Mac (the builder's token is from 2025)."""
-    path = mac / JAMFAAD.format(user=user)
-    data = plistlib.loads(path.read_bytes())
-    data.update(prefs)
-    path.write_bytes(plistlib.dumps(data))
-
-
-def fresh_token(mac: Path, user: str = "alice") -> None:
-    set_jamfaad(mac, user, last_aad_token_timestamp=int(time.time()) - 3600)
+from tests.support.cloudlab import make_lab  # noqa: F401 - the emulated tenant fixture
 
 
 @pytest.fixture
@@ -46,11 +28,3 @@ def cloud_of():
     yield make
     for s in sessions:
         s.close()
-
-
-def by_id(checks) -> dict:
-    return {c.id: c for c in checks}
-
-
-def problems(checks) -> set[str]:
-    return {c.id for c in checks if c.status == "problem"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from cleanup.lab.tenant.model import GRAPH_READONLY_ROLES
-from tests.conftest import run_cli
-from tests.diagnose.conftest import fresh_token
+from tests.support.diagnose import fresh_token
+from tests.support.lab import run_cli
 
 FIELDS = {"id", "symptom", "status", "finding", "evidence", "likely_cause", "remedy", "playbook", "source"}
 
@@ -17,7 +17,7 @@ def test_json_shape_and_exit_statuses(make_lab, tmp_path):
     args = ["diagnose", "--serial", lab.serial, "--host", f"sim:{lab.mac}", "--json"]
     r = run_cli(*args, state_dir=tmp_path / "s", env=lab.env())
     assert r.returncode == 0, r.stderr
-    report = json.loads(r.stdout)
+    report = json.loads(r.stdout)["data"]
     assert set(report) == {"serial", "host", "checked_at", "summary", "problems", "checks"}
     assert report["serial"] == lab.serial and report["host"] == f"sim:{lab.mac}"
     assert report["problems"] == ["intune-records", "entra-records"]
@@ -29,7 +29,7 @@ def test_json_shape_and_exit_statuses(make_lab, tmp_path):
     assert len(dup["evidence"]["records"]) == 3
 
     r = run_cli(*args, "--fail-on-problem", state_dir=tmp_path / "s", env=lab.env())
-    assert r.returncode == 3 and json.loads(r.stdout)["problems"] == ["intune-records", "entra-records"]
+    assert r.returncode == 3 and json.loads(r.stdout)["data"]["problems"] == ["intune-records", "entra-records"]
     assert lab.deleted() == []
 
 
@@ -51,10 +51,9 @@ def test_missing_permissions_are_unknown_and_named(make_lab, tmp_path):
     lab.tenant.add_graph_app("helpdesk", [r for r in GRAPH_READONLY_ROLES if r != "Application.Read.All"])
     lab.tenant.add_api_role("9", "inventory-less", ["Read API Roles"])
     lab.tenant.add_jamf_client("no-computers", ["9"])
-    r = run_cli("diagnose", "--serial", lab.serial, "--host", "none", "--json", state_dir=tmp_path / "s",
-                env=lab.env(graph="helpdesk", jamf="no-computers"))
+    r = run_cli("diagnose", "--serial", lab.serial, "--host", "none", "--json", state_dir=tmp_path / "s", env=lab.env(graph="helpdesk", jamf="no-computers"))
     assert r.returncode == 0, r.stderr
-    checks = {c["id"]: c for c in json.loads(r.stdout)["checks"]}
+    checks = {c["id"]: c for c in json.loads(r.stdout)["data"]["checks"]}
     for check_id in ("jamf-app-permissions", "connector-app"):
         assert checks[check_id]["status"] == "unknown"
         assert "needs the Graph application permission Application.Read.All" in checks[check_id]["finding"]
@@ -72,16 +71,14 @@ def test_bad_input_stops_before_any_request(make_lab, tmp_path):
         r = run_cli("diagnose", "--serial", bad, "--host", f"sim:{lab.mac}", state_dir=tmp_path / "s", env=lab.env())
         assert r.returncode == 2, (bad, r.stdout, r.stderr)
         assert "is not an Apple serial number" in r.stderr
-    r = run_cli("diagnose", "--serial", lab.serial, "--jamf-app-id", "x' or 1", state_dir=tmp_path / "s",
-                env=lab.env())
+    r = run_cli("diagnose", "--serial", lab.serial, "--jamf-app-id", "x' or 1", state_dir=tmp_path / "s", env=lab.env())
     assert r.returncode == 2 and "is not a GUID" in r.stderr
     assert lab.server.stats()["total"] == 0 and lab.server.stats()["tokens"] == 0
 
 
 def test_another_macs_serial_is_refused(make_lab, tmp_path):
     lab = make_lab("clean")
-    r = run_cli("diagnose", "--serial", "C02YX2BCJG5H", "--host", f"sim:{lab.mac}", state_dir=tmp_path / "s",
-                env=lab.env())
+    r = run_cli("diagnose", "--serial", "C02YX2BCJG5H", "--host", f"sim:{lab.mac}", state_dir=tmp_path / "s", env=lab.env())
     assert r.returncode == 4 and f"is Mac {lab.serial}, not C02YX2BCJG5H" in r.stderr
     assert lab.server.stats()["total"] == 0
 
@@ -91,8 +88,8 @@ def test_jamf_app_by_id(make_lab, tmp_path):
     app_id = lab.tenant.directory.by_name("Jamf Pro")["appId"]
     base = ["diagnose", "--serial", lab.serial, "--host", "none", "--json"]
     r = run_cli(*base, "--jamf-app-id", app_id, state_dir=tmp_path / "s", env=lab.env())
-    check = next(c for c in json.loads(r.stdout)["checks"] if c["id"] == "jamf-app-permissions")
+    check = next(c for c in json.loads(r.stdout)["data"]["checks"] if c["id"] == "jamf-app-permissions")
     assert check["status"] == "ok" and check["evidence"]["app"]["appId"] == app_id
     r = run_cli(*base, state_dir=tmp_path / "s", env=lab.env(CLEANUP_JAMF_APP_ID="0f0e0d0c-0b0a-4908-8706-050403020100"))
-    check = next(c for c in json.loads(r.stdout)["checks"] if c["id"] == "jamf-app-permissions")
+    check = next(c for c in json.loads(r.stdout)["data"]["checks"] if c["id"] == "jamf-app-permissions")
     assert check["status"] == "problem" and check["likely_cause"] == "Cause 1" and "no admin consent" in check["finding"]

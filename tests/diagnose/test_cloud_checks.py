@@ -6,7 +6,7 @@ import pytest
 
 from cleanup.diagnose import run_diagnose
 from cleanup.hosts import open_host
-from tests.diagnose.conftest import by_id, fresh_token, problems
+from tests.support.diagnose import by_id, fresh_token, problems
 
 # scenario -> (the check that must find it, likely cause starts with, playbook, every problem expected)
 SEEDED = {
@@ -15,10 +15,8 @@ SEEDED = {
     "cause2-no-connector": ("connector-app", "Cause 2", None, {"connector-app"}),
     "cause3-no-licence": ("user-licence", "Cause 3", None, {"user-licence"}),
     "cause5-partner-disabled": ("partner-connection", "Cause 5", None, {"partner-connection"}),
-    "device-group-policy": ("compliance-policy-groups", "policy assigned to device groups", None,
-                            {"compliance-policy-groups"}),
-    "unresponsive": ("jamf-check-in", "no check-in with Jamf Pro for 24 hours", None,
-                     {"jamf-check-in", "jamf-entra-state"}),
+    "device-group-policy": ("compliance-policy-groups", "policy assigned to device groups", None, {"compliance-policy-groups"}),
+    "unresponsive": ("jamf-check-in", "no check-in with Jamf Pro for 24 hours", None, {"jamf-check-in", "jamf-entra-state"}),
     "compliance-mismatch": ("compliance-mismatch", "Cause 6", "cause6", {"compliance-mismatch"}),
     "intune-duplicates": ("intune-records", "Cause 6", "duplicates", {"intune-records", "entra-records"}),
     "stale-entra": ("entra-records", "Cause 6", "duplicates", {"entra-records"}),
@@ -61,8 +59,7 @@ def test_more_causes_from_the_live_tenant(make_lab, cloud_of):
         [record] = t.jamf_by_serial(lab.serial)
         record.local_users[0]["azureActiveDirectoryId"] = "DEACTIVATED"
         next(iter(t.directory.skus.values()))["status"] = "Suspended"
-        t.directory.policy("macOS baseline")["targets"].append(
-            {"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"})
+        t.directory.policy("macOS baseline")["targets"].append({"@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"})
         [managed] = t.intune_by_serial(lab.serial)
         managed.management_agent = "mdm"
     checks = by_id(run_diagnose(lab.serial, None, cloud_of(lab)))

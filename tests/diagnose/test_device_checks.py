@@ -7,8 +7,8 @@ import json
 from cleanup.diagnose import run_diagnose
 from cleanup.hosts import open_host
 from cleanup.hosts.local import LocalHost
-from tests.conftest import drive
-from tests.diagnose.conftest import by_id, fresh_token, set_jamfaad
+from tests.support.diagnose import by_id, fresh_token, set_jamfaad
+from tests.support.lab import drive
 
 DEVICE_CHECKS = {"portal-log-cause4", "portal-log-cause5", "jamfaad-state", "workplace-join", "login-keychains"}
 
@@ -58,9 +58,8 @@ def test_workplace_join_missing_after_a_reset(make_mac, store):
     after = _device(mac)
     wpj = after["workplace-join"]
     assert wpj.status == "problem" and wpj.playbook is None and "not registered" in wpj.finding
-    assert wpj.evidence["users"] == [{"user": "alice", "state": "none", "device_ids": [], "certificates": [],
-                                      "passwords": []}]
-    assert after["jamfaad-state"].status == "unknown"   # the reset removed jamfAAD's preferences too
+    assert wpj.evidence["users"] == [{"user": "alice", "state": "none", "device_ids": [], "certificates": [], "passwords": []}]
+    assert after["jamfaad-state"].status == "unknown"  # the reset removed jamfAAD's preferences too
     assert after["registration-match"].status == "unknown"
 
 
