@@ -7,8 +7,9 @@ import traceback
 
 import typer
 
+import cleanup.actions  # noqa: F401 - registers every action with the engine, once
 from cleanup import __version__
-from cleanup.cli import common
+from cleanup.cli import common, output
 from cleanup.errors import CleanupError, Paused
 
 app = typer.Typer(
@@ -50,14 +51,15 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: Typer reports its own usage errors (status 2); ours become one line and an exit code."""
+    """Entry point: Typer reports its own usage errors (status 2); ours become one line and an exit code, and, with
+    --json, the envelope with ``errors`` on stdout."""
+    reply = output.begin()
     try:
         app(args=argv, prog_name="cleanup")
-    except Paused as exc:
-        common.err(exc.message, prefix="paused: ")
-        sys.exit(exc.exit_code)
     except CleanupError as exc:
-        if common.VERBOSE:
+        paused = isinstance(exc, Paused)
+        if common.VERBOSE and not paused:
             traceback.print_exc()
-        common.err(exc.message, hint=exc.hint)
+        output.answer_error(reply, exc, exc.exit_code)
+        common.err(exc.message, hint=None if paused else exc.hint, prefix="paused: " if paused else "error: ")
         sys.exit(exc.exit_code)

@@ -1,23 +1,28 @@
-"""`cleanup batch select | run | resume | status`: many flagged Macs at once, within the services' limits."""
+"""`cleanup batch select | run | resume | status`: many flagged Macs at once, within the services' limits.
+
+The lifecycle lives in cleanup.batch.job; these commands parse options, call it and render (docs/json-batch.md
+for --json)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
 
-from cleanup.cli import render
+from cleanup.batch.watch import Watcher
+from cleanup.cli import output, render
 from cleanup.cli.common import ConfigOpt, JsonOpt, StateDirOpt, state_store
-from cleanup.errors import Paused, SafetyRefusal, StepFailed, UsageError
+from cleanup.errors import UsageError
 
 app = typer.Typer(help="Fleet work: select the Macs flagged as broken and repair them, many at once, resumable.", no_args_is_help=True)
 
@@ -26,20 +31,25 @@ FileOpt = typer.Option(None, "--serials-file", help="A file of serials, one per 
 RuleOpt = typer.Option([], "--rule", help="duplicates | unresponsive | compliance-mismatch | aad-deactivated (repeatable).")
 
 
-def _cloud(config: Optional[Path], write_limit: int, window: float):
-    from cleanup.clients.cloud import CloudSession
-    from cleanup.clients.config import load_config
-    from cleanup.clients.http import HttpSettings
-    from cleanup.clients.secrets import Secrets
-    from cleanup.clients.throttle import Gate
-
-    cfg = load_config(config)
-    if not (cfg.jamf_configured() or cfg.graph_configured()):
-        raise UsageError("a batch needs Jamf Pro and Graph configured", hint="`cleanup creds set jamf` and `cleanup creds set graph`")
-    return CloudSession(cfg, Secrets(), HttpSettings(ca_bundle=cfg.ca_bundle), gate=Gate(write_limit, window))
+TABLE_ROWS = 100  # a summary table longer than this only lists the Macs that need a look; the reports have all
 
 
-def _print_selection(rows: list[dict]) -> None:
+def _which(group: str | None, serials_file: Path | None, rule: list[str]):
+    from cleanup.batch.job import Which
+
+    return Which(group=group, serials_file=serials_file, rules=tuple(rule))
+
+
+@app.command("select")
+def select_cmd(
+    group: str | None = GroupOpt, serials_file: Path | None = FileOpt, rule: list[str] = RuleOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt
+) -> None:
+    """List the flagged Macs, with the reasons and the evidence (ids, timestamps). Changes nothing."""
+    from cleanup.batch.job import select_macs
+
+    rows = select_macs(_which(group, serials_file, rule), config)
+    if as_json:
+        return output.answer({"macs": rows})
     table = Table()
     for col in ("serial", "name", "reasons", "evidence"):
         table.add_column(col, overflow="fold")
@@ -49,49 +59,18 @@ def _print_selection(rows: list[dict]) -> None:
     render.console.print(f"{len(rows)} Mac(s) selected")
 
 
-@app.command("select")
-def select_cmd(group: Optional[str] = GroupOpt, serials_file: Optional[Path] = FileOpt, rule: list[str] = RuleOpt,
-               config: Optional[Path] = ConfigOpt, as_json: bool = JsonOpt) -> None:
-    """List the flagged Macs, with the reasons and the evidence (ids, timestamps). Changes nothing."""
-    from cleanup.batch.select import select
-
-    cloud = None if (serials_file and not group and not rule) else _cloud(config, 200, 20.0)
-    try:
-        rows = select(cloud, group=group, serials_file=serials_file, rules=rule)
-    finally:
-        if cloud is not None:
-            cloud.close()
-    render.emit_json(rows) if as_json else _print_selection(rows)
-
-
-def _hosts_file(path: Optional[Path]) -> dict[str, str]:
-    if path is None:
-        return {}
-    from cleanup.identifiers import SERIAL_RE
-
-    out = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        parts = text.split()
-        if len(parts) != 2 or not SERIAL_RE.fullmatch(parts[0]):
-            raise UsageError(f"{path} line {n}: want `SERIAL HOST`, got {text!r}")
-        out[parts[0]] = parts[1]
-    return out
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=render.err_console, disable=quiet, transient=False)
-
-
 @app.command("run")
 def run_cmd(
-    playbook: str = typer.Option("duplicates", "--playbook", "-p", help="duplicates (cloud only) or cause6 (device steps need --host-template / --hosts-file)."),
-    group: Optional[str] = GroupOpt, serials_file: Optional[Path] = FileOpt, rule: list[str] = RuleOpt,
-    host_template: Optional[str] = typer.Option(None, "--host-template", help="Host of each Mac, e.g. ssh://admin@{name}.corp.example or sim:/labs/{serial}."),
-    hosts_file: Optional[Path] = typer.Option(None, "--hosts-file", help="Lines `SERIAL HOST`."),
+    playbook: str = typer.Option(
+        "duplicates", "--playbook", "-p", help="duplicates (cloud only) or cause6 (device steps need --host-template / --hosts-file)."
+    ),
+    group: str | None = GroupOpt,
+    serials_file: Path | None = FileOpt,
+    rule: list[str] = RuleOpt,
+    host_template: str | None = typer.Option(
+        None, "--host-template", help="Host of each Mac from the fields {serial} and {name}, e.g. ssh://admin@{name}.corp.example or sim:/labs/{serial}."
+    ),
+    hosts_file: Path | None = typer.Option(None, "--hosts-file", help="Lines `SERIAL HOST`."),
     concurrency: int = typer.Option(10, "--concurrency", min=1, max=64, help="Macs in flight at once."),
     max_deletions: int = typer.Option(50, "--max-deletions", min=0, help="Refuse (status 4, nothing changed) if the plan deletes more cloud objects."),
     intune_write_limit: int = typer.Option(200, "--intune-write-limit", min=1, help="Intune writes per window (Microsoft: 200 per 20 s per app)."),
@@ -99,226 +78,165 @@ def run_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan the whole batch read-only and print it."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Required for a real batch (it changes many Macs)."),
     no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain; the next run picks them up."),
-    wait_seconds: Optional[float] = typer.Option(None, "--wait-seconds", min=0, help="Override the playbook's wait (recorded)."),
-    config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt,
+    wait_seconds: float | None = typer.Option(None, "--wait-seconds", min=0, help="Override the playbook's wait (recorded)."),
+    config: Path | None = ConfigOpt,
+    state_dir: Path | None = StateDirOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Select the flagged Macs, plan them all read-only, then repair them side by side (ledger + per-Mac checkpoints)."""
-    from cleanup.batch.approval import approved_playbook
-    from cleanup.batch.ledger import Ledger, batch_lock
-    from cleanup.batch.runner import BatchOptions, BatchRunner
-    from cleanup.engine.loader import load_playbook
+    from cleanup.batch import job
+    from cleanup.batch.hosts import read_hosts_file
+    from cleanup.batch.runner import BatchOptions
 
-    pb = load_playbook(playbook)
-    if not dry_run and not yes:
-        raise UsageError("a batch changes many Macs and cannot ask each time: review it with --dry-run, then add --yes")
-    opts = BatchOptions(concurrency=concurrency, max_deletions=max_deletions, yes=yes, no_wait=no_wait, wait_seconds=wait_seconds,
-                        host_template=host_template, hosts=_hosts_file(hosts_file))
-    store = state_store(state_dir)
-    cloud = _cloud(config, intune_write_limit, intune_window)
-    try:
-        if dry_run:
-            return _dry_run(BatchRunner(store, pb, opts, cloud), group, serials_file, rule, as_json)
-        with batch_lock(store.root):
-            Ledger.discard_abandoned(store.root)
-            unfinished = _unfinished(store, pb)
-            if unfinished is not None:  # a scheduled run first finishes what the last one left (waits, retries)
-                render.err_console.print(f"continuing batch {unfinished.batch_id} (Macs waiting or to retry) before selecting anew", markup=False)
-                return _execute(BatchRunner(store, approved_playbook(unfinished), opts, cloud), unfinished, store, as_json)
-            ledger = Ledger.create(store.root, pb.name, opts.to_json(), pb.text)
-            allowed = False
-            try:
-                runner = BatchRunner(store, pb, opts, cloud)
-                total = _select_and_plan(runner, ledger, group, serials_file, rule)
-                if total > max_deletions:
-                    raise SafetyRefusal(f"the batch would delete {total} cloud objects, more than --max-deletions {max_deletions}; nothing was changed",
-                                        hint="check it with --dry-run; raise --max-deletions if it is right")
-                ledger.open_for_run()
-                allowed = True
-            finally:
-                if not allowed:
-                    ledger.discard()  # selected and planned only: nothing was changed, nothing to keep
-            _execute(runner, ledger, store, as_json)
-    finally:
-        cloud.close()
-
-
-def _select_and_plan(runner, ledger, group, serials_file, rule) -> int:
-    """Select the Macs into the ledger and plan each one read-only; returns the deletions planned."""
-    from cleanup.batch.select import select
-
-    with ledger.transaction():
-        select(runner.cloud.session, group=group, serials_file=serials_file, rules=rule, into=ledger)
-    return runner.plan(ledger)
-
-
-def _dry_run(runner, group, serials_file, rule, as_json: bool) -> None:
-    """Select and plan in a scratch folder outside the state folder: a dry-run leaves nothing behind."""
-    import tempfile
-
-    from cleanup.batch.ledger import Ledger
-
-    with tempfile.TemporaryDirectory(prefix="cleanup-dry-run-") as scratch:
-        ledger = Ledger.create(Path(scratch), runner.playbook.name, runner.opts.to_json(), runner.playbook.text)
-        try:
-            total = _select_and_plan(runner, ledger, group, serials_file, rule)
-            _print_plan(ledger, total, runner.opts.max_deletions, as_json)
-        finally:
-            ledger.close()
+    opts = BatchOptions(
+        concurrency=concurrency,
+        max_deletions=max_deletions,
+        yes=yes,
+        no_wait=no_wait,
+        wait_seconds=wait_seconds,
+        host_template=host_template,
+        hosts=read_hosts_file(hosts_file),
+    )
+    request = job.Request(playbook, _which(group, serials_file, rule), opts, job.Limits(intune_write_limit, intune_window), config)
+    if dry_run:
+        with job.dry_run(request) as planned:
+            return _show_plan(planned, as_json)
+    with job.run(request, state_store(state_dir), _Watch(as_json)) as finished:
+        _show_finished(finished, as_json)
 
 
 @app.command("resume")
-def resume_cmd(batch_id: Optional[str] = typer.Argument(None, help="The batch (see `cleanup batch status`)."),
-               latest: bool = typer.Option(False, "--latest", help="The most recent batch."),
-               no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain."),
-               config: Optional[Path] = ConfigOpt, state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
+def resume_cmd(
+    batch_id: str | None = typer.Argument(None, help="The batch (see `cleanup batch status`)."),
+    latest: bool = typer.Option(False, "--latest", help="The most recent batch."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Exit with status 3 when only waits remain."),
+    config: Path | None = ConfigOpt,
+    state_dir: Path | None = StateDirOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Finish a batch after a crash or a stop: no Mac is processed twice, none is forgotten."""
-    from cleanup.batch.approval import approved_playbook
-    from cleanup.batch.ledger import Ledger, batch_lock
-    from cleanup.batch.runner import BatchOptions, BatchRunner
+    from cleanup.batch import job
 
     if not batch_id and not latest:
         raise UsageError("name the batch to resume, or use --latest", hint="`cleanup batch status` lists the batches")
-    store = state_store(state_dir)
-    cloud = None
-    try:
-        with batch_lock(store.root):
-            ledger = Ledger.load(store.root, batch_id or _latest(store.root), write=True)
-            try:  # the batch runs what was approved: the playbook text and the options it stored, never a name
-                playbook = approved_playbook(ledger)
-                opts = BatchOptions.from_json(ledger.meta["options"], f"batch ledger {ledger.path}")
-            except BaseException:
-                ledger.close()
-                raise
-            opts.no_wait = no_wait
-            cloud = _cloud(config, 200, 20.0)
-            _execute(BatchRunner(store, playbook, opts, cloud), ledger, store, as_json)
-    finally:
-        if cloud is not None:
-            cloud.close()
-
-
-def _latest(root: Path) -> str:
-    from cleanup.batch.ledger import Ledger
-
-    ids = Ledger.batch_ids(root)
-    if ids:
-        return ids[-1]
-    left = Ledger.abandoned(root)
-    note = (f"; {', '.join(left)} in {root / 'batches'} is the planning folder of a `batch run` that was stopped before its "
-            "plan was allowed (it changed nothing; the next `batch run` removes it)") if left else ""
-    raise UsageError(f"no batch to resume in {root}{note}", hint="`cleanup batch run` starts one")
-
-
-def _unfinished(store, playbook):
-    """The latest batch with work left that approved this very playbook (same text), if any."""
-    from cleanup.batch.ledger import Ledger, playbook_sha256
-
-    for bid in reversed(Ledger.batch_ids(store.root)):
-        ledger = Ledger.load(store.root, bid)
-        due = ledger.meta["playbook_sha256"] == playbook_sha256(playbook.text) and ledger.any_due()
-        ledger.close()
-        if due:
-            return Ledger.load(store.root, bid, write=True)
-    return None
-
-
-TABLE_ROWS = 100  # a summary table longer than this only lists the Macs that need a look; the reports have all
-
-
-def _execute(runner, ledger, store, as_json: bool) -> None:
-    from cleanup.batch.reports import summary_rows, write_reports
-
-    try:
-        with _progress(as_json) as bar:
-            counts = ledger.counts()
-            task = bar.add_task(f"batch {ledger.batch_id}", total=sum(counts.values()))
-            bar.update(task, completed=counts.get("done", 0) + counts.get("refused", 0))
-
-            def on_mac(mac: dict) -> None:
-                if mac["state"] != "waiting":
-                    bar.advance(task)
-
-            runner.on_mac = on_mac
-            try:
-                counts = runner.run(ledger)
-            finally:
-                ledger.touch()
-        paths = write_reports(ledger.dir, ledger.meta, ledger.macs, store)
-        if as_json:
-            render.emit_json_stream({"batch_id": ledger.batch_id, "counts": counts, "reports": {k: str(v) for k, v in paths.items()}},
-                                    "macs", ledger.macs())
-        else:
-            total = sum(counts.values())
-            macs = ledger.macs() if total <= TABLE_ROWS else ledger.macs("state != 'done'")
-            table = Table(title=f"batch {ledger.batch_id}" + ("" if total <= TABLE_ROWS else f" (the Macs not done, first {TABLE_ROWS})"))
-            for col in ("serial", "name", "state", "outcome", "deleted"):
-                table.add_column(col, overflow="fold")
-            for n, row in enumerate(summary_rows(macs)):
-                if n == TABLE_ROWS:
-                    break
-                table.add_row(*map(str, row))
-            render.console.print(table)
-            render.console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; reports: {', '.join(str(p) for p in paths.values())}", markup=False)
-    finally:
-        ledger.close()
-    failed = counts.get("failed", 0) + counts.get("refused", 0)
-    if failed:
-        raise StepFailed(f"batch {ledger.batch_id}: {failed} Mac(s) not repaired (see the report); the others are done or waiting",
-                         hint=f"retryable ones are retried by `cleanup batch resume {ledger.batch_id}`")
-    if counts.get("waiting"):
-        raise Paused(f"batch {ledger.batch_id}: {counts['waiting']} Mac(s) waiting; `cleanup batch resume {ledger.batch_id}` continues")
-
-
-def _print_plan(ledger, total: int, max_deletions: int, as_json: bool) -> None:
-    def rows():
-        for mac in ledger.macs():
-            plan = ledger.plan(mac["serial"]) or {}
-            problem = mac["outcome"] if mac["state"] in ("refused", "failed") else None
-            yield {"serial": mac["serial"], "name": mac.get("name"), "reasons": mac["reasons"], "host": mac.get("host"),
-                   "deletions": plan.get("deletions") or [], "problem": problem}
-
-    count = 0
-    if as_json:
-        render.emit_json_stream({"dry_run": True, "total_deletions": total}, "macs", rows())
-    else:
-        for r in rows():
-            count += 1
-            render.console.print(f"[bold]{r['serial']}[/] {r['name'] or ''} — {'; '.join(r['reasons'])}")
-            for t in r["deletions"]:
-                render.console.print(f"   - delete {t}", markup=False)
-            if r["problem"]:
-                render.console.print(f"   ! {r['problem']}", markup=False)
-        render.console.print(f"[bold]{total} cloud object(s) would be deleted across {count} Mac(s).[/] Nothing was changed.")
-    if total > max_deletions:
-        raise SafetyRefusal(f"a run would refuse: {total} deletions exceed --max-deletions {max_deletions}")
+    with job.resume(state_store(state_dir), batch_id, no_wait=no_wait, config=config, watcher=_Watch(as_json)) as finished:
+        _show_finished(finished, as_json)
 
 
 @app.command("status")
-def status_cmd(batch_id: Optional[str] = typer.Argument(None), state_dir: Optional[Path] = StateDirOpt, as_json: bool = JsonOpt) -> None:
+def status_cmd(batch_id: str | None = typer.Argument(None), state_dir: Path | None = StateDirOpt, as_json: bool = JsonOpt) -> None:
     """The batches, or one batch's Macs and their states (a running batch can be watched)."""
-    from cleanup.batch.ledger import Ledger
+    from cleanup.batch import job
     from cleanup.batch.reports import summary_rows
 
-    store = state_store(state_dir)
-    if batch_id:
-        ledger = Ledger.load(store.root, batch_id)
-        try:
-            if as_json:
-                return render.emit_json_stream(ledger.meta, "macs", ledger.macs())
+    root = state_store(state_dir).root
+    if not batch_id:
+        found = job.batches(root)
+        if as_json:
+            return output.answer({"batches": found})
+        for b in found:
+            render.console.print(f"{b['batch_id']}  {b['playbook']}  {_counts(b['counts'])}", markup=False)
+        return
+    with job.open_batch(root, batch_id) as ledger:
+        if not as_json:
             for row in summary_rows(ledger.macs()):
                 render.console.print("  ".join(map(str, row)), markup=False)
-        finally:
-            ledger.close()
-        return
-    out = []
-    for bid in Ledger.batch_ids(store.root):
-        ledger = Ledger.load(store.root, bid)
-        out.append({"batch_id": bid, "playbook": ledger.meta["playbook"], "counts": ledger.counts()})
-        ledger.close()
+            return
+        for mac in ledger.macs():
+            output.line({"event": "mac", "mac": mac})
+        meta = {k: v for k, v in ledger.meta.items() if k != "playbook_text"}
+        output.line({"event": "summary", **meta, "counts": ledger.counts()})
+
+
+# -- rendering ------------------------------------------------------------------------------------------------
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+
+
+class _Watch(Watcher):
+    """A running batch as a progress bar on stderr, or (--json) one JSON line per Mac whose turn ended."""
+
+    def __init__(self, as_json: bool):
+        self.as_json = as_json
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def continuing(self, batch_id: str) -> None:
+        render.err_console.print(f"continuing batch {batch_id} (Macs waiting or to retry) before selecting anew", markup=False)
+
+    def started(self, batch_id: str, counts: dict[str, int]) -> None:
+        if self.as_json:
+            return
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=render.err_console, transient=False
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(f"batch {batch_id}", total=sum(counts.values()), completed=counts.get("done", 0) + counts.get("refused", 0))
+
+    def mac(self, mac: dict) -> None:
+        if self.as_json:
+            output.line({"event": "progress", **{k: mac.get(k) for k in ("serial", "state", "outcome", "attempts")}})
+        elif self.bar is not None and self.task is not None and mac["state"] != "waiting":
+            self.bar.advance(self.task)
+
+    def finished(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _show_finished(finished, as_json: bool) -> None:
+    """Every Mac and the summary (JSON Lines), or the summary table; then the batch's exit status."""
+    from cleanup.batch.reports import summary_rows
+
+    ledger, counts, problem = finished.ledger, finished.counts, finished.problem()
+    reports = {k: str(v) for k, v in finished.reports.items()}
     if as_json:
-        return render.emit_json(out)
-    for b in out:
-        render.console.print(f"{b['batch_id']}  {b['playbook']}  " + ", ".join(f"{n} {s}" for s, n in sorted(b["counts"].items())), markup=False)
+        for mac in ledger.macs():
+            output.line({"event": "mac", "mac": mac})
+        summary = {"event": "summary", "batch_id": ledger.batch_id, "playbook": ledger.meta["playbook"], "counts": counts, "reports": reports}
+        if problem is None:
+            return output.line(summary)
+        output.partial(summary)  # cli.main prints it as the last line, with the exit status and the error
+        raise problem
+    total = sum(counts.values())
+    macs = ledger.macs() if total <= TABLE_ROWS else ledger.macs(exclude="done")
+    table = Table(title=f"batch {ledger.batch_id}" + ("" if total <= TABLE_ROWS else f" (the Macs not done, first {TABLE_ROWS})"))
+    for col in ("serial", "name", "state", "outcome", "deleted"):
+        table.add_column(col, overflow="fold")
+    for n, row in enumerate(summary_rows(macs)):
+        if n == TABLE_ROWS:
+            break
+        table.add_row(*map(str, row))
+    render.console.print(table)
+    render.console.print(f"{_counts(counts)}; reports: {', '.join(reports.values())}", markup=False)
+    if problem is not None:
+        raise problem
+
+
+def _show_plan(planned, as_json: bool) -> None:
+    """Each Mac's plan (JSON Lines, then the summary), or as text; refused (status 4) if a run would be."""
+    problem = planned.problem()
+    if as_json:
+        for row in planned.rows():
+            output.line({"event": "plan", "mac": row})
+        summary = {"event": "summary", "dry_run": True, "macs": len(planned.ledger), "total_deletions": planned.total, "max_deletions": planned.max_deletions}
+        if problem is None:
+            return output.line(summary)
+        output.partial(summary)
+        raise problem
+    count = 0
+    for r in planned.rows():
+        count += 1
+        render.console.print(f"[bold]{escape(r['serial'])}[/] {escape(r['name'] or '')} — {escape('; '.join(r['reasons']))}")
+        for t in r["deletions"]:
+            render.console.print(f"   - delete {t}", markup=False)
+        if r["problem"]:
+            render.console.print(f"   ! {r['problem']}", markup=False)
+    render.console.print(f"[bold]{planned.total} cloud object(s) would be deleted across {count} Mac(s).[/] Nothing was changed.")
+    if problem is not None:
+        raise problem
 
 
 def register(root: typer.Typer) -> None:

@@ -6,15 +6,29 @@ from pathlib import Path
 
 import typer
 
+from cleanup.cli import output
 from cleanup.cli.render import err_console
 
 VERBOSE = False
 
-HostOpt = typer.Option(None, "--host", help="Where the Mac is: local (this Mac, the default), ssh://user@mac[:port] (a Mac with cleanup installed, over SSH), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).")
-ConfigOpt = typer.Option(None, "--config", envvar="CLEANUP_CONFIG", help="Config file (Jamf Pro URL, tenant, client ids; default: the platform's config folder).")
+HostOpt = typer.Option(
+    None,
+    "--host",
+    help="Where the Mac is: local (this Mac, the default), ssh://user@mac[:port] (a Mac with cleanup installed, "
+    "over SSH), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).",
+)
+ConfigOpt = typer.Option(
+    None, "--config", envvar="CLEANUP_CONFIG", help="Config file (Jamf Pro URL, tenant, client ids; default: the platform's config folder)."
+)
 PlaybookOpt = typer.Option("cause6", "--playbook", "-p", help="Playbook name or TOML file.")
 StateDirOpt = typer.Option(None, "--state-dir", envvar="CLEANUP_STATE_DIR", help="Where runs are checkpointed.")
-JsonOpt = typer.Option(False, "--json", help="Print data for scripts instead of text.")
+
+
+def _json_mode(ctx: typer.Context, value: bool) -> bool:
+    return output.use_json(ctx, value)
+
+
+JsonOpt = typer.Option(False, "--json", callback=_json_mode, help="Print data for scripts instead of text (docs/json.md).")
 
 
 def err(message: str, hint: str | None = None, prefix: str = "error: ") -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
-from cleanup.cli import render
+from cleanup import readlimit
+from cleanup.cli import output, render
+from cleanup.cli.common import JsonOpt
 from cleanup.clients.config import (
     FIELDS,
     CloudConfig,
@@ -29,11 +31,10 @@ set_app = typer.Typer(help="Store settings and a secret for one service.", no_ar
 app.add_typer(set_app, name="set")
 
 ConfigOpt = typer.Option(None, "--config", help="Config file (default: CLEANUP_CONFIG or the per-user config folder).")
-JsonOpt = typer.Option(False, "--json", help="Print data for scripts instead of text.")
 CaBundleOpt = typer.Option(None, "--ca-bundle", help="PEM bundle to trust (e.g. a TLS-inspecting proxy's CA); saved as [tls] ca_bundle.")
 
 
-def _save(path: Path, section: str, values: dict, ca_bundle: Optional[Path]) -> None:
+def _save(path: Path, section: str, values: dict, ca_bundle: Path | None) -> None:
     changes = {section: values}
     if ca_bundle is not None:
         changes["tls"] = {"ca_bundle": str(Path(ca_bundle).expanduser().resolve())}
@@ -41,7 +42,7 @@ def _save(path: Path, section: str, values: dict, ca_bundle: Optional[Path]) -> 
         save_config(changes, path)
 
 
-def _path(config: Optional[Path]) -> Path:
+def _path(config: Path | None) -> Path:
     return Path(config).expanduser() if config else default_config_path()
 
 
@@ -71,19 +72,18 @@ def _ensure_keyring(secrets: Secrets, name: str, path: Path) -> None:
     """Fail before prompting when there is nowhere to store the secret (the settings are already saved)."""
     if secrets.backend_name() is None:
         raise UsageError(
-            f"no keyring backend on this machine: set {env_var(name)} in the environment instead "
-            "(see `cleanup creds --help`)",
+            f"no keyring backend on this machine: set {env_var(name)} in the environment instead (see `cleanup creds --help`)",
             f"the other settings were saved in {path}",
         )
 
 
 @set_app.command("jamf")
 def set_jamf(
-    url: Optional[str] = typer.Option(None, "--url", help="Jamf Pro URL, e.g. https://example.jamfcloud.com"),
-    client_id: Optional[str] = typer.Option(None, "--client-id", help="API client id (API client auth, preferred)."),
-    username: Optional[str] = typer.Option(None, "--username", help="User account (legacy user auth)."),
-    ca_bundle: Optional[Path] = CaBundleOpt,
-    config: Optional[Path] = ConfigOpt,
+    url: str | None = typer.Option(None, "--url", help="Jamf Pro URL, e.g. https://example.jamfcloud.com"),
+    client_id: str | None = typer.Option(None, "--client-id", help="API client id (API client auth, preferred)."),
+    username: str | None = typer.Option(None, "--username", help="User account (legacy user auth)."),
+    ca_bundle: Path | None = CaBundleOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Save the Jamf Pro URL and identity; the secret or password is prompted for (or read from stdin)."""
     if client_id and username:
@@ -112,19 +112,18 @@ def set_jamf(
 
 @set_app.command("graph")
 def set_graph(
-    tenant_id: Optional[str] = typer.Option(None, "--tenant-id", help="Entra tenant id (GUID or domain)."),
-    client_id: Optional[str] = typer.Option(None, "--client-id", help="Application (client) id of the Entra app."),
-    certificate: Optional[Path] = typer.Option(None, "--certificate", help="PEM file with the private key and the certificate (certificate auth)."),
-    authority_host: Optional[str] = typer.Option(None, "--authority-host", help="Default https://login.microsoftonline.com"),
-    graph_endpoint: Optional[str] = typer.Option(None, "--graph-endpoint", help="Default https://graph.microsoft.com"),
-    ca_bundle: Optional[Path] = CaBundleOpt,
-    config: Optional[Path] = ConfigOpt,
+    tenant_id: str | None = typer.Option(None, "--tenant-id", help="Entra tenant id (GUID or domain)."),
+    client_id: str | None = typer.Option(None, "--client-id", help="Application (client) id of the Entra app."),
+    certificate: Path | None = typer.Option(None, "--certificate", help="PEM file with the private key and the certificate (certificate auth)."),
+    authority_host: str | None = typer.Option(None, "--authority-host", help="Default https://login.microsoftonline.com"),
+    graph_endpoint: str | None = typer.Option(None, "--graph-endpoint", help="Default https://graph.microsoft.com"),
+    ca_bundle: Path | None = CaBundleOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Save the tenant and app; the client secret is prompted for, or --certificate stores the key."""
     path = _path(config)
     current = load_config(path)
-    values: dict[str, str | None] = {"tenant_id": tenant_id, "client_id": client_id,
-                                     "authority_host": authority_host, "endpoint": graph_endpoint}
+    values: dict[str, str | None] = {"tenant_id": tenant_id, "client_id": client_id, "authority_host": authority_host, "endpoint": graph_endpoint}
     values = {k: v for k, v in values.items() if v}
     account = client_id or current.graph_client_id
     if not (tenant_id or current.tenant_id):
@@ -138,8 +137,7 @@ def set_graph(
         _save(path, "graph", values, ca_bundle)
         _ensure_keyring(secrets, "graph-private-key", path)
         secrets.set("graph-private-key", account, key_pem)
-        _say(f"stored the {describe('graph-private-key')} for {account} in keyring ({secrets.backend_name()}); "
-             f"thumbprint {thumbprint}; settings in {path}")
+        _say(f"stored the {describe('graph-private-key')} for {account} in keyring ({secrets.backend_name()}); thumbprint {thumbprint}; settings in {path}")
         return
     values["auth"] = "secret"
     _save(path, "graph", {**values, "thumbprint": None}, ca_bundle)
@@ -153,8 +151,8 @@ def _read_certificate(path: Path) -> tuple[str, str]:
     from cryptography.hazmat.primitives import hashes, serialization
 
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        text = readlimit.read_text(path, readlimit.CONFIG_LIMIT, "certificate file")
+    except OSError as exc:
         raise UsageError(f"{path}: cannot read the certificate file ({type(exc).__name__})") from None
     blocks, current = [], None
     for line in text.splitlines():
@@ -180,10 +178,11 @@ def _read_certificate(path: Path) -> tuple[str, str]:
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, spki) != cert.public_key().public_bytes(der, spki):
         raise UsageError(f"{path}: the first certificate does not belong to the private key")
-    return keys[0], cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's x5t is SHA-1
+    return keys[0], cert.fingerprint(hashes.SHA1()).hex().upper()
 
 
 # -- show -------------------------------------------------------------------------------------------
+
 
 def _secret_names(cfg: CloudConfig) -> list[tuple[str, str | None]]:
     jamf = ("jamf-client-secret", cfg.jamf_client_id) if cfg.jamf_auth == "client" else ("jamf-password", cfg.jamf_username)
@@ -202,19 +201,17 @@ def describe_credentials(cfg: CloudConfig, secrets: Secrets) -> dict:
         "config_path": str(path),
         "config_exists": path.is_file(),
         "settings": settings,
-        "secrets": {name: {"account": account, "source": secrets.source(name, account)}
-                    for name, account in _secret_names(cfg)},
+        "secrets": {name: {"account": account, "source": secrets.source(name, account)} for name, account in _secret_names(cfg)},
     }
 
 
 @app.command("show")
-def show(config: Optional[Path] = ConfigOpt, as_json: bool = JsonOpt) -> None:
+def show(config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
     """Each setting and where each secret comes from (environment, keyring, not set); never secret values."""
     cfg = load_config(_path(config))
     data = describe_credentials(cfg, Secrets())
     if as_json:
-        render.emit_json(data)
-        return
+        return output.answer(data)
     _say(f"config file: {data['config_path']}" + ("" if data["config_exists"] else " (not found)"))
     for key, item in data["settings"].items():
         if item["value"] is not None:
@@ -225,10 +222,11 @@ def show(config: Optional[Path] = ConfigOpt, as_json: bool = JsonOpt) -> None:
 
 # -- delete -----------------------------------------------------------------------------------------
 
+
 @app.command("delete")
 def delete(
     service: str = typer.Argument(..., help="jamf or graph"),
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
 ) -> None:
     """Remove the service's secrets from the keyring (the config file and environment are left alone)."""
     if service not in ("jamf", "graph"):
@@ -238,11 +236,11 @@ def delete(
         entries = [("jamf-client-secret", cfg.jamf_client_id), ("jamf-password", cfg.jamf_username)]
     else:
         entries = [("graph-client-secret", cfg.graph_client_id), ("graph-private-key", cfg.graph_client_id)]
-    entries = [(n, a) for n, a in entries if a]
-    if not entries:
+    configured = [(n, a) for n, a in entries if a]
+    if not configured:
         raise UsageError(f"{service} has no client id or user name configured: nothing to delete")
     secrets = Secrets()
-    for name, account in entries:
+    for name, account in configured:
         removed = secrets.delete(name, account)
         _say(f"{'removed' if removed else 'no'} {name} for {account}{' from the keyring' if removed else ' in the keyring'}")
         if os.environ.get(env_var(name)):
@@ -250,6 +248,7 @@ def delete(
 
 
 # -- test -------------------------------------------------------------------------------------------
+
 
 def _test_service(cloud, service: str) -> dict:
     from cleanup.clients import permissions as perm
@@ -282,8 +281,8 @@ def _test_service(cloud, service: str) -> dict:
 
 @app.command("test")
 def test(
-    service: Optional[str] = typer.Argument(None, help="jamf or graph (default: both)"),
-    config: Optional[Path] = ConfigOpt,
+    service: str | None = typer.Argument(None, help="jamf or graph (default: both)"),
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Authenticate and tell whether the permissions suffice for a dry run (reads) and a run (deletes)."""
@@ -294,27 +293,35 @@ def test(
     services = [service] if service else ["jamf", "graph"]
     cfg = load_config(_path(config))
     with CloudSession(cfg) as cloud:
-        report = {s: _test_service(cloud, s) for s in services}
+        report: dict[str, Any] = {s: _test_service(cloud, s) for s in services}
     report["run_possible"] = all(report[s].get("run") for s in services)
-    if as_json:
-        render.emit_json(report)
-    else:
+    if not as_json:
         for s in services:
             _print_service(s, report[s], cfg)
     if not report["run_possible"]:
-        reasons = []
-        for s in services:
-            entry = report[s]
-            if entry.get("error"):
-                reasons.append(f"{s}: {entry['error']}")
-            elif not entry.get("run"):
-                reasons.append(f"{s}: " + "; ".join(m for m in entry["missing"] if m.startswith("missing")))
-        raise CleanupError(f"a run would not be possible: {' | '.join(reasons)}")
+        output.partial(report)
+        raise CleanupError(f"a run would not be possible: {_why_not(report, services)}")
+    if as_json:
+        output.answer(report)
+
+
+def _why_not(report: dict, services: list[str]) -> str:
+    reasons = []
+    for s in services:
+        entry = report[s]
+        if entry.get("error"):
+            reasons.append(f"{s}: {entry['error']}")
+        elif not entry.get("run"):
+            reasons.append(f"{s}: " + "; ".join(m for m in entry["missing"] if m.startswith("missing")))
+    return " | ".join(reasons)
 
 
 def _print_service(service: str, entry: dict, cfg: CloudConfig) -> None:
-    title = f"Jamf Pro {cfg.jamf_url} ({cfg.jamf_auth} {cfg.jamf_account})" if service == "jamf" else \
-        f"Microsoft Graph {cfg.graph_endpoint} (tenant {cfg.tenant_id}, app {cfg.graph_client_id})"
+    title = (
+        f"Jamf Pro {cfg.jamf_url} ({cfg.jamf_auth} {cfg.jamf_account})"
+        if service == "jamf"
+        else f"Microsoft Graph {cfg.graph_endpoint} (tenant {cfg.tenant_id}, app {cfg.graph_client_id})"
+    )
     _say(title)
     if not entry["authenticated"]:
         _say(f"  FAILED: {entry.get('error')}")
@@ -322,8 +329,7 @@ def _print_service(service: str, entry: dict, cfg: CloudConfig) -> None:
     _say("  authenticated")
     if service == "jamf":
         privileges = entry.get("privileges")
-        _say("  privileges: " + (", ".join(privileges) if privileges is not None else
-                                 "cannot be read (grant Read API Roles to see them)"))
+        _say("  privileges: " + (", ".join(privileges) if privileges is not None else "cannot be read (grant Read API Roles to see them)"))
     else:
         _say("  app roles: " + (", ".join(entry.get("roles") or []) or "none"))
     _say(f"  dry run: {'ok' if entry['dry_run'] else 'NOT possible'}; run: {'ok' if entry['run'] else 'NOT possible'}")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from cleanup.cli import render
+from cleanup.cli import output, render
 from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, cloud_opener
 from cleanup.errors import EXIT_PAUSED
 
@@ -23,12 +23,12 @@ PLAYBOOK_HINT = {
 
 
 def diagnose(
-    serial: Optional[str] = typer.Option(None, "--serial", help="The Mac's serial number (default: the serial of --host)."),
-    host: Optional[str] = HostOpt,
-    config: Optional[Path] = ConfigOpt,
-    jamf_app_id: Optional[str] = typer.Option(
-        None, "--jamf-app-id", envvar="CLEANUP_JAMF_APP_ID",
-        help="Application (client) id of the Jamf Pro app in Entra (default: the app named 'Jamf Pro…')."),
+    serial: str | None = typer.Option(None, "--serial", help="The Mac's serial number (default: the serial of --host)."),
+    host: str | None = HostOpt,
+    config: Path | None = ConfigOpt,
+    jamf_app_id: str | None = typer.Option(
+        None, "--jamf-app-id", envvar="CLEANUP_JAMF_APP_ID", help="Application (client) id of the Jamf Pro app in Entra (default: the app named 'Jamf Pro…')."
+    ),
     fail_on_problem: bool = typer.Option(False, "--fail-on-problem", help="Exit with status 3 when a check finds a problem."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -44,7 +44,7 @@ def diagnose(
     from cleanup.identifiers import valid_guid, valid_serial
 
     if serial is not None:
-        valid_serial(serial)       # before the Mac or any service is asked anything
+        valid_serial(serial)  # before the Mac or any service is asked anything
     if jamf_app_id is not None:
         valid_guid(jamf_app_id)
     opener = cloud_opener(config)
@@ -56,34 +56,39 @@ def diagnose(
         if cloud is not None:
             cloud.close()
     checks, serial = result.checks, result.serial
+    code = EXIT_PAUSED if fail_on_problem and any(c.status == PROBLEM for c in checks) else 0
     if as_json:
-        render.emit_json(report_json(checks, serial, the_host.spec))
+        output.answer(report_json(checks, serial, the_host.spec), exit_code=code)
     else:
         print_report(checks, serial, the_host.spec)
-    if fail_on_problem and any(c.status == PROBLEM for c in checks):
-        raise typer.Exit(EXIT_PAUSED)
+    if code:
+        raise typer.Exit(code)
 
 
 def report_json(checks, serial: str, host: str) -> dict:
     counts = {s: sum(c.status == s for c in checks) for s in ("ok", "problem", "unknown")}
-    return {"serial": serial, "host": host, "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "summary": counts, "problems": [c.id for c in checks if c.status == "problem"],
-            "checks": [c.to_json() for c in checks]}
+    return {
+        "serial": serial,
+        "host": host,
+        "checked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "summary": counts,
+        "problems": [c.id for c in checks if c.status == "problem"],
+        "checks": [c.to_json() for c in checks],
+    }
 
 
 def print_report(checks, serial: str, host: str) -> None:
     out = render.console
-    out.print(f"[bold]Diagnosis of Mac {serial}[/] (device: {host}) — read-only")
+    out.print(f"[bold]Diagnosis of Mac {escape(serial)}[/] (device: {escape(host)}) — read-only")
     table = Table(show_lines=False, expand=False)
     for name in ("symptom", "status", "likely cause", "remedy", "playbook"):
         table.add_column(name, overflow="fold")
     for c in checks:
-        table.add_row(escape(c.symptom), f"[{STYLE[c.status]}]{c.status}[/]", escape(c.likely_cause or ""),
-                      escape(c.remedy or ""), c.playbook or "")
+        table.add_row(Text(c.symptom), Text(c.status, style=STYLE[c.status]), Text(c.likely_cause or ""), Text(c.remedy or ""), Text(c.playbook or ""))
     out.print(table)
     out.print("[bold]Evidence[/]")
     for c in checks:
-        out.print(f"[{STYLE[c.status]}]{c.status:<7}[/] {c.id}: {escape(c.finding)}")
+        out.print(f"[{STYLE[c.status]}]{c.status:<7}[/] {escape(c.id)}: {escape(c.finding)}")
         for key, value in c.evidence.items():
             if value not in (None, [], {}):
                 out.print(f"          {key}: {json.dumps(value, sort_keys=True, default=str)}", markup=False)
@@ -91,8 +96,7 @@ def print_report(checks, serial: str, host: str) -> None:
     out.print(f"{counts['problem']} problem(s), {counts['unknown']} unknown, {counts['ok']} ok")
     for name in dict.fromkeys(c.playbook for c in checks if c.status == "problem" and c.playbook):
         hint = PLAYBOOK_HINT.get(name, "")
-        out.print(f"playbook {name}" + (f": `{hint.format(serial=serial)}` shows what it would change" if hint else ""),
-                  markup=False)
+        out.print(f"playbook {name}" + (f": `{hint.format(serial=serial)}` shows what it would change" if hint else ""), markup=False)
 
 
 def register(app: typer.Typer) -> None:

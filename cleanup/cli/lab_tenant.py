@@ -5,15 +5,15 @@ from __future__ import annotations
 import shlex
 import threading
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from cleanup.cli import render
 from cleanup.errors import UsageError
 
-app = typer.Typer(help="The emulated tenant: Jamf Pro, Entra ID and Graph/Intune on one local HTTPS port.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="The emulated tenant: Jamf Pro, Entra ID and Graph/Intune on one local HTTPS port.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 @app.command("scenarios")
@@ -41,13 +41,13 @@ def start(
     rate_429: float = typer.Option(0.0, "--rate-429", help="Share of API requests answered 429 with Retry-After."),
     rate_5xx: float = typer.Option(0.0, "--rate-5xx", help="Share of API requests answered 500/502/503."),
     drop_rate: float = typer.Option(0.0, "--drop-rate", help="Share of API requests whose connection is dropped."),
-    token_lifetime: Optional[int] = typer.Option(None, "--token-lifetime", help="Seconds every Graph and Jamf token lives."),
+    token_lifetime: int | None = typer.Option(None, "--token-lifetime", help="Seconds every Graph and Jamf token lives."),
     consistency_delay: float = typer.Option(0.0, "--consistency-delay", help="Seconds a deleted object stays in lists."),
     ignore_managed_filter: bool = typer.Option(False, "--ignore-managed-filter", help="Intune ignores $filter (returns every device)."),
-    serial: Optional[str] = typer.Option(None, "--serial", help="The simulated Mac's serial number."),
-    name: Optional[str] = typer.Option(None, "--name", help="The simulated Mac's computer name."),
-    device_id: Optional[list[str]] = typer.Option(None, "--device-id", help="Entra deviceId on the Mac (repeatable; first = current)."),
-    user_upn: Optional[str] = typer.Option(None, "--user-upn", help="The Mac user's UPN."),
+    serial: str | None = typer.Option(None, "--serial", help="The simulated Mac's serial number."),
+    name: str | None = typer.Option(None, "--name", help="The simulated Mac's computer name."),
+    device_id: list[str] | None = typer.Option(None, "--device-id", help="Entra deviceId on the Mac (repeatable; first = current)."),
+    user_upn: str | None = typer.Option(None, "--user-upn", help="The Mac user's UPN."),
 ) -> None:
     """Run the tenant until Ctrl-C, after writing the client files into DIR."""
     from cleanup.lab.tenant import SCENARIOS, Faults, MacIdentity, start_tenant
@@ -56,9 +56,14 @@ def start(
         raise UsageError(f"unknown tenant scenario '{scenario}' (known: {', '.join(SCENARIOS)})")
     if token_lifetime is not None and token_lifetime < 1:
         raise UsageError(f"--token-lifetime must be at least 1 second, not {token_lifetime}")
-    faults = Faults(latency_ms=latency_ms, rate_429=_rate(rate_429, "--rate-429"),
-                    rate_5xx=_rate(rate_5xx, "--rate-5xx"), drop_rate=_rate(drop_rate, "--drop-rate"),
-                    consistency_delay=consistency_delay, ignore_managed_filter=ignore_managed_filter)
+    faults = Faults(
+        latency_ms=latency_ms,
+        rate_429=_rate(rate_429, "--rate-429"),
+        rate_5xx=_rate(rate_5xx, "--rate-5xx"),
+        drop_rate=_rate(drop_rate, "--drop-rate"),
+        consistency_delay=consistency_delay,
+        ignore_managed_filter=ignore_managed_filter,
+    )
     if token_lifetime is not None:
         faults.graph_token_lifetime = faults.jamf_token_lifetime = faults.jamf_user_token_lifetime = token_lifetime
     mac = MacIdentity()

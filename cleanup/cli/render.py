@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
-from typing import Any, Iterable
+from enum import Enum
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.engine.runner import DryRun
@@ -16,22 +18,6 @@ from cleanup.engine.state import RunState
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False)
-
-
-def emit_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def emit_json_stream(head: dict, key: str, items: Iterable[Any]) -> None:
-    """``head`` with ``key`` holding ``items``, printed an item at a time (a batch of ten thousand Macs is never
-    held whole in memory); the same JSON emit_json would print, but for the indentation of the items."""
-    text = json.dumps(head, indent=2, sort_keys=True, default=str)
-    out = sys.stdout
-    out.write((text[:-2] + "," if head else "{") + f"\n  {json.dumps(key)}: [")
-    for n, item in enumerate(items):
-        out.write((",\n    " if n else "\n    ") + json.dumps(item, sort_keys=True, default=str))
-    out.write("\n  ]\n}\n")
-    out.flush()
 
 
 def json_brief(data: Any, limit: int = 160) -> str:
@@ -65,79 +51,119 @@ def dry_run_json(report: DryRun) -> dict:
         entry.update(plan.to_json() if plan else {"status": "excluded"})
         steps.append(entry)
     total = sum(len(p.changes) for _, p in report.plans if p)
-    return {"dry_run": True, "host": report.host, "playbook": report.playbook.name, "facts": report.facts, "total_changes": total,
-            "steps": steps, "refusals": report.refusals}
+    return {
+        "dry_run": True,
+        "host": report.host,
+        "playbook": report.playbook.name,
+        "facts": report.facts,
+        "total_changes": total,
+        "steps": steps,
+        "refusals": report.refusals,
+    }
+
+
+def plain(value: Any) -> str:
+    """``value`` as text; an enum (the engine's step and run states) as its value."""
+    return str(value.value if isinstance(value, Enum) else value)
+
+
+def lit(value: Any) -> str:
+    """Text from a Mac, a service or a file, made safe to place inside rich markup: printed literally."""
+    return escape(plain(value))
 
 
 def print_cloud_records(cloud: dict | None) -> None:
     """What step 0 found in each service, so helpdesk sees the whole picture."""
     if not cloud:
         return
-    from cleanup.actions.cloud_records import describe
+    from cleanup.clients.records import describe
 
     for service, title in (("jamf", "Jamf Pro"), ("entra", "Entra ID"), ("intune", "Intune")):
         recs = cloud.get(service) or []
-        console.print(f"  {title}: {len(recs)} record(s) of Mac {cloud.get('serial')}")
+        console.print(f"  {title}: {len(recs)} record(s) of Mac {cloud.get('serial')}", markup=False)
         for r in recs:
             console.print(f"     {describe(service, r)}", markup=False)
 
 
+def _step_head(step) -> str:
+    return f"[bold]{step.number:>2} {lit(step.id)}[/]"
+
+
 def print_dry_run(report: DryRun) -> None:
     f = report.facts
-    console.print(f"[bold]Plan for Mac {f.get('serial', '?')} ({f.get('computer_name', '?')})[/] on {report.host}, playbook {report.playbook.name} — dry-run, nothing is changed")
+    console.print(
+        f"[bold]Plan for Mac {lit(f.get('serial', '?'))} ({lit(f.get('computer_name', '?'))})[/] on {lit(report.host)}, "
+        f"playbook {lit(report.playbook.name)} — dry-run, nothing is changed"
+    )
     users = ", ".join(u["name"] for u in f.get("users", [])) or "none"
     if "users" in f:
-        console.print(f"  users: {users}; console user: {f.get('console_user') or 'nobody'}; Entra deviceId: {f.get('entra_device_id') or 'unknown'}")
+        console.print(
+            f"  users: {users}; console user: {f.get('console_user') or 'nobody'}; Entra deviceId: {f.get('entra_device_id') or 'unknown'}", markup=False
+        )
     print_cloud_records(f.get("cloud"))
     for step, plan in report.plans:
-        tag = f"{step.acts_on}{', destructive' if step.destructive else ''}"
-        if plan is None:
-            console.print(f"[dim]{step.number:>2} {step.id}: excluded by --only/--from/--to[/]")
-            continue
-        style = {"would-change": "yellow", "no-op": "green", "blocked": "red", "cannot-plan": "magenta"}[plan.status]
-        console.print(f"[bold]{step.number:>2} {step.id}[/] — {step.title} [dim]({tag})[/]: [{style}]{plan.summary()}[/]")
-        for c in plan.changes:
-            console.print(f"     - {change_line(c)}", markup=False)
-        for b in plan.blocked:
-            console.print(f"     ! blocked: {b}", markup=False)
-        for n in plan.notes:
-            console.print(f"     · {n}", markup=False)
+        _print_step_plan(step, plan)
     total = sum(len(p.changes) for _, p in report.plans if p)
     console.print(f"[bold]{total} change(s) would be made.[/] Nothing was changed.")
     for r in report.refusals:
-        console.print(f"[red]a run would refuse:[/] {r}")
+        console.print(f"[red]a run would refuse:[/] {lit(r)}")
+
+
+def _print_step_plan(step, plan: StepPlan | None) -> None:
+    if plan is None:
+        console.print(f"[dim]{step.number:>2} {lit(step.id)}: excluded by --only/--from/--to[/]")
+        return
+    tag = f"{plain(step.acts_on)}{', destructive' if step.destructive else ''}"
+    style = {"would-change": "yellow", "no-op": "green", "blocked": "red", "cannot-plan": "magenta"}[plan.status]
+    console.print(f"{_step_head(step)} — {lit(step.title)} [dim]({lit(tag)})[/]: [{style}]{lit(plan.summary())}[/]")
+    for c in plan.changes:
+        console.print(f"     - {change_line(c)}", markup=False)
+    for b in plan.blocked:
+        console.print(f"     ! blocked: {b}", markup=False)
+    for n in plan.notes:
+        console.print(f"     · {n}", markup=False)
 
 
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else ""
 
 
-def print_status(run: RunState, titles: dict[str, tuple[int, str]]) -> None:
-    console.print(f"[bold]Run {run.run_id}[/]: {run.status} — Mac {run.serial} ({run.computer_name}) on {run.host}, playbook {run.playbook}")
-    table = Table(show_lines=False)
-    for col in ("#", "step", "state", "started", "took", "outcome"):
+def _table(*columns: str, **options) -> Table:
+    table = Table(**options)
+    for col in columns:
         table.add_column(col, overflow="fold")
+    return table
+
+
+def _row(table: Table, *cells: Any) -> None:
+    """Cells as Text: a table renders a plain str as markup."""
+    table.add_row(*(Text(plain(c)) for c in cells))
+
+
+def print_status(run: RunState, titles: dict[str, tuple[int, str]]) -> None:
+    console.print(
+        f"[bold]Run {lit(run.run_id)}[/]: {lit(run.status)} — Mac {lit(run.serial)} ({lit(run.computer_name)}) on {lit(run.host)}, playbook {lit(run.playbook)}"
+    )
+    table = _table("#", "step", "state", "started", "took", "outcome", show_lines=False)
     for st in run.steps:
         num, _ = titles.get(st.id, (-1, ""))
         took = f"{st.ended - st.started:.1f}s" if st.started and st.ended else ""
-        table.add_row(str(num), st.id, st.state, _when(st.started), took, st.outcome)
+        _row(table, num, st.id, st.state, _when(st.started), took, st.outcome or "")
     console.print(table)
     for o in run.overrides:
         where = f" on step {o['step']}" if "step" in o else ""
-        console.print(f"override: {o['kind']}{where}" + (f" ({o['seconds']} s)" if "seconds" in o else ""))
+        console.print(f"override: {o['kind']}{where}" + (f" ({o['seconds']} s)" if "seconds" in o else ""), markup=False)
 
 
 def print_runs(runs: list[RunState]) -> None:
-    table = Table()
-    for col in ("run", "Mac", "playbook", "status", "next step", "updated"):
-        table.add_column(col)
+    table = _table("run", "Mac", "playbook", "status", "next step", "updated")
     for r in runs:
         nxt = next((s.id for s in r.steps if s.state not in ("done", "skipped", "excluded")), "")
-        table.add_row(r.run_id, f"{r.serial} {r.computer_name}", r.playbook, r.status, nxt, _when(r.updated))
+        _row(table, r.run_id, f"{r.serial} {r.computer_name}", r.playbook, r.status, nxt, _when(r.updated))
     console.print(table)
 
 
 def print_plan_confirmation(step, plan: StepPlan) -> None:
-    console.print(f"[bold]Step {step.number} ({step.id})[/] — {step.title}: {len(plan.changes)} change(s)")
+    console.print(f"[bold]Step {step.number} ({lit(step.id)})[/] — {lit(step.title)}: {len(plan.changes)} change(s)")
     for c in plan.changes:
         console.print(f"   - {change_line(c)}", markup=False)

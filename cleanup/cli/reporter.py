@@ -8,7 +8,7 @@ import time
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cleanup.cli.render import console, print_plan_confirmation
+from cleanup.cli.render import console, lit, plain, print_plan_confirmation
 from cleanup.engine.reporter import Reporter
 
 MARK = {"done": "[green]✓[/]", "blocked": "[red]![/]", "paused": "[yellow]‖[/]", "failed": "[red]✗[/]"}
@@ -20,15 +20,15 @@ class ConsoleReporter(Reporter):
 
     def step_started(self, step) -> None:
         if not self.quiet:
-            console.print(f"[bold]{step.number:>2} {step.id}[/] — {step.title}")
+            console.print(f"[bold]{step.number:>2} {lit(step.id)}[/] — {lit(step.title)}")
 
     def step_ended(self, step, state, summary) -> None:
         if not self.quiet:
-            console.print(f"   {MARK.get(state, state)} {summary}")
+            console.print(f"   {MARK.get(state) or lit(state)} {lit(summary)}")
 
     def change_applied(self, step, change, outcome) -> None:
         if not self.quiet:
-            console.print(f"     {outcome}: {change.target}", markup=False)
+            console.print(f"     {plain(outcome)}: {change.target}", markup=False)
 
     def confirm(self, step, plan) -> bool | None:
         if not sys.stdin.isatty():
@@ -38,7 +38,7 @@ class ConsoleReporter(Reporter):
 
     def wait_until(self, not_before: float, title: str) -> None:
         total = max(not_before - time.time(), 0.0)
-        with Progress(TextColumn("   {task.description}"), BarColumn(), TimeRemainingColumn(), console=console, disable=self.quiet) as bar:
+        with Progress(TextColumn("   {task.description}", markup=False), BarColumn(), TimeRemainingColumn(), console=console, disable=self.quiet) as bar:
             task = bar.add_task(title, total=total or 1)
             while (left := not_before - time.time()) > 0:
                 bar.update(task, completed=total - left)

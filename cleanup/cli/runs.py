@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from cleanup.cli import render
+from cleanup.cli import output, render
 from cleanup.cli.common import (
     ConfigOpt,
     HostOpt,
@@ -22,14 +22,15 @@ from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.engine.runner import Runner, Selection
-from cleanup.errors import Paused, SafetyRefusal, StateError, UsageError
+from cleanup.errors import CleanupError, Paused, SafetyRefusal, StateError, UsageError
 from cleanup.hosts import open_host
 
 OnlyOpt = typer.Option(None, "--only", help="Limit to device or cloud steps (operator steps such as the wait stay).")
 FromOpt = typer.Option(None, "--from", help="First step (id or article number).")
 ToOpt = typer.Option(None, "--to", help="Last step (id or article number).")
 SkipOpt = typer.Option([], "--skip", help="Mark a step skipped (explicit, recorded in the state and audit log). Repeatable.")
-WaitOpt = typer.Option(None, "--wait-seconds", min=0, help="Override the playbook's wait (explicit, recorded in the state and audit log).")
+WaitOpt = typer.Option(None, "--wait-seconds", help="Override the playbook's wait, 0 to 604800 (7 days); explicit, recorded in the state and audit log.")
+MAX_WAIT_SECONDS = 7 * 24 * 3600
 NoWaitOpt = typer.Option(False, "--no-wait", help="Do not wait: exit with status 3 and the time to resume at.")
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask before destructive steps.")
 SerialOpt = typer.Option(None, "--serial", help="The serial number the Mac must have (refuses any other Mac).")
@@ -44,18 +45,33 @@ def _selection(only: str | None, start: str | None, stop: str | None) -> Selecti
     return Selection(only, start, stop)
 
 
-def _finish(runner: Runner, go, as_json: bool) -> None:
-    """Run ``go()``; with --json print the run's state whether it finished or paused."""
+def _wait_seconds(seconds: float | None) -> float | None:
+    """--wait-seconds, checked before any run is created (inf or 1e308 would overflow deep inside the run)."""
+    if seconds is not None and not (math.isfinite(seconds) and 0 <= seconds <= MAX_WAIT_SECONDS):
+        raise UsageError(f"--wait-seconds takes 0 to {MAX_WAIT_SECONDS} seconds (7 days), not {seconds!r}")
+    return seconds
+
+
+def _finish(runner: Runner, go, as_json: bool, run_id: str | None = None) -> None:
+    """Run ``go()``; with --json the envelope carries the run's state whether it finished, paused or failed."""
     try:
         run = go()
-    except Paused:
-        if as_json and runner.store.run_ids():
-            render.emit_json(runner.store.load(runner.store.latest())[0].to_json())
+    except CleanupError:
+        rid = runner.run_id or run_id  # the run start() created, even when it then paused or failed
+        if as_json and rid:
+            _partial_state(runner.store, rid)
         raise
     if as_json:
-        render.emit_json(run.to_json())
+        output.answer(run.to_json())
     else:
-        render.console.print(f"[bold green]run {run.run_id}: done[/]")
+        render.console.print(f"[bold green]run {render.lit(run.run_id)}: done[/]")
+
+
+def _partial_state(store, rid: str) -> None:
+    try:
+        output.partial(store.load(rid)[0].to_json())
+    except CleanupError:
+        pass  # the failure itself is what the envelope reports
 
 
 def _choices(jamf: list[str], entra: list[str]) -> dict[str, list[str]]:
@@ -69,14 +85,14 @@ def _choices(jamf: list[str], entra: list[str]) -> dict[str, list[str]]:
 
 def plan(
     playbook: str = PlaybookOpt,
-    host: Optional[str] = HostOpt,
-    only: Optional[str] = OnlyOpt,
-    start: Optional[str] = FromOpt,
-    stop: Optional[str] = ToOpt,
-    serial: Optional[str] = SerialOpt,
+    host: str | None = HostOpt,
+    only: str | None = OnlyOpt,
+    start: str | None = FromOpt,
+    stop: str | None = ToOpt,
+    serial: str | None = SerialOpt,
     jamf_record: list[str] = JamfPickOpt,
     entra_device: list[str] = EntraPickOpt,
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Dry-run: print exactly what the playbook would remove on the Mac and in each cloud, changing nothing."""
@@ -86,31 +102,37 @@ def plan(
     selection = _selection(only, start, stop)
     options = RunOptions(dry_run=True, serial=serial and valid_serial(serial), choices=_choices(jamf_record, entra_device))
     report = Runner(None, open_host(host_spec(host, only)), pb, options, cloud_opener=cloud_opener(config)).plan(selection)
-    render.emit_json(render.dry_run_json(report)) if as_json else render.print_dry_run(report)
+    data = render.dry_run_json(report) if as_json else None
+    if not as_json:
+        render.print_dry_run(report)
     if report.refusals:
+        output.partial(data)
         raise SafetyRefusal(f"{len(report.refusals)} ambiguity(ies): a run would refuse until you choose (see above)")
+    if as_json:
+        output.answer(data)
 
 
 def run(
     playbook: str = PlaybookOpt,
-    host: Optional[str] = HostOpt,
-    only: Optional[str] = OnlyOpt,
-    start: Optional[str] = FromOpt,
-    stop: Optional[str] = ToOpt,
+    host: str | None = HostOpt,
+    only: str | None = OnlyOpt,
+    start: str | None = FromOpt,
+    stop: str | None = ToOpt,
     jamf_record: list[str] = JamfPickOpt,
     entra_device: list[str] = EntraPickOpt,
-    config: Optional[Path] = ConfigOpt,
+    config: Path | None = ConfigOpt,
     dry_run: bool = typer.Option(False, "--dry-run", help="Same as `cleanup plan`."),
     yes: bool = YesOpt,
-    serial: Optional[str] = SerialOpt,
+    serial: str | None = SerialOpt,
     skip: list[str] = SkipOpt,
-    wait_seconds: Optional[float] = WaitOpt,
+    wait_seconds: float | None = WaitOpt,
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
-    state_dir: Optional[Path] = StateDirOpt,
+    state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the playbook on a Mac, checkpointing every step (resume with `cleanup resume`)."""
+    wait_seconds = _wait_seconds(wait_seconds)
     if dry_run:
         return plan(playbook, host, only, start, stop, serial, jamf_record, entra_device, config, as_json)
     from cleanup.identifiers import valid_serial
@@ -119,8 +141,14 @@ def run(
     selection = _selection(only, start, stop)
     for ref in skip:
         pb.step(ref)
-    options = RunOptions(yes=yes, no_wait=no_wait, wait_seconds=wait_seconds, autoresume=autoresume, serial=serial and valid_serial(serial),
-                         choices=_choices(jamf_record, entra_device))
+    options = RunOptions(
+        yes=yes,
+        no_wait=no_wait,
+        wait_seconds=wait_seconds,
+        autoresume=autoresume,
+        serial=serial and valid_serial(serial),
+        choices=_choices(jamf_record, entra_device),
+    )
     opener = cloud_opener(config)
     the_host = open_host(host_spec(host, only))
     if the_host.device and not yes and not serial and not _confirm_target(the_host):
@@ -132,7 +160,7 @@ def run(
 def _confirm_target(host) -> bool:
     import sys
 
-    from cleanup.actions import probes
+    from cleanup.hosts import probes
 
     if not sys.stdin.isatty():
         return False
@@ -146,25 +174,32 @@ def _named_run(state_dir, run_id, latest: bool, verb: str):
     store = state_store(state_dir)
     if not run_id and not latest:
         raise UsageError(f"name the run to {verb}, or use --latest", hint="`cleanup status` lists the runs")
-    rid = run_id or store.latest()
+    rid = run_id or latest_run(store)
     state, text = store.load(rid)
     return store, rid, state, text
 
 
+def latest_run(store) -> str:
+    """What --latest means to a user: the run started last in this state folder, whatever its Mac. Never a way to
+    find the run a command has just started (the runner says which one that is)."""
+    return store.latest()
+
+
 def resume(
-    run_id: Optional[str] = typer.Argument(None, help="The run to continue (see `cleanup status`)."),
-    latest: bool = typer.Option(False, "--latest", help="Continue the most recent run."),
-    host: Optional[str] = typer.Option(None, "--host", help="Where the Mac is (default: where the run started)."),
+    run_id: str | None = typer.Argument(None, help="The run to continue (see `cleanup status`)."),
+    latest: bool = typer.Option(False, "--latest", help="Continue the run started last in this state folder."),
+    host: str | None = typer.Option(None, "--host", help="Where the Mac is (default: where the run started)."),
     yes: bool = YesOpt,
     skip: list[str] = SkipOpt,
-    wait_seconds: Optional[float] = WaitOpt,
+    wait_seconds: float | None = WaitOpt,
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
-    config: Optional[Path] = ConfigOpt,
-    state_dir: Optional[Path] = StateDirOpt,
+    config: Path | None = ConfigOpt,
+    state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Continue a run at its first step that is not done (a half-done step is planned again)."""
+    wait_seconds = _wait_seconds(wait_seconds)
     store, rid, state, text = _named_run(state_dir, run_id, latest, "resume")
     pb = parse_playbook(text, source=f"run {rid}")
     for ref in skip:
@@ -178,28 +213,31 @@ def resume(
         choices=dict(state.options.get("choices") or {}),
     )
     runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json), cloud_opener=cloud_opener(config))
-    _finish(runner, lambda: runner.resume(rid, skip), as_json)
+    _finish(runner, lambda: runner.resume(rid, skip), as_json, rid)
 
 
 def abandon(
     run_id: str = typer.Argument(..., help="The unfinished run to give up (see `cleanup status`)."),
-    state_dir: Optional[Path] = StateDirOpt,
+    state_dir: Path | None = StateDirOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Give up an unfinished run on purpose (recorded in its audit log): it cannot be resumed, and `cleanup run` may
     start the Mac again from step 0, reading its facts anew."""
     run = state_store(state_dir).abandon(run_id)
+    if as_json:
+        return output.answer(run.to_json())
     render.console.print(f"run {run.run_id}: abandoned (Mac {run.serial}); `cleanup run` may start a new one", markup=False)
 
 
 def verify(
-    run_id: Optional[str] = typer.Argument(None, help="The run whose Mac to check (see `cleanup status`)."),
-    latest: bool = typer.Option(False, "--latest", help="The most recent run."),
-    config: Optional[Path] = ConfigOpt,
-    state_dir: Optional[Path] = StateDirOpt,
+    run_id: str | None = typer.Argument(None, help="The run whose Mac to check (see `cleanup status`)."),
+    latest: bool = typer.Option(False, "--latest", help="The run started last in this state folder."),
+    config: Path | None = ConfigOpt,
+    state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Check again that Jamf Pro, Entra and Intune each have the Mac's new registration (exit 0 verified, 3 not yet)."""
-    from cleanup.actions.cloud_records import cloud_facts
+    from cleanup.actions.recorded import cloud_facts
     from cleanup.actions.verify import check_registration
     from cleanup.engine.context import RunContext
 
@@ -210,30 +248,26 @@ def verify(
         result = check_registration(ctx.cloud, cloud_facts(ctx))
     finally:
         ctx.close_cloud()
-    if as_json:
-        render.emit_json({"run_id": rid, "serial": state.serial, **result.to_json()})
-    else:
+    data = {"run_id": rid, "serial": state.serial, **result.to_json()}
+    if not as_json:
         render.console.print(f"Mac {state.serial} ({state.computer_name}): {result.summary()}", markup=False)
     if not result.verified:
+        output.partial(data)
         raise Paused(f"registration of {state.serial} not verified yet")
+    if as_json:
+        output.answer(data)
 
 
 def status(
-    run_id: Optional[str] = typer.Argument(None, help="A run id; without it, every run."),
-    latest: bool = typer.Option(False, "--latest", help="The most recent run."),
-    state_dir: Optional[Path] = StateDirOpt,
+    run_id: str | None = typer.Argument(None, help="A run id; without it, every run."),
+    latest: bool = typer.Option(False, "--latest", help="The run started last in this state folder."),
+    state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Show each step's state, timings and outcome."""
     store = state_store(state_dir)
     if run_id or latest:
-        rid = run_id or store.latest()
-        state, text = store.load(rid)
-        if as_json:
-            return render.emit_json(state.to_json())
-        pb = parse_playbook(text, source=f"run {rid}")
-        render.print_status(state, {s.id: (s.number, s.title) for s in pb.steps})
-        return
+        return _status_of(store, run_id or latest_run(store), as_json)
     runs, damaged = [], []
     for rid in store.run_ids():
         try:
@@ -241,13 +275,21 @@ def status(
         except StateError as exc:  # one damaged run must not hide the others
             damaged.append({"run_id": rid, "error": exc.message})
     if as_json:
-        return render.emit_json([r.to_json() for r in runs] + damaged)
+        return output.answer({"runs": [r.to_json() for r in runs], "damaged": damaged})
     if not runs and not damaged:
-        render.console.print(f"no runs in {store.root}")
+        render.console.print(f"no runs in {store.root}", markup=False)
         return
     render.print_runs(runs)
     for d in damaged:
         render.err_console.print(f"damaged: {d['error']}", markup=False)
+
+
+def _status_of(store, rid: str, as_json: bool) -> None:
+    state, text = store.load(rid)
+    if as_json:
+        return output.answer(state.to_json())
+    pb = parse_playbook(text, source=f"run {rid}")
+    render.print_status(state, {s.id: (s.number, s.title) for s in pb.steps})
 
 
 def register(app: typer.Typer) -> None:
@@ -257,4 +299,3 @@ def register(app: typer.Typer) -> None:
     app.command()(abandon)
     app.command()(status)
     app.command()(verify)
-

@@ -8,9 +8,9 @@ from cleanup.lab.simmac import common
 
 
 def set_logged_in(root: Path, user: str, on: bool) -> None:
-    root = str(root)
-    state = common.load_state(root)
-    if common.user_by_name(common.load_users(root), user) is None:
+    where = str(root)
+    state = common.load_state(where)
+    if common.user_by_name(common.load_users(where), user) is None:
         raise ValueError(f"the simulated Mac in {root} has no user {user!r}")
     logged = [u for u in state.get("logged_in", []) if u != user]
     if on:
@@ -20,4 +20,4 @@ def set_logged_in(root: Path, user: str, on: bool) -> None:
         state["console_user"] = user
     if state.get("console_user") == user and not on:
         state["console_user"] = next(iter(logged), None)
-    common.save_state(root, state)
+    common.save_state(where, state)

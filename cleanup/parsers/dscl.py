@@ -32,7 +32,7 @@ def parse_read_value(text: str, key: str) -> str | None:
     for i, line in enumerate(lines):
         if not line.startswith(prefix):
             continue
-        rest = line[len(prefix):]
+        rest = line[len(prefix) :]
         if rest.strip():
             return rest[1:].rstrip() if rest.startswith(" ") else rest.rstrip()
         for cont in lines[i + 1 :]:

@@ -109,11 +109,11 @@ def _utf8_text(data: bytes) -> str | None:
 def _decode_value(name: str, vtype: str, raw: str) -> tuple[str | int | None, bool]:
     """One attribute value and whether it is a text attribute whose bytes are not text."""
     value = _decode_raw(name, vtype, raw)
-    if name not in TEXT_ATTRS or value is None:
-        return value, False
-    if isinstance(value, bytes):
+    if isinstance(value, bytes):  # only a text attribute's value comes back as bytes
         text = _utf8_text(value)
         return (text, False) if text is not None else (value.hex().upper(), True)
+    if name not in TEXT_ATTRS or value is None:
+        return value, False
     return value, True  # printed in a form we do not know: the raw text is not the item's bytes
 
 
@@ -155,8 +155,8 @@ def _decode_raw(name: str, vtype: str, raw: str) -> bytes | str | int | None:
         return data
     if name in BINARY_ATTRS:
         return data.hex().upper()
-    text = _printable_text(data)
-    return text if text is not None else data.hex().upper()
+    printable = _printable_text(data)
+    return printable if printable is not None else data.hex().upper()
 
 
 def _class_of(raw: str) -> tuple[str, str | None, bool]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-_BOOTTIME = re.compile(
-    r"^\s*(?:kern\.boottime\s*[:=]\s*)?\{\s*sec\s*=\s*(?P<sec>\d+)\s*,\s*usec\s*=\s*(?P<usec>\d+)\s*\}"
-)
+_BOOTTIME = re.compile(r"^\s*(?:kern\.boottime\s*[:=]\s*)?\{\s*sec\s*=\s*(?P<sec>\d+)\s*,\s*usec\s*=\s*(?P<usec>\d+)\s*\}")
 
 
 def parse_boottime(text: str) -> int:
@@ -17,7 +15,7 @@ def parse_boottime(text: str) -> int:
     return int(m.group("sec"))
 
 
-def parse_sw_vers(text: str) -> dict:
+def parse_sw_vers(text: str) -> dict[str, str]:
     """``sw_vers`` -> {"ProductName": "macOS", "ProductVersion": "14.5", "BuildVersion": "23F79", ...}.
     Keys as printed. ValueError when no ``Key: value`` line is present."""
     out: dict[str, str] = {}
@@ -33,19 +31,20 @@ def parse_sw_vers(text: str) -> dict:
     return out
 
 
-_IOREG = re.compile(r'^\s*\|?\s*"(?P<key>[^"]+)"\s*=\s*"(?P<value>[^"]*)"\s*$')
+# A value runs to the last quote of its line, or on to a later line when the text holds a newline: a serial
+# such as "" or "C02X\nK1" is returned as it is, for the caller to refuse, instead of looking absent.
+_IOREG = re.compile(r'^[ \t|]*"(?P<key>[^"\n]+)"[ \t]*=[ \t]*"(?P<value>.*?)"[ \t]*$', re.M | re.S)
 
 
-def parse_ioreg_platform(text: str) -> dict:
-    """``ioreg -rd1 -c IOPlatformExpertDevice`` -> {"serial": ..., "uuid": ...}; ValueError when either is missing."""
+def parse_ioreg_platform(text: str) -> dict[str, str]:
+    """``ioreg -rd1 -c IOPlatformExpertDevice`` -> {"serial": ..., "uuid": ...}, each value exactly as printed
+    (even empty or odd: the caller validates it); ValueError when either key is missing."""
     found: dict[str, str] = {}
-    for line in (text or "").splitlines():
-        m = _IOREG.match(line)
-        if m and m.group("key") not in found:
-            found[m.group("key")] = m.group("value")
+    for m in _IOREG.finditer(text or ""):
+        found.setdefault(m.group("key"), m.group("value"))
     serial = found.get("IOPlatformSerialNumber")
     uuid = found.get("IOPlatformUUID")
-    if not serial or not uuid:
+    if serial is None or uuid is None:
         raise ValueError("ioreg output has no IOPlatformSerialNumber / IOPlatformUUID")
     return {"serial": serial, "uuid": uuid}
 

@@ -5,15 +5,7 @@ import json
 import pytest
 
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import REPO, lab_state, run_cli, set_lab_state
-
-
-def one_error(res, code):
-    assert res.returncode == code, (res.returncode, res.stdout, res.stderr)
-    errors = [l for l in res.stderr.splitlines() if l.startswith("error:")]
-    assert len(errors) == 1, res.stderr
-    assert "Traceback" not in res.stderr
-    return errors[0]
+from tests.support.lab import REPO, lab_state, one_error, run_cli, set_lab_state
 
 
 def runs(state_dir):
@@ -107,7 +99,7 @@ def test_real_run_without_root_is_refused(make_mac, state_dir):
     assert tree_manifest(mac) == before and runs(state_dir) == []
     plan = run_cli("plan", "--host", f"sim:{mac}", "--json", state_dir=state_dir)  # a dry-run is allowed, with a note
     assert plan.returncode == 0
-    pre = next(s for s in json.loads(plan.stdout)["steps"] if s["number"] == 1)
+    pre = next(s for s in json.loads(plan.stdout)["data"]["steps"] if s["number"] == 1)
     assert any("not root" in n for n in pre["notes"])
 
 
@@ -164,11 +156,12 @@ def test_edited_stored_playbook_is_refused(make_mac, store, state_dir):
     assert tree_manifest(mac) == before
 
 
+@pytest.mark.slow
 def test_json_output_on_pause_is_the_run_state(make_mac, state_dir):
     mac = make_mac()
     res = run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--json", state_dir=state_dir)
     assert res.returncode == 3
-    data = json.loads(res.stdout)
+    data = json.loads(res.stdout)["data"]
     assert data["status"] == "paused"
     assert {s["id"]: s["state"] for s in data["steps"]}["purge-keychains"] == "blocked"
 

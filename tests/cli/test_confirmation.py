@@ -4,8 +4,8 @@ import os
 import sys
 
 from cleanup.lab.simmac.snapshot import tree_manifest
-from tests.conftest import lab_state
-from tests.ptykit import on_pty
+from tests.support.lab import lab_state
+from tests.support.ptykit import on_pty
 
 
 def _talk(args, answers, state_dir, timeout=60):
@@ -14,7 +14,7 @@ def _talk(args, answers, state_dir, timeout=60):
     pending, seen = list(answers), [0]
 
     def respond(screen: str, _fd: int) -> str | None:
-        new = screen[seen[0]:]
+        new = screen[seen[0] :]
         if pending and pending[0][0] in new:
             seen[0] = screen.index(pending[0][0], seen[0]) + len(pending[0][0])
             return pending.pop(0)[1]

@@ -3,18 +3,21 @@
 import json
 import plistlib
 
+import pytest
+
 from cleanup.actions.reboot import DAEMON_LABEL, resume_daemon_plist
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.hosts import open_host
-from tests.conftest import lab_state, run_cli
+from tests.support.lab import lab_state, run_cli
 
 
 def _plan(mac, state_dir):
     res = run_cli("plan", "--host", f"sim:{mac}", "--json", state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    return {s["id"]: s for s in json.loads(res.stdout)["steps"]}
+    return {s["id"]: s for s in json.loads(res.stdout)["data"]["steps"]}
 
 
+@pytest.mark.slow
 def test_non_removable_mdm_profile_blocks_and_names_the_server_side_fix(make_mac, store, state_dir):
     mac = make_mac(scenario="non-removable-mdm", logged_out=[])
     res = run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--wait-seconds", "0", state_dir=state_dir)
@@ -60,6 +63,7 @@ def test_resume_daemon_runs_this_run_once_and_only_says_yes_if_the_run_did(make_
     assert "--yes" in plistlib.loads(resume_daemon_plist(ctx))["ProgramArguments"]
 
 
+@pytest.mark.slow
 def test_lab_demo_runs_all_13_steps_device_and_cloud(tmp_path, state_dir):
     res = run_cli("lab", "demo", "--keep", tmp_path / "demo", "--wait-seconds", "1", state_dir=state_dir, timeout=300)
     assert res.returncode == 0, res.stderr

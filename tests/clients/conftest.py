@@ -9,6 +9,8 @@ import keyring
 import keyring.core
 import pytest
 
+from tests.support.clienthelpers import cloud_parts
+
 
 @pytest.fixture(autouse=True)
 def _no_cleanup_env(monkeypatch):
@@ -23,7 +25,7 @@ def file_keyring(tmp_path, monkeypatch):
     """Select the file-backed test keyring (through PYTHON_KEYRING_BACKEND, as a user would)."""
     store = tmp_path / "keyring.json"
     previous = keyring.get_keyring()
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.clients.keyring_backend.FileKeyring")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyring_backend.FileKeyring")
     monkeypatch.setenv("CLEANUP_TEST_KEYRING", str(store))
     keyring.core.init_backend()
     assert type(keyring.get_keyring()).__name__ == "FileKeyring"
@@ -41,6 +43,7 @@ def fail_keyring(monkeypatch):
 
 
 # -- the emulated tenant ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def tenant(tmp_path_factory):
@@ -61,41 +64,6 @@ def lab(tenant):
     tenant.reset_stats()
     yield tenant
     tenant.faults.update(defaults)
-
-
-FAST = dict(backoff_base=0.01, backoff_max=0.05, timeout=(3, 10), max_total_seconds=30)
-
-
-def cloud_parts(server, *, jamf: str = "full", jamf_user: str | None = None, graph: str = "full",
-                jamf_secret: str | None = None, graph_secret: str | None = None, ca: str | None = "lab", **over):
-    """(CloudConfig, Secrets, HttpSettings) for one of the tenant's Jamf clients/users and Graph apps.
-    Secrets come from an explicit environment mapping (no keyring involved)."""
-    from cleanup.clients.config import CloudConfig
-    from cleanup.clients.http import HttpSettings
-    from cleanup.clients.secrets import Secrets
-
-    creds = server.credentials
-    env: dict[str, str] = {}
-    values: dict = dict(jamf_url=server.url, tenant_id=creds["tenant_id"], authority_host=server.url,
-                        graph_endpoint=server.url, ca_bundle=str(server.ca_pem) if ca == "lab" else ca)
-    if jamf_user:
-        user = creds["jamf_users"][jamf_user]
-        values.update(jamf_auth="user", jamf_username=user["username"])
-        env["CLEANUP_JAMF_PASSWORD"] = jamf_secret or user["password"]
-    else:
-        client = creds["jamf_clients"][jamf]
-        values.update(jamf_client_id=client["client_id"])
-        env["CLEANUP_JAMF_CLIENT_SECRET"] = jamf_secret or client["client_secret"]
-    app = creds["graph_apps"][graph]
-    values["graph_client_id"] = app["client_id"]
-    if "private_key_pem" in app:
-        values.update(graph_auth="certificate", graph_thumbprint=app["thumbprint"])
-        env["CLEANUP_GRAPH_PRIVATE_KEY"] = app["private_key_pem"]
-    else:
-        env["CLEANUP_GRAPH_CLIENT_SECRET"] = graph_secret or app["client_secret"]
-    values.update(over)
-    config = CloudConfig(**values)
-    return config, Secrets(env=env), HttpSettings(ca_bundle=config.ca_bundle, **FAST)
 
 
 @pytest.fixture

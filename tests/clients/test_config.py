@@ -37,7 +37,9 @@ def test_missing_file_is_an_empty_config(tmp_path):
 
 
 def test_full_file_loads(tmp_path, ca):
-    path = write(tmp_path / "c.toml", f"""
+    path = write(
+        tmp_path / "c.toml",
+        f"""
 [jamf]
 url = "https://example.jamfcloud.com/"
 auth = "client"
@@ -51,7 +53,8 @@ authority_host = "https://login.example.net"
 endpoint = "https://graph.example.net"
 [tls]
 ca_bundle = "ca.pem"
-""")
+""",
+    )
     cfg = load_config(path, env={})
     assert cfg.jamf_url == "https://example.jamfcloud.com"  # trailing slash dropped
     assert cfg.jamf_configured() and cfg.graph_configured()
@@ -66,23 +69,26 @@ def test_domain_tenant_accepted(tmp_path):
     assert load_config(path, env={}).tenant_id == "contoso.onmicrosoft.com"
 
 
-@pytest.mark.parametrize("body, needle", [
-    ('[jamf]\nurl = "http://jamf.example.com"\n', "[jamf] url: 'http://jamf.example.com' is not an https URL"),
-    ('[jamf]\nurl = "https://"\n', "[jamf] url: 'https://' is not an https URL with a host"),
-    ('[jamf]\nurl = "https://user:pw@jamf.example.com"\n', "[jamf] url"),
-    ('[graph]\nendpoint = "ftp://graph"\n', "[graph] endpoint"),
-    ('[graph]\nauthority_host = "https://x:notaport"\n', "[graph] authority_host"),
-    ('[graph]\ntenant_id = "not a tenant"\n', "[graph] tenant_id: 'not a tenant' is not a tenant id"),
-    ('[jamf]\nauth = "password"\n', "[jamf] auth: 'password' is not one of client, user"),
-    ('[graph]\nauth = "token"\n', "[graph] auth: 'token' is not one of secret, certificate"),
-    ('[graph]\nthumbprint = "xyz"\n', "[graph] thumbprint"),
-    ('[tls]\nca_bundle = "/no/such/ca.pem"\n', "[tls] ca_bundle: CA bundle '/no/such/ca.pem' does not exist"),
-    ('[jamf]\nurl_typo = "https://x"\n', "unknown key 'url_typo' in [jamf]"),
-    ('[intune]\nx = "1"\n', "unknown section [intune]"),
-    ('[jamf]\nclient_id = 5\n', "[jamf] client_id must be a string"),
-    ('[jamf]\nclient_id = "a b"\n', "[jamf] client_id"),
-    ('[jamf\n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ('[jamf]\nurl = "http://jamf.example.com"\n', "[jamf] url: 'http://jamf.example.com' is not an https URL"),
+        ('[jamf]\nurl = "https://"\n', "[jamf] url: 'https://' is not an https URL with a host"),
+        ('[jamf]\nurl = "https://user:pw@jamf.example.com"\n', "[jamf] url"),
+        ('[graph]\nendpoint = "ftp://graph"\n', "[graph] endpoint"),
+        ('[graph]\nauthority_host = "https://x:notaport"\n', "[graph] authority_host"),
+        ('[graph]\ntenant_id = "not a tenant"\n', "[graph] tenant_id: 'not a tenant' is not a tenant id"),
+        ('[jamf]\nauth = "password"\n', "[jamf] auth: 'password' is not one of client, user"),
+        ('[graph]\nauth = "token"\n', "[graph] auth: 'token' is not one of secret, certificate"),
+        ('[graph]\nthumbprint = "xyz"\n', "[graph] thumbprint"),
+        ('[tls]\nca_bundle = "/no/such/ca.pem"\n', "[tls] ca_bundle: CA bundle '/no/such/ca.pem' does not exist"),
+        ('[jamf]\nurl_typo = "https://x"\n', "unknown key 'url_typo' in [jamf]"),
+        ('[intune]\nx = "1"\n', "unknown section [intune]"),
+        ("[jamf]\nclient_id = 5\n", "[jamf] client_id must be a string"),
+        ('[jamf]\nclient_id = "a b"\n', "[jamf] client_id"),
+        ("[jamf\n", "not valid TOML"),
+    ],
+)
 def test_validation_errors_name_file_and_key(tmp_path, body, needle):
     path = write(tmp_path / "bad.toml", body)
     with pytest.raises(UsageError) as info:
@@ -95,19 +101,23 @@ def test_validation_errors_name_file_and_key(tmp_path, body, needle):
 def test_environment_overrides_each_setting(tmp_path, ca):
     path = write(tmp_path / "c.toml", '[jamf]\nurl = "https://file.example.com"\nclient_id = "file-id"\n')
     env = {
-        "CLEANUP_JAMF_URL": "https://env.example.com", "CLEANUP_JAMF_AUTH": "user",
-        "CLEANUP_JAMF_CLIENT_ID": "env-id", "CLEANUP_JAMF_USERNAME": "helpdesk",
-        "CLEANUP_TENANT_ID": GUID, "CLEANUP_GRAPH_CLIENT_ID": "app", "CLEANUP_GRAPH_AUTH": "certificate",
-        "CLEANUP_GRAPH_THUMBPRINT": "ab" * 20, "CLEANUP_AUTHORITY_HOST": "https://login.example.org",
-        "CLEANUP_GRAPH_ENDPOINT": "https://graph.example.org", "CLEANUP_CA_BUNDLE": str(ca),
+        "CLEANUP_JAMF_URL": "https://env.example.com",
+        "CLEANUP_JAMF_AUTH": "user",
+        "CLEANUP_JAMF_CLIENT_ID": "env-id",
+        "CLEANUP_JAMF_USERNAME": "helpdesk",
+        "CLEANUP_TENANT_ID": GUID,
+        "CLEANUP_GRAPH_CLIENT_ID": "app",
+        "CLEANUP_GRAPH_AUTH": "certificate",
+        "CLEANUP_GRAPH_THUMBPRINT": "ab" * 20,
+        "CLEANUP_AUTHORITY_HOST": "https://login.example.org",
+        "CLEANUP_GRAPH_ENDPOINT": "https://graph.example.org",
+        "CLEANUP_CA_BUNDLE": str(ca),
     }
     cfg = load_config(path, env=env)
-    assert (cfg.jamf_url, cfg.jamf_auth, cfg.jamf_client_id, cfg.jamf_username) == (
-        "https://env.example.com", "user", "env-id", "helpdesk")
+    assert (cfg.jamf_url, cfg.jamf_auth, cfg.jamf_client_id, cfg.jamf_username) == ("https://env.example.com", "user", "env-id", "helpdesk")
     assert cfg.jamf_account == "helpdesk" and cfg.jamf_configured()
     assert (cfg.tenant_id, cfg.graph_client_id, cfg.graph_auth, cfg.graph_thumbprint) == (GUID, "app", "certificate", "AB" * 20)
-    assert (cfg.authority_host, cfg.graph_endpoint, cfg.ca_bundle) == (
-        "https://login.example.org", "https://graph.example.org", str(ca.resolve()))
+    assert (cfg.authority_host, cfg.graph_endpoint, cfg.ca_bundle) == ("https://login.example.org", "https://graph.example.org", str(ca.resolve()))
 
 
 def test_bad_environment_value_names_the_variable(tmp_path):

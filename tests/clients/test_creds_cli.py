@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.clienthelpers import run_cli
+from tests.support.clienthelpers import run_cli
 
 
 @pytest.fixture
@@ -19,11 +19,12 @@ def cli_env(tmp_path, lab):
     return {
         "HOME": str(home),
         "CLEANUP_CONFIG": str(tmp_path / "cfg" / "config.toml"),
-        "PYTHON_KEYRING_BACKEND": "tests.clients.keyring_backend.FileKeyring",
+        "PYTHON_KEYRING_BACKEND": "tests.support.keyring_backend.FileKeyring",
         "CLEANUP_TEST_KEYRING": str(tmp_path / "keyring.json"),
     }
 
 
+@pytest.mark.slow
 def test_set_show_test_delete_without_leaks(tmp_path, lab, cli_env):
     creds = lab.credentials
     jamf = creds["jamf_clients"]["full"]
@@ -36,12 +37,23 @@ def test_set_show_test_delete_without_leaks(tmp_path, lab, cli_env):
         outputs.extend([result.stdout, result.stderr])
         return result
 
-    r = cli("creds", "set", "jamf", "--url", lab.url, "--client-id", jamf["client_id"],
-            "--ca-bundle", lab.ca_pem, input=jamf["client_secret"] + "\n")
+    r = cli("creds", "set", "jamf", "--url", lab.url, "--client-id", jamf["client_id"], "--ca-bundle", lab.ca_pem, input=jamf["client_secret"] + "\n")
     assert r.returncode == 0, r.stderr
     assert "stored the Jamf Pro API client secret" in r.stdout
-    r = cli("creds", "set", "graph", "--tenant-id", creds["tenant_id"], "--client-id", graph["client_id"],
-            "--authority-host", lab.url, "--graph-endpoint", lab.url, input=graph["client_secret"] + "\n")
+    r = cli(
+        "creds",
+        "set",
+        "graph",
+        "--tenant-id",
+        creds["tenant_id"],
+        "--client-id",
+        graph["client_id"],
+        "--authority-host",
+        lab.url,
+        "--graph-endpoint",
+        lab.url,
+        input=graph["client_secret"] + "\n",
+    )
     assert r.returncode == 0, r.stderr
 
     config = tomllib.loads(Path(cli_env["CLEANUP_CONFIG"]).read_text())
@@ -50,7 +62,7 @@ def test_set_show_test_delete_without_leaks(tmp_path, lab, cli_env):
 
     r = cli("creds", "show", "--json")
     assert r.returncode == 0, r.stderr
-    shown = json.loads(r.stdout)
+    shown = json.loads(r.stdout)["data"]
     assert shown["secrets"]["jamf-client-secret"]["source"] == "keyring (keyring backend FileKeyring)"
     assert shown["secrets"]["graph-client-secret"]["source"] == "keyring (keyring backend FileKeyring)"
     r = cli("creds", "show", env={"CLEANUP_GRAPH_CLIENT_SECRET": graph["client_secret"]})
@@ -71,12 +83,12 @@ def test_set_show_test_delete_without_leaks(tmp_path, lab, cli_env):
     assert config["graph"]["thumbprint"] == cert["thumbprint"].upper().replace(":", "")
     r = cli("creds", "test", "graph", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert json.loads(r.stdout)["graph"]["run"] is True
+    assert json.loads(r.stdout)["data"]["graph"]["run"] is True
 
     r = cli("creds", "delete", "jamf")
     assert r.returncode == 0 and f"removed jamf-client-secret for {jamf['client_id']}" in r.stdout
     r = cli("creds", "show", "--json")
-    assert json.loads(r.stdout)["secrets"]["jamf-client-secret"]["source"] == "not set"
+    assert json.loads(r.stdout)["data"]["secrets"]["jamf-client-secret"]["source"] == "not set"
     r = cli("creds", "test", "jamf")
     assert r.returncode == 1  # no secret any more: the test says so and what to do
     assert "no Jamf Pro API client secret" in r.stderr and "CLEANUP_JAMF_CLIENT_SECRET" in r.stderr
@@ -96,18 +108,27 @@ def test_set_show_test_delete_without_leaks(tmp_path, lab, cli_env):
 
 def test_run_not_possible_is_exit_1_with_one_line(tmp_path, lab, cli_env):
     creds = lab.credentials
-    env = {**cli_env, "CLEANUP_JAMF_URL": lab.url, "CLEANUP_JAMF_CLIENT_ID": creds["jamf_clients"]["readonly"]["client_id"],
-           "CLEANUP_JAMF_CLIENT_SECRET": creds["jamf_clients"]["readonly"]["client_secret"],
-           "CLEANUP_TENANT_ID": creds["tenant_id"], "CLEANUP_GRAPH_CLIENT_ID": creds["graph_apps"]["full"]["client_id"],
-           "CLEANUP_GRAPH_CLIENT_SECRET": "wrong-" + creds["graph_apps"]["full"]["client_secret"],
-           "CLEANUP_AUTHORITY_HOST": lab.url, "CLEANUP_GRAPH_ENDPOINT": lab.url, "CLEANUP_CA_BUNDLE": str(lab.ca_pem)}
+    env = {
+        **cli_env,
+        "CLEANUP_JAMF_URL": lab.url,
+        "CLEANUP_JAMF_CLIENT_ID": creds["jamf_clients"]["readonly"]["client_id"],
+        "CLEANUP_JAMF_CLIENT_SECRET": creds["jamf_clients"]["readonly"]["client_secret"],
+        "CLEANUP_TENANT_ID": creds["tenant_id"],
+        "CLEANUP_GRAPH_CLIENT_ID": creds["graph_apps"]["full"]["client_id"],
+        "CLEANUP_GRAPH_CLIENT_SECRET": "wrong-" + creds["graph_apps"]["full"]["client_secret"],
+        "CLEANUP_AUTHORITY_HOST": lab.url,
+        "CLEANUP_GRAPH_ENDPOINT": lab.url,
+        "CLEANUP_CA_BUNDLE": str(lab.ca_pem),
+    }
     r = run_cli("creds", "test", env=env)
     assert r.returncode == 1
     assert "dry run: ok; run: NOT possible" in r.stdout
     assert "FAILED: Entra rejected the app credentials: AADSTS7000215" in r.stdout
     [line] = r.stderr.strip().splitlines()
-    assert line == ("error: a run would not be possible: jamf: missing Jamf Pro privilege Delete Computers | "
-                    "graph: Entra rejected the app credentials: AADSTS7000215: Invalid client secret provided.")
+    assert line == (
+        "error: a run would not be possible: jamf: missing Jamf Pro privilege Delete Computers | "
+        "graph: Entra rejected the app credentials: AADSTS7000215: Invalid client secret provided."
+    )
     assert creds["graph_apps"]["full"]["client_secret"] not in r.stdout + r.stderr
 
 
@@ -115,16 +136,16 @@ def test_no_keyring_backend_is_a_clear_usage_error(tmp_path, lab, cli_env):
     env = {**cli_env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     r = run_cli("creds", "set", "jamf", "--url", lab.url, "--client-id", "abc", env=env, input="s3cret\n")
     assert r.returncode == 2
-    assert r.stderr.splitlines()[0] == ("error: no keyring backend on this machine: set CLEANUP_JAMF_CLIENT_SECRET "
-                                        "in the environment instead (see `cleanup creds --help`)")
+    assert r.stderr.splitlines()[0] == (
+        "error: no keyring backend on this machine: set CLEANUP_JAMF_CLIENT_SECRET in the environment instead (see `cleanup creds --help`)"
+    )
     assert "s3cret" not in r.stdout + r.stderr
 
 
 def test_secret_is_never_an_argument_and_bad_input_is_refused(lab, cli_env):
     r = run_cli("creds", "set", "jamf", "--url", lab.url, "--client-id", "abc", "--secret", "x", env=cli_env)
     assert r.returncode == 2  # typer: no such option
-    r = run_cli("creds", "set", "jamf", "--url", "http://jamf.example.com", "--client-id", "abc", env=cli_env,
-                input="s\n")
+    r = run_cli("creds", "set", "jamf", "--url", "http://jamf.example.com", "--client-id", "abc", env=cli_env, input="s\n")
     assert r.returncode == 2 and "is not an https URL" in r.stderr
     r = run_cli("creds", "set", "jamf", "--url", lab.url, "--client-id", "abc", env=cli_env, input="\n")
     assert r.returncode == 2 and "no jamf pro api client secret given" in r.stderr
@@ -135,8 +156,8 @@ def test_terminal_prompt_hides_the_secret(tmp_path, lab, cli_env):
     import sys
     import termios
 
-    from tests.clients.clienthelpers import CLI_CODE, REPO
-    from tests.ptykit import on_pty
+    from tests.support.clienthelpers import CLI_CODE, REPO
+    from tests.support.ptykit import on_pty
 
     secret = "Typed-At-The-Prompt-123"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
@@ -150,11 +171,9 @@ def test_terminal_prompt_hides_the_secret(tmp_path, lab, cli_env):
             return secret
         return None
 
-    code, screen = on_pty([sys.executable, "-c", CLI_CODE, "creds", "set", "jamf", "--url", lab.url, "--client-id", "pty-client"],
-                          env, respond, timeout=30)
+    code, screen = on_pty([sys.executable, "-c", CLI_CODE, "creds", "set", "jamf", "--url", lab.url, "--client-id", "pty-client"], env, respond, timeout=30)
     answered = bool(typed)
     assert code == 0, screen
     assert answered and "stored the Jamf Pro API client secret for pty-client" in screen
     assert secret not in screen  # not echoed
-    assert json.loads(Path(cli_env["CLEANUP_TEST_KEYRING"]).read_text()) == {
-        "cleanup\x00jamf-client-secret:pty-client": secret}
+    assert json.loads(Path(cli_env["CLEANUP_TEST_KEYRING"]).read_text()) == {"cleanup\x00jamf-client-secret:pty-client": secret}

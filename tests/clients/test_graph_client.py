@@ -13,7 +13,7 @@ import pytest
 from cleanup.errors import AuthError, CleanupError, GraphError, UsageError
 from cleanup.lab.tenant.model import GRAPH_DIAGNOSE_ROLES
 from cleanup.lab.tenant.tls import make_test_ca
-from tests.clients.clienthelpers import fresh_serial
+from tests.support.clienthelpers import fresh_serial
 
 
 def test_device_by_device_id_checks_validity_first(make_cloud, lab):
@@ -91,8 +91,9 @@ def test_graph_error_message_keeps_status_and_code(make_cloud, lab):
         make_cloud(graph="readonly").graph.delete_device(dev.id)
     err = info.value
     assert err.status == 403 and err.code == "Authorization_RequestDenied"
-    assert str(err).startswith(f"Graph DELETE /v1.0/devices/{dev.id}: 403 Authorization_RequestDenied: "
-                               "Insufficient privileges to complete the operation. (request-id ")
+    assert str(err).startswith(
+        f"Graph DELETE /v1.0/devices/{dev.id}: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation. (request-id "
+    )
     assert "\n" not in str(err)
 
 
@@ -179,6 +180,7 @@ def test_batch_errors_per_item(make_cloud, lab):
 
 # -- a Graph that links elsewhere (scripted server: discovery, token and one devices page) --------------
 
+
 def test_next_link_to_another_host_is_refused(tmp_path):
     from cleanup.clients.cloud import CloudSession
     from cleanup.clients.config import CloudConfig
@@ -201,11 +203,11 @@ def test_next_link_to_another_host_is_refused(tmp_path):
             hits.append(self.path)
             base = f"https://127.0.0.1:{self.server.server_address[1]}"
             if "openid-configuration" in self.path:
-                self._json({"token_endpoint": f"{base}/t/oauth2/v2.0/token", "issuer": f"{base}/t/v2.0",
-                            "authorization_endpoint": f"{base}/t/oauth2/v2.0/authorize"})
+                self._json(
+                    {"token_endpoint": f"{base}/t/oauth2/v2.0/token", "issuer": f"{base}/t/v2.0", "authorization_endpoint": f"{base}/t/oauth2/v2.0/authorize"}
+                )
             else:
-                self._json({"value": [{"id": "1", "displayName": "X"}],
-                            "@odata.nextLink": "https://evil.example.net/v1.0/devices?$skiptoken=1"})
+                self._json({"value": [{"id": "1", "displayName": "X"}], "@odata.nextLink": "https://evil.example.net/v1.0/devices?$skiptoken=1"})
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -219,10 +221,8 @@ def test_next_link_to_another_host_is_refused(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"https://127.0.0.1:{server.server_address[1]}"
     try:
-        cfg = CloudConfig(tenant_id="contoso.example.com", graph_client_id="app", authority_host=url,
-                          graph_endpoint=url, ca_bundle=str(ca.ca_pem))
-        cloud = CloudSession(cfg, Secrets(env={"CLEANUP_GRAPH_CLIENT_SECRET": "s"}),
-                             HttpSettings(ca_bundle=str(ca.ca_pem), max_attempts=1))
+        cfg = CloudConfig(tenant_id="contoso.example.com", graph_client_id="app", authority_host=url, graph_endpoint=url, ca_bundle=str(ca.ca_pem))
+        cloud = CloudSession(cfg, Secrets(env={"CLEANUP_GRAPH_CLIENT_SECRET": "s"}), HttpSettings(ca_bundle=str(ca.ca_pem), max_attempts=1))
         with pytest.raises(GraphError, match="next page link points to another host; refusing to follow it"):
             cloud.graph.devices_by_name("X")
         cloud.close()
@@ -233,6 +233,7 @@ def test_next_link_to_another_host_is_refused(tmp_path):
 
 
 # -- bulk lookups (a batch's plan) ------------------------------------------------------------------------
+
 
 def test_managed_devices_by_serials_one_batch_exact_serials_and_long_answers(make_cloud, lab):
     a, b, c = fresh_serial("GS"), fresh_serial("GS"), fresh_serial("GS")
@@ -249,8 +250,9 @@ def test_managed_devices_by_serials_one_batch_exact_serials_and_long_answers(mak
     assert {s: [d["id"] for d in found] for s, found in got.items()} == want
     routes = lab.stats()["by_route"]
     assert routes["POST /v1.0/$batch"] == 1 and lab.stats()["total"] == 1  # three lookups, one request
-    assert {s: [d["id"] for d in found] for s, found in got.items()} == \
-        {s: [d["id"] for d in graph.managed_devices_by_serial(s)] for s in want}  # the single lookup's answer
+    assert {s: [d["id"] for d in found] for s, found in got.items()} == {
+        s: [d["id"] for d in graph.managed_devices_by_serial(s)] for s in want
+    }  # the single lookup's answer
     lab.faults.ignore_managed_filter = True  # every item answers with every device
     graph.page_size = 7  # ... in pages: each item is read again the long way
     lab.reset_stats()
@@ -278,14 +280,12 @@ def test_devices_by_device_ids_fifteen_per_filter_in_one_batch(make_cloud, lab):
     lab.reset_stats()
     got = graph.devices_by_device_ids([i.upper() for i in ids] + [ids[0]])
     assert list(got) == ids
-    assert {i: [d["id"] for d in found] for i, found in got.items()} == \
-        {i: [devices[i].id] if i in devices else [] for i in ids}
+    assert {i: [d["id"] for d in found] for i, found in got.items()} == {i: [devices[i].id] if i in devices else [] for i in ids}
     stats = lab.stats()
     assert stats["total"] == 1 and stats["batch_items"] == 3  # 15 + 15 + 10 deviceIds, one POST
     lab.reset_stats()
-    assert {i: [d["id"] for d in v] for i, v in graph.devices_by_device_ids(ids[:15]).items()} == \
-        {i: [devices[i].id] for i in ids[:15]}
+    assert {i: [d["id"] for d in v] for i, v in graph.devices_by_device_ids(ids[:15]).items()} == {i: [devices[i].id] for i in ids[:15]}
     assert lab.stats()["by_route"] == {"GET /v1.0/devices": 1}
     # the directory's limit, which the emulator keeps: 15 clauses joined by 'or'
-    with pytest.raises(GraphError, match="Too many child clauses .*: 16. Max allowed: 15"):
+    with pytest.raises(GraphError, match=r"Too many child clauses .*: 16\. Max allowed: 15"):
         graph._get_all("/devices", [("$filter", " or ".join(f"deviceId eq '{i}'" for i in ids[:16]))])

@@ -125,6 +125,7 @@ def client(ca, sleeps, **settings):
 
 # -- TLS material ------------------------------------------------------------------------------------
 
+
 def test_test_ca_files(ca):
     assert ca.ca_pem.is_file() and ca.server_pem.is_file()
     assert stat.S_IMODE(ca.server_key.stat().st_mode) == 0o600
@@ -132,6 +133,7 @@ def test_test_ca_files(ca):
 
 
 # -- happy path and headers ---------------------------------------------------------------------------
+
 
 def test_ok_sends_user_agent_and_headers(server, ca):
     server.plan("/ok", 200)
@@ -145,6 +147,7 @@ def test_ok_sends_user_agent_and_headers(server, ca):
 
 
 # -- throttling ---------------------------------------------------------------------------------------
+
 
 def test_429_retry_after_seconds(server, ca):
     server.plan("/throttle", (429, {"Retry-After": "2"}), 200)
@@ -184,8 +187,7 @@ def test_total_budget_counts_elapsed_time(server, ca):
 
     sleeps = []
     server.plan("/slowburn", (503, {"Retry-After": "20"}))
-    c = HttpClient(HttpSettings(ca_bundle=str(ca.ca_pem), max_total_seconds=50, max_attempts=10),
-                   sleep=sleep, clock=lambda: t[0])
+    c = HttpClient(HttpSettings(ca_bundle=str(ca.ca_pem), max_total_seconds=50, max_attempts=10), sleep=sleep, clock=lambda: t[0])
     with pytest.raises(ServiceError) as ei:
         c.send("GET", server.base + "/slowburn")
     assert sleeps == [20, 20]  # a third wait would end at 60 s > 50 s
@@ -193,6 +195,7 @@ def test_total_budget_counts_elapsed_time(server, ca):
 
 
 # -- server errors and backoff ------------------------------------------------------------------------
+
 
 def test_500_500_200_backoff_increases_under_cap(server, ca):
     server.plan("/flaky", 500, 500, 200)
@@ -230,8 +233,7 @@ def test_exhausted_5xx_raises_service_error_without_secrets(server, ca):
     sleeps = Sleeps()
     url = server.base + "/down?client_secret=s3cr3t&token=abc"
     with pytest.raises(ServiceError) as ei:
-        client(ca, sleeps, max_attempts=3, rand=lambda: 0.0).send(
-            "POST", url, headers={"Authorization": "Bearer tok-123"}, data={"client_secret": "s3cr3t"})
+        client(ca, sleeps, max_attempts=3, rand=lambda: 0.0).send("POST", url, headers={"Authorization": "Bearer tok-123"}, data={"client_secret": "s3cr3t"})
     err = ei.value
     msg = str(err)
     assert isinstance(err, CleanupError)
@@ -252,6 +254,7 @@ def test_timeout_is_retried(server, ca):
 
 # -- 401 and token refresh ----------------------------------------------------------------------------
 
+
 def test_401_refreshes_once_then_succeeds(server, ca):
     server.plan("/auth", 401, 200)
     calls = []
@@ -261,8 +264,7 @@ def test_401_refreshes_once_then_succeeds(server, ca):
         return {"Authorization": "Bearer new"}
 
     sleeps = Sleeps()
-    r = client(ca, sleeps).send("GET", server.base + "/auth", headers={"Authorization": "Bearer old"},
-                                auth_refresh=refresh)
+    r = client(ca, sleeps).send("GET", server.base + "/auth", headers={"Authorization": "Bearer old"}, auth_refresh=refresh)
     assert r.status_code == 200 and len(calls) == 1
     assert [h["Authorization"] for h in server.seen["/auth"]] == ["Bearer old", "Bearer new"]
     assert not any(sleeps)  # no waiting for a refresh
@@ -282,6 +284,7 @@ def test_401_without_refresh_returned(server, ca):
 
 
 # -- connection and TLS failures ----------------------------------------------------------------------
+
 
 def test_connection_refused_raises_service_error(ca):
     with socket.socket() as s:
@@ -318,6 +321,7 @@ def test_without_ca_bundle_tls_verification_fails(server, ca):
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+
 
 def test_parse_retry_after():
     now = 1_800_000_000.0

@@ -19,8 +19,10 @@ def test_valid_serials_pass_unchanged(serial):
     assert valid_serial(serial) == serial
 
 
-@pytest.mark.parametrize("bad", ["C02*", 'C02" or "1"=="1', "A;B", "A,B", "c02zk1abmd6m", "SHORT", "A" * 15,
-                                 "C02ZK1ABMD6M\n", " C02ZK1ABMD6M", "C02ZK1ABMD6M*", "", None, "C02ZK1ÄBMD6M"])
+@pytest.mark.parametrize(
+    "bad",
+    ["C02*", 'C02" or "1"=="1', "A;B", "A,B", "c02zk1abmd6m", "SHORT", "A" * 15, "C02ZK1ABMD6M\n", " C02ZK1ABMD6M", "C02ZK1ABMD6M*", "", None, "C02ZK1ÄBMD6M"],
+)
 def test_bad_serials_refused(bad):
     with pytest.raises(UsageError, match="is not an Apple serial number"):
         valid_serial(bad)
@@ -34,8 +36,13 @@ def test_serial_message_is_exact():
 
 def test_guid_canonical_lower_case():
     assert valid_guid("{6F1C2A4E-0B3D-4C5E-9F70-1A2B3C4D5E6F}") == "6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6f"
-    for bad in ["6f1c2a4e0b3d4c5e9f701a2b3c4d5e6f", "6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6", "x" * 36,
-                "6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6f' or 1 eq 1", "../6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6f"]:
+    for bad in [
+        "6f1c2a4e0b3d4c5e9f701a2b3c4d5e6f",
+        "6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6",
+        "x" * 36,
+        "6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6f' or 1 eq 1",
+        "../6f1c2a4e-0b3d-4c5e-9f70-1a2b3c4d5e6f",
+    ]:
         with pytest.raises(UsageError):
             valid_guid(bad)
 

@@ -12,7 +12,7 @@ import requests
 
 from cleanup.clients.jamf import INVENTORY
 from cleanup.errors import AuthError, JamfError, UsageError
-from tests.clients.clienthelpers import fresh_serial
+from tests.support.clienthelpers import fresh_serial
 
 
 @pytest.mark.parametrize("bad", ["C02*", 'C02" or "1"=="1', "A;B", "A,B", "c02zk1abmd6m", "C02ZK1ABMD6M*"])
@@ -74,8 +74,9 @@ def test_read_delete_and_already_gone(make_cloud, lab):
 def test_remove_mdm_profile_records_the_command(make_cloud, lab):
     rec = lab.tenant.add_jamf_computer(fresh_serial(), "UNMANAGE-ME")
     uuid = make_cloud().jamf.remove_mdm_profile(rec.id)
-    assert any(c.get("commandUuid") == uuid and str(c.get("computer_id", c.get("deviceId"))) == rec.id
-               for c in lab.tenant.mdm_commands), lab.tenant.mdm_commands
+    assert any(c.get("commandUuid") == uuid and str(c.get("computer_id", c.get("deviceId"))) == rec.id for c in lab.tenant.mdm_commands), (
+        lab.tenant.mdm_commands
+    )
 
 
 def test_readonly_client_cannot_delete(make_cloud, lab):
@@ -137,7 +138,7 @@ def test_token_refresh_under_concurrency(make_cloud, lab):
             deadline = time.monotonic() + 1.6
             while time.monotonic() < deadline:
                 assert jamf.computer(rec.id)["id"] == rec.id
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
@@ -199,6 +200,5 @@ def test_user_token_keep_alive_and_invalidate(make_cloud, lab):
     assert lab.stats()["by_route"].get("POST /api/v1/auth/keep-alive") == 1
     jamf.close()
     assert lab.stats()["by_route"].get("POST /api/v1/auth/invalidate-token") == 1
-    answer = requests.get(f"{lab.url}/api/v1/auth", headers={"Authorization": f"Bearer {second}"},
-                          verify=str(lab.ca_pem), timeout=5)
+    answer = requests.get(f"{lab.url}/api/v1/auth", headers={"Authorization": f"Bearer {second}"}, verify=str(lab.ca_pem), timeout=5)
     assert answer.status_code == 401  # the token is dead on the server

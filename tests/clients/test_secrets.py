@@ -33,15 +33,19 @@ def test_environment_wins_over_keyring(file_keyring):
     assert Secrets(env={"CLEANUP_GRAPH_CLIENT_SECRET": ""}).get("graph-client-secret", "app") == "from-keyring"
 
 
-@pytest.mark.parametrize("name, var", [
-    ("jamf-client-secret", "CLEANUP_JAMF_CLIENT_SECRET"), ("jamf-password", "CLEANUP_JAMF_PASSWORD"),
-    ("graph-client-secret", "CLEANUP_GRAPH_CLIENT_SECRET"), ("graph-private-key", "CLEANUP_GRAPH_PRIVATE_KEY"),
-])
+@pytest.mark.parametrize(
+    "name, var",
+    [
+        ("jamf-client-secret", "CLEANUP_JAMF_CLIENT_SECRET"),
+        ("jamf-password", "CLEANUP_JAMF_PASSWORD"),
+        ("graph-client-secret", "CLEANUP_GRAPH_CLIENT_SECRET"),
+        ("graph-private-key", "CLEANUP_GRAPH_PRIVATE_KEY"),
+    ],
+)
 def test_fail_backend_gives_the_clear_error(fail_keyring, name, var):
     secrets = Secrets(env={})
     expected = f"no keyring backend on this machine: set {var} in the environment instead (see `cleanup creds --help`)"
-    for call in (lambda: secrets.set(name, "acct", "x"), lambda: secrets.get(name, "acct"),
-                 lambda: secrets.delete(name, "acct")):
+    for call in (lambda: secrets.set(name, "acct", "x"), lambda: secrets.get(name, "acct"), lambda: secrets.delete(name, "acct")):
         with pytest.raises(UsageError) as info:
             call()
         assert str(info.value) == expected

@@ -32,8 +32,8 @@ def gate(limit=3, window=1.0, **kw) -> tuple[Gate, FakeClock]:
 
 
 def test_margin_default_and_keyword():
-    assert Gate(200, 2.0).margin == pytest.approx(0.05)   # at least 50 ms
-    assert Gate(200, 20.0).margin == pytest.approx(0.4)   # 2 % of Intune's real window
+    assert Gate(200, 2.0).margin == pytest.approx(0.05)  # at least 50 ms
+    assert Gate(200, 20.0).margin == pytest.approx(0.4)  # 2 % of Intune's real window
     assert Gate(3, 1.0, margin=0).margin == 0
     assert Gate(write_limit=3, window=1.0).write_limit == 3  # the old signature still works
 
@@ -59,8 +59,10 @@ def test_reads_are_not_counted_and_a_batch_needs_room_for_all_its_writes():
     for _ in range(10):
         g.before("GET", "https://graph.example/v1.0/deviceManagement/managedDevices?$filter=x")
     assert clock.sleeps == []
-    items = {"requests": [{"id": str(n), "method": "DELETE", "url": f"/deviceManagement/managedDevices/{n}"} for n in range(3)]
-             + [{"id": "e", "method": "DELETE", "url": "/devices/x"}]}
+    items = {
+        "requests": [{"id": str(n), "method": "DELETE", "url": f"/deviceManagement/managedDevices/{n}"} for n in range(3)]
+        + [{"id": "e", "method": "DELETE", "url": "/devices/x"}]
+    }
     assert intune_writes("POST", "https://graph.example/v1.0/$batch", items) == 3
     g.before("POST", "https://graph.example/v1.0/$batch", items)
     clock.now += 1.0
@@ -77,11 +79,12 @@ def test_throttled_holds_every_request():
 
 # -- against the emulator ---------------------------------------------------------------------------------
 
+
 def test_sixteen_threads_deleting_through_the_gate_get_no_429(lab):
     """The emulator counts Intune writes in a fixed window from the first write it receives; requests arrive
     some ms after the gate let them go. With the margin no write lands in the previous window."""
     from cleanup.clients.cloud import CloudSession
-    from tests.clients.conftest import cloud_parts
+    from tests.support.clienthelpers import cloud_parts
 
     records = [lab.tenant.add_intune_device(f"GATE{n:08d}", f"GATE-{n}", "") for n in range(120)]
     g = Gate(40, 1.0)

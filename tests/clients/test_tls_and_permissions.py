@@ -71,8 +71,7 @@ def test_directory_roles_count_for_devices(make_cloud, lab):
 
 
 def test_jamf_client_without_read_api_roles(make_cloud, lab):
-    lab.tenant.add_api_role("81", "reads, no role reading", ["Read Computers", "Read Smart Computer Groups",
-                                                             "Read Static Computer Groups", "Delete Computers"])
+    lab.tenant.add_api_role("81", "reads, no role reading", ["Read Computers", "Read Smart Computer Groups", "Read Static Computer Groups", "Delete Computers"])
     lab.tenant.add_jamf_client("no-role-read", ["81"])
     cloud = make_cloud(jamf="no-role-read")
     lab.reset_stats()

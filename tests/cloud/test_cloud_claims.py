@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from cleanup.lab.tenant import Faults
 from cleanup.lab.tenant.model import new_guid
 from cleanup.lab.tenant.scenarios import _local_users
-from tests.cloud.conftest import audit_events
-from tests.cloud.test_full_reset import drive_cli
-from tests.conftest import run_cli
+from tests.support.lab import audit_events, drive_cli, run_cli
 
 CLOUD_ONLY = ("--yes", "--wait-seconds", "0", "--to", "delete-intune-records")
 OTHER = "C02OTHERX123"
@@ -23,7 +23,7 @@ def errors(res) -> list[str]:
 
 
 def plan_steps(res) -> dict:
-    return {s["id"]: s for s in json.loads(res.stdout)["steps"]}
+    return {s["id"]: s for s in json.loads(res.stdout)["data"]["steps"]}
 
 
 def other_mac(t, name: str, device_id: str, jamf: bool = True, intune: bool = True) -> dict:
@@ -34,6 +34,8 @@ def other_mac(t, name: str, device_id: str, jamf: bool = True, intune: bool = Tr
 
 # -- defect 1: a name match alone never deletes ------------------------------------------------------------------
 
+
+@pytest.mark.slow
 def test_an_entra_device_found_only_by_name_is_reported_and_kept(make_lab, state_dir):
     lab = make_lab("empty")
     t = lab.tenant
@@ -58,8 +60,7 @@ def test_a_device_found_by_name_that_another_macs_intune_record_claims_is_refuse
     t = lab.tenant
     t.add_jamf_computer("C02NAMEONLY1", "MacBook Pro")
     bob = other_mac(t, "MacBook Pro", new_guid(), jamf=False)  # linked from that Mac's own Intune record
-    res = run_cli("run", "--only", "cloud", "--serial", "C02NAMEONLY1", "--entra-device", bob["entra"].id, *CLOUD_ONLY,
-                  env=lab.env(), state_dir=state_dir)
+    res = run_cli("run", "--only", "cloud", "--serial", "C02NAMEONLY1", "--entra-device", bob["entra"].id, *CLOUD_ONLY, env=lab.env(), state_dir=state_dir)
     assert res.returncode == 4 and len(errors(res)) == 1, res.stderr
     assert OTHER in errors(res)[0] and bob["intune"].id in errors(res)[0]
     assert lab.tenant.deleted == []
@@ -70,6 +71,8 @@ def test_a_device_found_by_name_that_another_macs_intune_record_claims_is_refuse
 
 # -- defect 2: a device another serial claims is never deleted as this Mac's -------------------------------------
 
+
+@pytest.mark.slow
 def test_a_workplace_join_certificate_carrying_another_macs_device_id_refuses_the_mac(make_lab, state_dir):
     # the Mac's keychains hold two Workplace Join certificates: alice's, and one carrying another Mac's
     # current deviceId (the "bob" one), which that Mac's Jamf Pro and Intune records claim
@@ -86,6 +89,7 @@ def test_a_workplace_join_certificate_carrying_another_macs_device_id_refuses_th
     assert lab.tenant.deleted == [] and lab.records() == before
 
 
+@pytest.mark.slow
 def test_a_stale_intune_record_pointing_at_another_macs_device_keeps_that_device(make_lab, state_dir):
     lab = make_lab("clean")
     t = lab.tenant
@@ -107,6 +111,8 @@ def test_a_stale_intune_record_pointing_at_another_macs_device_keeps_that_device
 
 # -- defect 3: an old Jamf record left behind is not "verified" --------------------------------------------------
 
+
+@pytest.mark.slow
 def test_a_jamf_record_not_chosen_is_named_in_the_plan_and_keeps_the_mac_unverified(make_lab, state_dir):
     lab = make_lab("two-jamf-records")
     ids = sorted(lab.of_serial()["jamf"], key=lambda i: lab.tenant.jamf[i].last_contact)
@@ -116,18 +122,21 @@ def test_a_jamf_record_not_chosen_is_named_in_the_plan_and_keeps_the_mac_unverif
     step = plan_steps(plan)["delete-jamf-record"]
     assert [c["details"]["id"] for c in step["changes"]] == [pick]
     assert any(f"Jamf Pro computer {left}" in n and "left behind" in n for n in step["notes"])
-    res, outs = drive_cli(["run", "--host", f"sim:{lab.mac}", "--jamf-record", pick, "--yes", "--wait-seconds", "0", "--no-wait"],
-                          lab.env(), state_dir, resume_args=["--no-wait"])
+    res, outs = drive_cli(
+        ["run", "--host", f"sim:{lab.mac}", "--jamf-record", pick, "--yes", "--wait-seconds", "0", "--no-wait"], lab.env(), state_dir, resume_args=["--no-wait"]
+    )
     assert res.returncode == 3, [o.stderr for o in outs]
     assert "verified" not in res.stdout and f"Jamf Pro record {left}" in res.stderr and "still there" in res.stderr
     assert left in lab.tenant.jamf and ("jamf", pick) in lab.deleted()
     res = run_cli("verify", "--latest", "--json", env=lab.env(), state_dir=state_dir)
-    out = json.loads(res.stdout)
+    out = json.loads(res.stdout)["data"]
     assert res.returncode == 3 and out["verified"] is False and any(left in m for m in out["missing"])
 
 
 # -- defect 4: a `$batch` delete whose answer was lost ------------------------------------------------------------
 
+
+@pytest.mark.slow
 def test_a_batch_delete_cut_off_mid_way_accounts_each_record_once_as_deleted_by_the_run(make_lab, state_dir):
     # one Entra device (a single DELETE) and three Intune records (one `$batch`): Intune takes one write, throttles
     # the other two, and the POST that re-sends them is dropped unanswered, every time

@@ -11,9 +11,10 @@ from collections import Counter
 
 import pytest
 
-from tests.cloud.conftest import audit_events
-from tests.cloud.test_cloud_faults import expected_deletes
-from tests.conftest import REPO, run_cli
+from tests.support.cloudlab import expected_deletes
+from tests.support.lab import REPO, audit_events, run_cli
+
+pytestmark = pytest.mark.slow
 
 DELETES = 7  # intune-duplicates: 1 Jamf record, 3 Entra devices, 3 Intune records
 
@@ -25,9 +26,13 @@ def test_killed_around_each_delete_then_resumed(make_lab, state_dir, nth, when):
     want = expected_deletes(lab)
     assert len(want) == DELETES
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen([sys.executable, "-m", "cleanup", "run", "--only", "cloud", "--serial", lab.serial, "--yes",
-                             "--wait-seconds", "0", "--to", "delete-intune-records"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cleanup", "run", "--only", "cloud", "--serial", lab.serial, "--yes", "--wait-seconds", "0", "--to", "delete-intune-records"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lab.server.faults.kill_on_delete = {"pid": proc.pid, "nth": nth, "when": when}
     assert proc.wait(timeout=120) == -9
     res = run_cli("resume", "--latest", env=lab.env(), state_dir=state_dir)
@@ -35,6 +40,8 @@ def test_killed_around_each_delete_then_resumed(make_lab, state_dir, nth, when):
     deleted = lab.deleted()
     assert Counter(deleted).most_common(1)[0][1] == 1  # nothing deleted twice
     assert set(deleted) == want  # nothing forgotten, nothing else
-    results = [e for e in audit_events(state_dir) if e["event"] == "result" and e["kind"] in ("delete-jamf-record", "delete-entra-device", "delete-intune-record")]
+    results = [
+        e for e in audit_events(state_dir) if e["event"] == "result" and e["kind"] in ("delete-jamf-record", "delete-entra-device", "delete-intune-record")
+    ]
     effective = Counter(e["key"] for e in results if e["changed"])
     assert sorted(effective) == sorted(f"{s}:{i}" for s, i in want) and set(effective.values()) == {1}

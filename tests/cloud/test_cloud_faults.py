@@ -3,22 +3,16 @@ the right deletes, each object deleted once."""
 
 from __future__ import annotations
 
+import pytest
+
 from cleanup.lab.tenant import Faults
-from tests.cloud.test_full_reset import drive_cli
+from tests.support.cloudlab import expected_deletes
+from tests.support.lab import drive_cli
 
 CLOUD_ONLY = ("--yes", "--wait-seconds", "0", "--to", "delete-intune-records")
 
 
-def expected_deletes(lab) -> set[tuple[str, str]]:
-    t, sn = lab.tenant, lab.serial
-    with t.lock:
-        intune = [d for d in t.intune.values() if d.serial == sn]
-        dids = {d.aad_device_id.casefold() for d in intune} | {i.casefold() for i in lab.identity.device_ids}
-        return ({("jamf", c.id) for c in t.jamf.values() if c.serial == sn}
-                | {("intune", d.id) for d in intune}
-                | {("entra", d.id) for d in t.entra.values() if d.device_id.casefold() in dids})
-
-
+@pytest.mark.slow
 def test_429_storms_5xx_and_dropped_connections_end_with_exactly_the_right_deletes(make_lab, state_dir):
     faults = Faults(rate_429=0.2, retry_after=0, rate_5xx=0.1, drop_rate=0.05, seed=7)
     lab = make_lab("intune-duplicates", faults=faults)

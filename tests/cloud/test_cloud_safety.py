@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from tests.cloud.test_full_reset import drive_cli
-from tests.conftest import run_cli
+from tests.support.lab import drive_cli, run_cli
 
 CLOUD_ONLY = ("--yes", "--wait-seconds", "0", "--to", "delete-intune-records")
 
@@ -37,7 +36,7 @@ def test_two_jamf_records_stop_with_status_4_listing_both_until_the_operator_cho
     assert lab.records() == before
     plan = run_cli("plan", "--only", "cloud", "--serial", lab.serial, "--json", env=lab.env(), state_dir=state_dir)
     assert plan.returncode == 4  # the dry-run shows the same refusal, and the rest of the plan
-    steps = {s["id"]: s for s in json.loads(plan.stdout)["steps"]}
+    steps = {s["id"]: s for s in json.loads(plan.stdout)["data"]["steps"]}
     assert steps["delete-jamf-record"]["status"] == "cannot-plan" and len(steps["delete-intune-records"]["changes"]) == 1
     keep, drop = sorted(ids, key=lambda i: lab.tenant.jamf[i].last_contact)[1], sorted(ids, key=lambda i: lab.tenant.jamf[i].last_contact)[0]
     res, outs = drive_cli(["run", "--only", "cloud", "--serial", lab.serial, "--jamf-record", drop, *CLOUD_ONLY], lab.env(), state_dir)
@@ -85,7 +84,7 @@ def test_entra_name_with_a_quote_is_escaped_and_matched_exactly(make_lab, state_
     # found by name only: planned on the operator's explicit pick alone (issue 9)
     res = run_cli("plan", "--only", "cloud", "--serial", "C02QUOTE0001", "--entra-device", target.id, "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    steps = {s["id"]: s for s in json.loads(res.stdout)["steps"]}
+    steps = {s["id"]: s for s in json.loads(res.stdout)["data"]["steps"]}
     assert [c["details"]["id"] for c in steps["delete-entra-device"]["changes"]] == [target.id]
     assert any("computer name" in n for n in steps["delete-entra-device"]["notes"])
 
@@ -105,7 +104,7 @@ def test_a_stale_entra_device_with_the_macs_name_is_kept_and_reported(make_lab, 
     name = lab.info["computer_name"]
     res = run_cli("plan", "--host", f"sim:{lab.mac}", "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    steps = {s["id"]: s for s in json.loads(res.stdout)["steps"]}
+    steps = {s["id"]: s for s in json.loads(res.stdout)["data"]["steps"]}
     planned = {c["details"]["id"] for c in steps["delete-entra-device"]["changes"]}
     same_name = {d.id for d in lab.tenant.entra.values() if d.display_name == name}
     stale = same_name - planned

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_cli
+from tests.support.lab import run_cli
 
 RUN = ("run", "--playbook", "duplicates", "--only", "cloud", "--yes")
 
@@ -47,6 +47,6 @@ def test_a_single_record_is_never_deleted_and_non_macs_are_left_alone(make_lab, 
     pc = lab.tenant.add_intune_device(lab.serial, "SAME-SERIAL-PC", operating_system="Windows", last_sync=9e9)
     plan = run_cli("plan", "--playbook", "duplicates", "--only", "cloud", "--serial", lab.serial, "--json", env=lab.env(), state_dir=state_dir)
     assert plan.returncode == 0, plan.stderr
-    assert json.loads(plan.stdout)["total_changes"] == 0
+    assert json.loads(plan.stdout)["data"]["total_changes"] == 0
     res = run_cli(*RUN, "--serial", lab.serial, env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0 and lab.tenant.deleted == [] and pc.id in lab.tenant.intune

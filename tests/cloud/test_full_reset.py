@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 
-from tests.cloud.conftest import audit_events
-from tests.conftest import lab_state, run_cli
+import pytest
+
+from tests.support.lab import audit_events, drive_cli, lab_state, run_cli
 
 
-def drive_cli(args, env, state_dir, rounds=6, resume_args=()):
-    """`cleanup run ...`, then `cleanup resume --latest` after each pause, as an operator would."""
-    res = run_cli(*args, env=env, state_dir=state_dir)
-    outputs = [res]
-    while res.returncode == 3 and rounds:
-        rounds -= 1
-        res = run_cli("resume", "--latest", *resume_args, env=env, state_dir=state_dir)
-        outputs.append(res)
-    return res, outputs
-
-
+@pytest.mark.slow
 def test_full_reset_deletes_exactly_the_macs_records_and_verifies_the_new_registration(make_lab, state_dir, store):
     lab = make_lab("intune-duplicates")
     before = lab.records()
@@ -54,7 +45,7 @@ def test_full_reset_deletes_exactly_the_macs_records_and_verifies_the_new_regist
     # `cleanup verify` checks again later
     res = run_cli("verify", "--latest", "--json", env=lab.env(), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["verified"] is True
+    assert json.loads(res.stdout)["data"]["verified"] is True
 
 
 def test_helpdesk_dry_run_with_read_only_credentials_shows_every_cloud_delete_and_changes_nothing(make_lab, state_dir):
@@ -62,7 +53,7 @@ def test_helpdesk_dry_run_with_read_only_credentials_shows_every_cloud_delete_an
     before = lab.records()
     res = run_cli("plan", "--host", f"sim:{lab.mac}", "--json", env=lab.env(graph="readonly", jamf="readonly"), state_dir=state_dir)
     assert res.returncode == 0, res.stderr
-    plan = json.loads(res.stdout)
+    plan = json.loads(res.stdout)["data"]
     steps = {s["id"]: s for s in plan["steps"]}
     assert len(steps["delete-jamf-record"]["changes"]) == 1
     assert len(steps["delete-entra-device"]["changes"]) >= 1
@@ -101,9 +92,15 @@ def test_wrong_secret_fails_cleanly_before_any_change_and_never_shows_the_secret
 def test_only_the_macs_objects_go_when_names_look_alike(make_lab, state_dir):
     lab = make_lab("look-alikes")
     t = lab.tenant
-    alike = [d.id for d in t.entra.values() if d.display_name.casefold() != lab.info["computer_name"].casefold() and lab.info["computer_name"].casefold() in d.display_name.casefold()]
+    alike = [
+        d.id
+        for d in t.entra.values()
+        if d.display_name.casefold() != lab.info["computer_name"].casefold() and lab.info["computer_name"].casefold() in d.display_name.casefold()
+    ]
     assert alike
-    res, outs = drive_cli(["run", "--only", "cloud", "--serial", lab.serial, "--yes", "--wait-seconds", "0", "--to", "delete-intune-records"], lab.env(), state_dir)
+    res, outs = drive_cli(
+        ["run", "--only", "cloud", "--serial", lab.serial, "--yes", "--wait-seconds", "0", "--to", "delete-intune-records"], lab.env(), state_dir
+    )
     assert res.returncode == 0, [o.stderr for o in outs]
     deleted = {i for _, i in lab.deleted()}
     assert not deleted & set(alike)

@@ -3,9 +3,7 @@ command to the Mac's one recorded record, and continues once the Mac has acted o
 
 from __future__ import annotations
 
-from tests.cloud.conftest import audit_events
-from tests.cloud.test_full_reset import drive_cli
-from tests.conftest import lab_state, run_cli
+from tests.support.lab import audit_events, drive_cli, lab_state, run_cli
 
 TO_STEP_3 = ("--yes", "--wait-seconds", "0", "--to", "remove-framework")
 

@@ -5,33 +5,49 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cloud.test_full_reset import drive_cli
-from tests.conftest import run_cli
+import pytest
+
+from tests.support.lab import drive_cli, run_cli
 
 JAMF_CANARY = "CANARY-jamf-S3cret-7f1d9a"
 GRAPH_CANARY = "CANARY-graph-S3cret-c2e8b4"
 WRONG_CANARY = "CANARY-wrong-S3cret-55aa01"
 
 
+@pytest.mark.slow
 def test_no_secret_or_token_leaks_into_any_output_or_file(make_lab, state_dir, tmp_path):
     lab = make_lab("intune-duplicates")
     lab.tenant.jamf_clients["full"]["client_secret"] = JAMF_CANARY
     lab.tenant.graph_apps["full"]["client_secret"] = GRAPH_CANARY
     env = lab.env(CLEANUP_JAMF_CLIENT_SECRET=JAMF_CANARY, CLEANUP_GRAPH_CLIENT_SECRET=GRAPH_CANARY)
     outputs = []
-    for args in (["plan", "--host", f"sim:{lab.mac}"], ["plan", "--host", f"sim:{lab.mac}", "--json"],
-                 ["-v", "plan", "--only", "cloud", "--serial", lab.serial]):
+    for args in (
+        ["plan", "--host", f"sim:{lab.mac}"],
+        ["plan", "--host", f"sim:{lab.mac}", "--json"],
+        ["-v", "plan", "--only", "cloud", "--serial", lab.serial],
+    ):
         outputs.append(run_cli(*args, env=env, state_dir=state_dir))
     res, outs = drive_cli(["-v", "run", "--host", f"sim:{lab.mac}", "--yes", "--wait-seconds", "0"], env, state_dir)
     assert res.returncode == 0, [o.stderr for o in outs]
     outputs += outs
-    for args in (["status"], ["status", "--latest", "--json"], ["verify", "--latest"], ["verify", "--latest", "--json"],
-                 ["creds", "show"], ["creds", "show", "--json"], ["creds", "test"], ["creds", "test", "--json"]):
+    for args in (
+        ["status"],
+        ["status", "--latest", "--json"],
+        ["verify", "--latest"],
+        ["verify", "--latest", "--json"],
+        ["creds", "show"],
+        ["creds", "show", "--json"],
+        ["creds", "test"],
+        ["creds", "test", "--json"],
+    ):
         outputs.append(run_cli(*args, env=env, state_dir=state_dir))
     # failures print exception text: a wrong secret, with and without -v
     bad = dict(env, CLEANUP_GRAPH_CLIENT_SECRET=WRONG_CANARY, CLEANUP_JAMF_CLIENT_SECRET=WRONG_CANARY)
-    for args in (["plan", "--only", "cloud", "--serial", lab.serial], ["-v", "run", "--only", "cloud", "--serial", lab.serial, "--yes"],
-                 ["-v", "creds", "test"]):
+    for args in (
+        ["plan", "--only", "cloud", "--serial", lab.serial],
+        ["-v", "run", "--only", "cloud", "--serial", lab.serial, "--yes"],
+        ["-v", "creds", "test"],
+    ):
         res = run_cli(*args, env=bad, state_dir=state_dir)
         assert res.returncode != 0
         outputs.append(res)

@@ -26,8 +26,7 @@ class Sim:
         for k in ("SIMMAC_USER", "SIMMAC_COUNTED", "SIMMAC_KILL_AFTER", "SIMMAC_ASUSER"):
             full_env.pop(k, None)
         full_env.update(env or {})
-        return subprocess.run([self.path(argv[0]), *argv[1:]], capture_output=True, text=True, env=full_env,
-                              timeout=30)
+        return subprocess.run([self.path(argv[0]), *argv[1:]], capture_output=True, text=True, env=full_env, timeout=30)
 
     @property
     def state(self) -> dict:

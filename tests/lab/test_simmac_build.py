@@ -25,8 +25,7 @@ def test_default_layout(sim):
     assert s["console_user"] == "alice" and s["logged_in"] == ["alice"]
     st = sim.state
     assert st["format"] == "simmac/1" and st["serial"] == "C02ZK1ABMD6M" and st["caller_uid"] == 0
-    assert st["mdm"] == {"enrolled": True, "dep": True, "user_approved": True,
-                         "server": "https://example.jamfcloud.com/mdm/ServerURL", "removable": True}
+    assert st["mdm"] == {"enrolled": True, "dep": True, "user_approved": True, "server": "https://example.jamfcloud.com/mdm/ServerURL", "removable": True}
     # users database
     with open(sim.path("/var/db/dslocal/nodes/Default/users/alice.plist"), "rb") as f:
         rec = plistlib.load(f)
@@ -54,7 +53,7 @@ def test_default_layout(sim):
     # keychains
     alice = sim.login("alice")
     assert alice["owner"] == "alice" and alice["format"] == "simkeychain/1"
-    cert = [c for c in items(alice, "cert") if c["issuer_cn"] == "MS-ORGANIZATION-ACCESS"][0]
+    cert = next(c for c in items(alice, "cert") if c["issuer_cn"] == "MS-ORGANIZATION-ACCESS")
     assert cert["labl"] == s["device_ids"]["alice"]
     keys = items(alice, "key", "Microsoft Workplace Join Key")
     assert sorted(k["key_kind"] for k in keys) == ["private", "public"] and all(k["klbl"] == cert["hpky"] for k in keys)
@@ -139,7 +138,7 @@ def test_hundred_users_fast(tmp_path):
 
 def test_manifest_and_diff(sim):
     before = tree_manifest(sim.root)
-    kind, mode, digest = before["usr/local/bin/jamf"]
+    kind, _mode, digest = before["usr/local/bin/jamf"]
     assert kind == "link" and len(digest) == 64
     assert before["Users/alice/Documents"][0] == "dir"
     assert before["usr/bin/security"][0] == "file" and before["usr/bin/security"][1] == 0o755

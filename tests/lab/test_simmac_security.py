@@ -9,7 +9,7 @@ SYS_KC = "/Library/Keychains/System.keychain"
 
 
 def wpj(sim, user="alice"):
-    return [i for i in sim.login(user)["items"] if i["class"] == "cert" and i["issuer_cn"] == "MS-ORGANIZATION-ACCESS"][0]
+    return next(i for i in sim.login(user)["items"] if i["class"] == "cert" and i["issuer_cn"] == "MS-ORGANIZATION-ACCESS")
 
 
 def test_list_keychains(sim):
@@ -20,8 +20,7 @@ def test_list_keychains(sim):
 
 
 def test_find_generic_password_block(sim):
-    p = sim.run("/usr/bin/security", "find-generic-password", "-s", "com.microsoft.workplacejoin.thumbprint",
-                "-g", user="alice")
+    p = sim.run("/usr/bin/security", "find-generic-password", "-s", "com.microsoft.workplacejoin.thumbprint", "-g", user="alice")
     assert p.returncode == 0, p.stderr
     assert p.stdout == (
         f'keychain: "{ALICE_KC}"\n'
@@ -104,22 +103,19 @@ def test_dump_keychain_keys(sim):
     assert classes == ["0x0000000F", "0x00000010"]
     for b in wpj_keys:
         assert f"    0x00000006 <blob>=0x{cert['hpky']}" in b
-    priv = [b for b in wpj_keys if "class: 0x00000010" in b][0]
+    priv = next(b for b in wpj_keys if "class: 0x00000010" in b)
     assert "    0x00000000 <uint32>=0x00000010" in priv
 
 
 def test_delete_generic_password(sim):
-    p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint",
-                ALICE_KC, user="alice")
+    p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint", ALICE_KC, user="alice")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f'keychain: "{ALICE_KC}"\n') and p.stdout.endswith("password has been deleted.\n")
     assert not [i for i in sim.login("alice")["items"] if i.get("acct") == "com.microsoft.workplacejoin.thumbprint"]
-    p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint",
-                ALICE_KC, user="alice")
+    p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint", ALICE_KC, user="alice")
     assert (p.returncode, p.stderr) == (44, NOT_FOUND)
     # exact match only: "https://device.login.microsoftonline.com" does not remove the "/" variant
-    assert sim.run("/usr/bin/security", "delete-generic-password", "-s", "https://device.login.microsoftonline.com",
-                   user="alice").returncode == 0
+    assert sim.run("/usr/bin/security", "delete-generic-password", "-s", "https://device.login.microsoftonline.com", user="alice").returncode == 0
     svcs = [i.get("svce") for i in sim.login("alice")["items"]]
     assert "https://device.login.microsoftonline.com/" in svcs and "https://device.login.microsoftonline.com" not in svcs
     p = sim.run("/usr/bin/security", "delete-internet-password", "-s", "login.microsoftonline.com", user="alice")
@@ -160,8 +156,7 @@ def test_identity_preferences(sim):
     p = sim.run("/usr/bin/security", "set-identity-preference", "-n", "-s", svc, user="alice")
     assert (p.returncode, p.stdout) == (0, "")
     p = sim.run("/usr/bin/security", "get-identity-preference", "-s", svc, "-Z", user="alice")
-    assert (p.returncode, p.stderr) == (
-        44, "security: SecIdentityCopyPreferred: The specified item could not be found in the keychain.\n")
+    assert (p.returncode, p.stderr) == (44, "security: SecIdentityCopyPreferred: The specified item could not be found in the keychain.\n")
     assert sim.run("/usr/bin/security", "get-identity-preference", "-s", svc + "/", "-Z", user="alice").returncode == 0
 
 

@@ -32,10 +32,14 @@ def test_remove_framework_and_renew(sim):
     assert sim.run(JAMF, "removeMdmProfile").returncode == 0
     p = sim.run(JAMF, "removeFramework")
     assert p.returncode == 0 and p.stdout
-    for mac in ("/usr/local/jamf", "/usr/local/bin/jamf", "/Library/Application Support/JAMF",
-                "/Library/LaunchDaemons/com.jamfsoftware.task.1.plist",
-                "/Library/LaunchDaemons/com.jamfsoftware.jamf.daemon.plist",
-                "/Library/LaunchAgents/com.jamf.management.agent.plist"):
+    for mac in (
+        "/usr/local/jamf",
+        "/usr/local/bin/jamf",
+        "/Library/Application Support/JAMF",
+        "/Library/LaunchDaemons/com.jamfsoftware.task.1.plist",
+        "/Library/LaunchDaemons/com.jamfsoftware.jamf.daemon.plist",
+        "/Library/LaunchAgents/com.jamf.management.agent.plist",
+    ):
         assert not os.path.lexists(sim.path(mac)), mac
     assert os.path.exists(sim.path("/Library/LaunchDaemons/com.example.backup.plist"))
     assert os.path.exists(sim.path("/Applications/Safari.app"))
@@ -51,8 +55,7 @@ def test_remove_framework_and_renew(sim):
     assert sim.run(JAMF, "recon").returncode == 0
     assert sim.state["recons"] == 1
     p = sim.run("/usr/bin/profiles", "status", "-type", "enrollment")
-    assert p.stdout.splitlines()[1:] == ["MDM enrollment: Yes (User Approved)",
-                                         "MDM server: https://example.jamfcloud.com/mdm/ServerURL"]
+    assert p.stdout.splitlines()[1:] == ["MDM enrollment: Yes (User Approved)", "MDM server: https://example.jamfcloud.com/mdm/ServerURL"]
 
 
 def test_renew_needs_dep_and_open_enroll_url(make_sim):
@@ -90,8 +93,7 @@ def test_pkgutil_killall(sim):
 def test_shutdown(sim):
     p = sim.run("/sbin/shutdown", "-r", "now", user="alice")
     assert (p.returncode, p.stderr) == (1, "shutdown: NOT super-user\n")
-    assert sim.run("/usr/sbin/sysctl", "-n", "kern.boottime").stdout == \
-        "{ sec = 1764130000, usec = 0 } Wed Nov 26 04:06:40 2025\n"
+    assert sim.run("/usr/sbin/sysctl", "-n", "kern.boottime").stdout == "{ sec = 1764130000, usec = 0 } Wed Nov 26 04:06:40 2025\n"
     assert sim.run("/sbin/shutdown", "-r", "now").returncode == 0
     st = sim.state
     assert st["boottime"] > 1764130000 and st["running_apps"] == [] and st["logged_in"] == ["alice"]
@@ -136,8 +138,9 @@ def test_launchctl_sudo_keep_pid(sim):
     with open(probe, "w") as f:
         f.write('#!/bin/sh\necho "$$ $SIMMAC_USER $SIMMAC_ASUSER"\n')
     os.chmod(probe, 0o755)
-    proc = subprocess.Popen([sim.path("/bin/launchctl"), "asuser", "501", "/usr/bin/sudo", "-u", "alice",
-                             "/usr/local/bin/pidprobe"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sim.path("/bin/launchctl"), "asuser", "501", "/usr/bin/sudo", "-u", "alice", "/usr/local/bin/pidprobe"], stdout=subprocess.PIPE, text=True
+    )
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert out.split() == [str(proc.pid), "alice", "501"]
@@ -157,8 +160,7 @@ print("survived", p.returncode, flush=True)
 
 def _parent(sim, argv):
     """Run a fake from a small python parent; return the parent's returncode and output."""
-    p = subprocess.run([sys.executable, "-c", PARENT, *[sim.path(argv[0]), *argv[1:]]],
-                       capture_output=True, text=True, timeout=30)
+    p = subprocess.run([sys.executable, "-c", PARENT, *[sim.path(argv[0]), *argv[1:]]], capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout
 
 
@@ -174,11 +176,23 @@ def test_kill_fault(sim):
     assert (rc, out) == (-signal.SIGKILL, "")
     assert sim.state["running_apps"] == ["Company Portal"]
     # call 3 is a launchctl -> sudo -> security chain: counted once
-    assert _parent(sim, ["/bin/launchctl", "asuser", "501", "/usr/bin/sudo", "-u", "alice", "/usr/bin/id", "-u"]) == \
-        (0, "survived 0\n")
+    assert _parent(sim, ["/bin/launchctl", "asuser", "501", "/usr/bin/sudo", "-u", "alice", "/usr/bin/id", "-u"]) == (0, "survived 0\n")
     # call 4: effect first, then the parent dies
-    rc, out = _parent(sim, ["/bin/launchctl", "asuser", "501", "/usr/bin/sudo", "-u", "alice", "/usr/bin/security",
-                            "delete-generic-password", "-s", "com.microsoft.CompanyPortal"])
+    rc, out = _parent(
+        sim,
+        [
+            "/bin/launchctl",
+            "asuser",
+            "501",
+            "/usr/bin/sudo",
+            "-u",
+            "alice",
+            "/usr/bin/security",
+            "delete-generic-password",
+            "-s",
+            "com.microsoft.CompanyPortal",
+        ],
+    )
     assert (rc, out) == (-signal.SIGKILL, "")
     assert not [i for i in sim.login("alice")["items"] if i.get("svce") == "com.microsoft.CompanyPortal"]
     with open(sim.path("/.lab/calls")) as f:

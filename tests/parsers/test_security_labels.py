@@ -10,8 +10,7 @@ def _genp(*attrs: str) -> str:
 
 
 def test_a_passwords_label_is_its_0x00000007_attribute():
-    [item] = parse_items(_genp('0x00000007 <blob>="Company Portal"', "0x00000008 <blob>=<NULL>",
-                               '"svce"<blob>="com.microsoft.CompanyPortal"'))
+    [item] = parse_items(_genp('0x00000007 <blob>="Company Portal"', "0x00000008 <blob>=<NULL>", '"svce"<blob>="com.microsoft.CompanyPortal"'))
     assert item.get("labl") == "Company Portal"
     assert item.get("svce") == "com.microsoft.CompanyPortal"
 
@@ -35,7 +34,7 @@ def test_a_label_with_a_no_break_space_printed_in_hex_is_decoded():
 
 
 def test_a_hex_only_value_with_its_trailing_space_is_decoded():
-    [item] = parse_items(_genp('0x00000007 <blob>=0x0A09 '))
+    [item] = parse_items(_genp("0x00000007 <blob>=0x0A09 "))
     assert item.get("labl") == "\n\t"
 
 

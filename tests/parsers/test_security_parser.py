@@ -311,7 +311,7 @@ def test_garbage_der_in_issu_gives_none():
 def test_keychain_item_is_frozen():
     [item] = parse_items(GENP_BLOCK)
     assert isinstance(item, KeychainItem)
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError
         item.keychain = "/other"  # type: ignore[misc]
     hash(item)
 
@@ -366,9 +366,7 @@ def test_parse_keychain_list():
     text = '    "/Users/alice/Library/Keychains/login.keychain-db"\n    "/Library/Keychains/System.keychain"\n'
     assert parse_keychain_list(text) == ["/Users/alice/Library/Keychains/login.keychain-db", "/Library/Keychains/System.keychain"]
     assert parse_keychain_list("") == []
-    assert parse_keychain_list('\n  "/Users/a b/Library/Keychains/login.keychain-db"  \njunk\n') == [
-        "/Users/a b/Library/Keychains/login.keychain-db"
-    ]
+    assert parse_keychain_list('\n  "/Users/a b/Library/Keychains/login.keychain-db"  \njunk\n') == ["/Users/a b/Library/Keychains/login.keychain-db"]
 
 
 @pytest.mark.parametrize(

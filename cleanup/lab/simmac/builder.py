@@ -12,11 +12,20 @@ import plistlib
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from cleanup.lab.simmac import common as C
 
-SCENARIOS = ("default", "clean", "no-jamf", "non-removable-mdm", "unsafe-username", "secure-enclave",
-             "cause4-log", "cause5-log")  # cause4/5-log: "default" plus a Company Portal log with that cause's line
+SCENARIOS = (
+    "default",
+    "clean",
+    "no-jamf",
+    "non-removable-mdm",
+    "unsafe-username",
+    "secure-enclave",
+    "cause4-log",
+    "cause5-log",
+)  # cause4/5-log: "default" plus a Company Portal log with that cause's line
 
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 SERIAL = "C02ZK1ABMD6M"
@@ -45,7 +54,12 @@ ARTICLE_USER_ONLY = (
     ("file", "Cookies/com.jamf.management.jamfAAD.binarycookies"),
 )
 HOME_LIBRARY_DIRS = (
-    "Application Support", "Preferences", "Saved Application State", "Cookies", "Keychains", "Caches",
+    "Application Support",
+    "Preferences",
+    "Saved Application State",
+    "Cookies",
+    "Keychains",
+    "Caches",
 )
 
 DEFAULT_PKGS = [
@@ -76,9 +90,15 @@ def device_id_for(serial: str, user: str) -> str:
 
 def _cert(cn: str, issuer: str, seed: str) -> dict:
     return {
-        "class": "cert", "labl": cn, "alis": cn, "subject_cn": cn, "issuer_cn": issuer,
-        "sha1": _hex("sha1:" + seed), "sha256": _hex("sha256:" + seed, "sha256"),
-        "hpky": _hex("hpky:" + seed), "snbr": _hex("snbr:" + seed)[:32],
+        "class": "cert",
+        "labl": cn,
+        "alis": cn,
+        "subject_cn": cn,
+        "issuer_cn": issuer,
+        "sha1": _hex("sha1:" + seed),
+        "sha256": _hex("sha256:" + seed, "sha256"),
+        "hpky": _hex("hpky:" + seed),
+        "snbr": _hex("snbr:" + seed)[:32],
     }
 
 
@@ -86,16 +106,33 @@ def _key(kind: str, label: str, klbl: str) -> dict:
     return {"class": "key", "key_kind": kind, "labl": label, "klbl": klbl}
 
 
-def _genp(name: str, password: str = "", acct: str | None = None, labl: str | None = None,
-          desc: str | None = None) -> dict:
-    return {"class": "genp", "acct": name if acct is None else acct, "svce": name,
-            "labl": name if labl is None else labl, "cdat": CDAT, "mdat": CDAT, "desc": desc,
-            "password": password}
+def _genp(name: str, password: str = "", acct: str | None = None, labl: str | None = None, desc: str | None = None) -> dict:
+    return {
+        "class": "genp",
+        "acct": name if acct is None else acct,
+        "svce": name,
+        "labl": name if labl is None else labl,
+        "cdat": CDAT,
+        "mdat": CDAT,
+        "desc": desc,
+        "password": password,
+    }
 
 
 def _inet(srvr: str, acct: str, path: str = "", password: str = "") -> dict:
-    return {"class": "inet", "srvr": srvr, "acct": acct, "ptcl": "htps", "path": path, "port": 0,
-            "labl": srvr, "cdat": CDAT, "mdat": CDAT, "desc": None, "password": password}
+    return {
+        "class": "inet",
+        "srvr": srvr,
+        "acct": acct,
+        "ptcl": "htps",
+        "path": path,
+        "port": 0,
+        "labl": srvr,
+        "cdat": CDAT,
+        "mdat": CDAT,
+        "desc": None,
+        "password": password,
+    }
 
 
 def _unrelated_login(user: str) -> list[dict]:
@@ -134,21 +171,18 @@ def _ms_login_items(user: str, device_id: str, secure_enclave: bool) -> tuple[li
         wpj,
     ]
     if not secure_enclave:
-        items += [_key("private", "Microsoft Workplace Join Key", wpj["hpky"]),
-                  _key("public", "Microsoft Workplace Join Key", wpj["hpky"])]
+        items += [_key("private", "Microsoft Workplace Join Key", wpj["hpky"]), _key("public", "Microsoft Workplace Join Key", wpj["hpky"])]
     items += [
         _key("private", "Microsoft Session Transport Key", stk),
         _key("public", "Microsoft Session Transport Key", stk),
         dl,
     ]
-    prefs = {"https://enterpriseregistration.windows.net": wpj["sha1"],
-             "https://enterpriseregistration.windows.net/": wpj["sha1"]}
+    prefs = {"https://enterpriseregistration.windows.net": wpj["sha1"], "https://enterpriseregistration.windows.net/": wpj["sha1"]}
     return items, prefs
 
 
 def _keychain(owner: str, items: list[dict], prefs: dict | None = None) -> bytes:
-    return C.dump_json({"format": C.KEYCHAIN_FORMAT, "owner": owner, "items": items,
-                        "identity_preferences": prefs or {}})
+    return C.dump_json({"format": C.KEYCHAIN_FORMAT, "owner": owner, "items": items, "identity_preferences": prefs or {}})
 
 
 #: Company Portal's log folder in each home, and the lines of the article's Causes 4 and 5
@@ -156,20 +190,18 @@ PORTAL_LOGS = "Library/Logs/Company Portal"
 PORTAL_LOG_NAME = "com.microsoft.CompanyPortalMac 2025-06-08--16-05-30-512.log"
 _PORTAL_LINE = "2025-06-08 16:05:{s} 10.0.0.20 {level} com.microsoft.ssp.application TID=1  {text}\n"
 PORTAL_LOG_LINES = {
-    "cause4-log": "WelcomeViewController.swift: 253 (startLogin()) Portal launched without WPJ only arg while "
-                  "account is under partner management",
+    "cause4-log": "WelcomeViewController.swift: 253 (startLogin()) Portal launched without WPJ only arg while account is under partner management",
     "cause5-log": "AppDelegate.swift: 412 (handleLaunchArguments()) Invalid command line input. Registration-only "
-                  "command line flag (-r) can only be used when partner management is enabled in Intune. Please "
-                  "contact your IT admin.",
+    "command line flag (-r) can only be used when partner management is enabled in Intune. Please "
+    "contact your IT admin.",
 }
 
 
 def _portal_log(scenario: str) -> str:
     """A short Company Portal log whose last line is the scenario's symptom."""
-    return (_PORTAL_LINE.format(s="30:512", level="INFO", text="AppDelegate.swift: 88 (applicationDidFinishLaunching"
-                                "(_:)) Company Portal 5.2504.0 (build 5.2504.0.12) launched")
-            + _PORTAL_LINE.format(s="31:204", level="INFO" if scenario == "cause4-log" else "ERROR",
-                                  text=PORTAL_LOG_LINES[scenario]))
+    return _PORTAL_LINE.format(
+        s="30:512", level="INFO", text="AppDelegate.swift: 88 (applicationDidFinishLaunching(_:)) Company Portal 5.2504.0 (build 5.2504.0.12) launched"
+    ) + _PORTAL_LINE.format(s="31:204", level="INFO" if scenario == "cause4-log" else "ERROR", text=PORTAL_LOG_LINES[scenario])
 
 
 # --------------------------------------------------------------------------- writing helpers
@@ -224,19 +256,30 @@ def _article_item(w: _Writer, lib: str, kind: str, rel: str, who: str) -> None:
 
 
 def _user_record(name: str, uid: int, home: str, shell: str, realname: str, gid: int = 20) -> bytes:
-    return _plist({
-        "name": [name], "uid": [str(uid)], "gid": [str(gid)], "home": [home], "shell": [shell],
-        "realname": [realname],
-        "generateduid": [str(uuid.UUID(hex=hashlib.md5(f"guid:{name}:{uid}".encode()).hexdigest()))
-                         .upper()],
-    })
+    return _plist(
+        {
+            "name": [name],
+            "uid": [str(uid)],
+            "gid": [str(gid)],
+            "home": [home],
+            "shell": [shell],
+            "realname": [realname],
+            "generateduid": [str(uuid.UUID(hex=hashlib.md5(f"guid:{name}:{uid}".encode()).hexdigest())).upper()],
+        }
+    )
 
 
 # --------------------------------------------------------------------------- the builder
 
 
-def create_sim_mac(root, users: list[str] | None = None, scenario: str = "default",
-                   logged_out: list[str] | None = None, serial: str = SERIAL, computer_name: str = COMPUTER_NAME) -> dict:
+def create_sim_mac(
+    root,
+    users: list[str] | None = None,
+    scenario: str = "default",
+    logged_out: list[str] | None = None,
+    serial: str = SERIAL,
+    computer_name: str = COMPUTER_NAME,
+) -> dict:
     """Build a simulated Mac in ``root`` (absent or empty) and return a summary of what was built.
 
     ``users``: local user names (default ``["alice", "bob"]``); UIDs 501, 502, ... in order; the first is
@@ -261,9 +304,8 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
         if u not in users:
             raise ValueError(f"logged_out names an unknown user {u!r}")
     rootp = Path(root)
-    if rootp.exists():
-        if not rootp.is_dir() or any(rootp.iterdir()):
-            raise ValueError(f"{root} must be absent or an empty directory")
+    if rootp.exists() and (not rootp.is_dir() or any(rootp.iterdir())):
+        raise ValueError(f"{root} must be absent or an empty directory")
     rootp.mkdir(parents=True, exist_ok=True)
     r = str(rootp.resolve())
     w = _Writer(r)
@@ -275,10 +317,8 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
     console = users[0] if users and users[0] in logged_in else None
 
     # -- state
-    pkgs = [p for p in DEFAULT_PKGS
-            if (has_jamf or not p.startswith("com.jamfsoftware"))
-            and (has_ms or p != "com.microsoft.CompanyPortalMac")]
-    state = {
+    pkgs = [p for p in DEFAULT_PKGS if (has_jamf or not p.startswith("com.jamfsoftware")) and (has_ms or p != "com.microsoft.CompanyPortalMac")]
+    state: dict[str, Any] = {
         "format": C.STATE_FORMAT,
         "serial": serial,
         "computer_name": computer_name,
@@ -315,14 +355,11 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
     # -- users database
     w.mkdir(C.USERS_DB)
     for name, uid, home, shell, realname in SYSTEM_USERS:
-        w.file(f"{C.USERS_DB}/{name}.plist", _user_record(name, uid, home, shell, realname,
-                                                          gid=0 if uid == 0 else uid), 0o600)
+        w.file(f"{C.USERS_DB}/{name}.plist", _user_record(name, uid, home, shell, realname, gid=0 if uid == 0 else uid), 0o600)
     for i, u in enumerate(users):
-        w.file(f"{C.USERS_DB}/{u}.plist",
-               _user_record(u, 501 + i, f"/Users/{u}", "/bin/zsh", u.replace("_", " ").title()), 0o600)
+        w.file(f"{C.USERS_DB}/{u}.plist", _user_record(u, 501 + i, f"/Users/{u}", "/bin/zsh", u.replace("_", " ").title()), 0o600)
     if scenario == "unsafe-username":
-        w.file(f"{C.USERS_DB}/evil.plist", _user_record("../root", 503, "/Users/../root", "/bin/zsh", "Evil"),
-               0o600)
+        w.file(f"{C.USERS_DB}/evil.plist", _user_record("../root", 503, "/Users/../root", "/bin/zsh", "Evil"), 0o600)
 
     # -- system Library
     for d in ("Application Support", "Preferences", "Keychains", "LaunchDaemons", "LaunchAgents", "Caches"):
@@ -330,8 +367,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
     w.file("/Library/Application Support/cleanup/mac.lock", b"", 0o600)  # cleanup is installed: its run lock, unheld
     w.file("/Library/Preferences/com.apple.loginwindow.plist", _plist({"lastUserName": console or ""}))
     w.file("/Library/Preferences/com.microsoft.autoupdate2.plist", _plist({"HowToCheck": "AutomaticDownload"}))
-    w.file("/Library/LaunchDaemons/com.example.backup.plist",
-           C.launchd_plist("com.example.backup", ["/usr/local/bin/backup", "--daily"]))
+    w.file("/Library/LaunchDaemons/com.example.backup.plist", C.launchd_plist("com.example.backup", ["/usr/local/bin/backup", "--daily"]))
     w.mkdir("/var/root")
     w.mkdir("/Users/Shared")
     w.mkdir(TRAP_DIR)
@@ -359,8 +395,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
     w.file(app + "/MacOS/Safari", "#!/bin/sh\nexit 0\n", 0o755)
     if has_ms:
         app = "/Applications/Company Portal.app/Contents"
-        w.file(app + "/Info.plist", _plist({"CFBundleIdentifier": "com.microsoft.CompanyPortalMac",
-                                            "CFBundleShortVersionString": "5.2504.0"}))
+        w.file(app + "/Info.plist", _plist({"CFBundleIdentifier": "com.microsoft.CompanyPortalMac", "CFBundleShortVersionString": "5.2504.0"}))
         w.file(app + "/MacOS/Company Portal", "#!/bin/sh\nexit 0\n", 0o755)
         w.file(app + "/Resources/en.lproj/Localizable.strings", '"Sign in" = "Sign in";\n')
     if has_jamf:
@@ -394,8 +429,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
             ms, prefs = _ms_login_items(u, did, secure_enclave)
             wpj_sha1[u] = prefs["https://enterpriseregistration.windows.net"]
             items = ms + items
-            w.file(f"{lib}/Preferences/com.jamf.management.jamfAAD.plist",
-                   _plist({"have_an_Azure_id": True, "last_aad_token_timestamp": TOKEN_TS}))
+            w.file(f"{lib}/Preferences/com.jamf.management.jamfAAD.plist", _plist({"have_an_Azure_id": True, "last_aad_token_timestamp": TOKEN_TS}))
             traps = set()
             if i == 0:
                 # the first user's Company Portal support dir is a relative link to a system dir
@@ -403,8 +437,7 @@ def create_sim_mac(root, users: list[str] | None = None, scenario: str = "defaul
                 traps.add("Application Support/com.microsoft.CompanyPortal")
             if i == 1:
                 # the second user's cookie file is a relative link to another user's document
-                w.link(f"{lib}/Cookies/com.microsoft.CompanyPortal.binarycookies",
-                       f"../../../{users[0]}/Documents/payroll.xlsx")
+                w.link(f"{lib}/Cookies/com.microsoft.CompanyPortal.binarycookies", f"../../../{users[0]}/Documents/payroll.xlsx")
                 traps.add("Cookies/com.microsoft.CompanyPortal.binarycookies")
             if i == 2:
                 # a parent-link trap: the whole Saved Application State folder is a link elsewhere

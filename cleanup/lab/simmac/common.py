@@ -95,7 +95,7 @@ def load_json(path: str):
         if _scan is None:
             import _json
 
-            _scan = _json.make_scanner(_ScanContext())
+            _scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # the C scanner reads these attributes only (typeshed: a duck type)
         start = len(text) - len(text.lstrip())
         return _scan(text, start)[0]
     except (ImportError, StopIteration, ValueError):
@@ -170,7 +170,7 @@ def load_users(root: str) -> list[dict]:
     import plistlib
 
     d = host_path(root, USERS_DB)
-    out = []
+    out: list[dict] = []
     try:
         names = sorted(os.listdir(d))
     except FileNotFoundError:
@@ -346,9 +346,9 @@ def launchd_plist(label: str, program: list[str]) -> bytes:
 def install_self_service(root: str) -> None:
     app = host_path(root, "/Applications/Self Service.app/Contents")
     os.makedirs(os.path.join(app, "MacOS"), exist_ok=True)
-    write_atomic(os.path.join(app, "Info.plist"),
-                 _plist({"CFBundleIdentifier": "com.jamfsoftware.selfservice.mac",
-                         "CFBundleShortVersionString": "11.10.1"}), 0o644)
+    write_atomic(
+        os.path.join(app, "Info.plist"), _plist({"CFBundleIdentifier": "com.jamfsoftware.selfservice.mac", "CFBundleShortVersionString": "11.10.1"}), 0o644
+    )
     write_atomic(os.path.join(app, "MacOS", "Self Service"), b"#!/bin/sh\nexit 0\n", 0o755)
 
 
@@ -368,11 +368,13 @@ def install_jamf_framework(root: str) -> None:
     files = {
         JAMF_CA_BIN: (fake_script("jamfaad", root), 0o755),
         JAMF_CA_APP + "/Contents/Info.plist": (
-            _plist({"CFBundleIdentifier": "com.jamf.management.Jamf-Conditional-Access",
-                    "CFBundleShortVersionString": "2.1.0"}), 0o644),
+            _plist({"CFBundleIdentifier": "com.jamf.management.Jamf-Conditional-Access", "CFBundleShortVersionString": "2.1.0"}),
+            0o644,
+        ),
         JAMF_SUPPORT + "/Jamf.app/Contents/Info.plist": (
             _plist({"CFBundleIdentifier": "com.jamf.management.Jamf", "CFBundleShortVersionString": "11.10.1"}),
-            0o644),
+            0o644,
+        ),
         JAMF_SUPPORT + "/ManagementFrameworkScripts/StartupScript.sh": (b"#!/bin/sh\nexit 0\n", 0o755),
         JAMF_SUPPORT + "/Receipts/.keep": (b"", 0o644),
     }

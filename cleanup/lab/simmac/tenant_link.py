@@ -26,8 +26,7 @@ def link(root: str, url: str, ca_pem: str, events=REGISTRATION_EVENTS) -> None:
 
 def _post(tenant: dict, path: str, body: dict) -> dict:
     ctx = ssl.create_default_context(cafile=tenant["ca_pem"])
-    req = urllib.request.Request(tenant["url"] + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(tenant["url"] + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
         return json.loads(resp.read() or b"{}")
 

@@ -72,8 +72,7 @@ def t_jamf(ctx: Ctx, argv: list[str]):
         for mac in ("/usr/local/jamf", C.JAMF_LINK, C.JAMF_SUPPORT):
             _rm(C.host_path(ctx.root, mac))
         for pattern in ("/Library/LaunchDaemons/com.jamfsoftware.*", "/Library/LaunchAgents/com.jamf*"):
-            for hp in sorted(glob.glob(glob.escape(C.host_path(ctx.root, os.path.dirname(pattern))) + "/"
-                                       + os.path.basename(pattern))):
+            for hp in sorted(glob.glob(glob.escape(C.host_path(ctx.root, os.path.dirname(pattern))) + "/" + os.path.basename(pattern))):
                 _rm(hp)
         ctx.state["pkgs"] = [p for p in ctx.state["pkgs"] if not p.startswith("com.jamfsoftware")]
         ctx.save()
@@ -185,8 +184,7 @@ def t_open(ctx: Ctx, argv: list[str]):
     if app is not None:
         name = app[1]
         if app[0] == "-b":
-            names = {"com.microsoft.CompanyPortalMac": "Company Portal",
-                     "com.jamfsoftware.selfservice.mac": "Self Service", "com.apple.Safari": "Safari"}
+            names = {"com.microsoft.CompanyPortalMac": "Company Portal", "com.jamfsoftware.selfservice.mac": "Self Service", "com.apple.Safari": "Safari"}
             if name not in names:
                 raise Fail(1, f"Unable to find application with bundle identifier '{name}'")
             name = names[name]
@@ -270,8 +268,7 @@ def t_jamfaad(ctx: Ctx, argv: list[str]):
             if len(keep) != len(kc.get("items", [])):
                 kc["items"] = keep
                 C.save_keychain(kc_hp, kc)
-        pref = C.host_path(ctx.root, C.resolve_mac(
-            ctx.root, f"{me['home']}/Library/Preferences/com.jamf.management.jamfAAD.plist", follow_last=False))
+        pref = C.host_path(ctx.root, C.resolve_mac(ctx.root, f"{me['home']}/Library/Preferences/com.jamf.management.jamfAAD.plist", follow_last=False))
         if os.path.isfile(pref) and not os.path.islink(pref):
             with open(pref, "rb") as f:
                 data = plistlib.load(f)

@@ -10,8 +10,7 @@ from cleanup.lab.simmac.fakes import Ctx, Fail, err, out, usage
 # --------------------------------------------------------------------------- pkgutil, killall
 
 
-PKG_INFO = {"com.microsoft.CompanyPortalMac": ("5.2504.0", "Applications"),
-            "com.jamfsoftware.jamf": ("11.10.1", "")}
+PKG_INFO = {"com.microsoft.CompanyPortalMac": ("5.2504.0", "Applications"), "com.jamfsoftware.jamf": ("11.10.1", "")}
 
 
 def t_pkgutil(ctx: Ctx, argv: list[str]):
@@ -127,8 +126,15 @@ def t_shutdown(ctx: Ctx, argv: list[str]):
 # --------------------------------------------------------------------------- dscl, stat, id
 
 
-DS_ATTRS = {"RecordName": "name", "UniqueID": "uid", "PrimaryGroupID": "gid", "NFSHomeDirectory": "home",
-            "UserShell": "shell", "RealName": "realname", "GeneratedUID": "generateduid"}
+DS_ATTRS = {
+    "RecordName": "name",
+    "UniqueID": "uid",
+    "PrimaryGroupID": "gid",
+    "NFSHomeDirectory": "home",
+    "UserShell": "shell",
+    "RealName": "realname",
+    "GeneratedUID": "generateduid",
+}
 DS_NOT_FOUND = "<dscl_cmd> DS Error: -14136 (eDSRecordNotFound)"
 
 
@@ -159,13 +165,13 @@ def t_dscl(ctx: Ctx, argv: list[str]):
     if verb == "-read":
         if not path.startswith("/Users/"):
             raise Fail(56, DS_NOT_FOUND)
-        u = C.user_by_name(users, path[len("/Users/"):])
-        if u is None:
+        rec = C.user_by_name(users, path[len("/Users/") :])
+        if rec is None:
             raise Fail(56, DS_NOT_FOUND)
         keys = rest or sorted(DS_ATTRS)
         for k in keys:
             key = DS_ATTRS.get(k)
-            v = u.get(key) if key else None
+            v = rec.get(key) if key else None
             if v is None or v == "":
                 if rest:
                     err(f"No such key: {k}")
@@ -212,8 +218,6 @@ def t_stat(ctx: Ctx, argv: list[str]):
             i += 1
     if not paths or fmt is None:
         usage(use)
-    import re
-
     rc = 0
     for p in paths:
         mac = p if p.startswith("/") else "/" + p
@@ -230,27 +234,33 @@ def t_stat(ctx: Ctx, argv: list[str]):
                 rc = 1
                 continue
             uid, size, mode, gid = _path_owner(ctx, mac), st.st_size, st.st_mode, 0 if _path_owner(ctx, mac) == 0 else 20
-
-        def name_of(uid):
-            u = C.user_by_uid(ctx.users, uid)
-            return u["name"] if u else str(uid)
-
-        def sub(m):
-            s, c = m.group(1), m.group(2)
-            if c == "u":
-                return name_of(uid) if s else str(uid)
-            if c == "g":
-                return ({0: "wheel", 20: "staff"}.get(gid, str(gid))) if s else str(gid)
-            if c == "z":
-                return str(size)
-            if c == "p":
-                return "%o" % mode
-            if c == "N":
-                return p
-            return m.group(0)
-
-        out(re.sub(r"%(S?)([ugzpN])", sub, fmt))
+        out(_stat_line(ctx, fmt, p, uid, size, mode, gid))
     return rc
+
+
+def _stat_line(ctx: Ctx, fmt: str, p: str, uid: int, size: int, mode: int, gid: int) -> str:
+    """``fmt`` with stat's %u %g %z %p %N (and %Su %Sg) filled in for one file."""
+    import re
+
+    def name_of(uid):
+        u = C.user_by_uid(ctx.users, uid)
+        return u["name"] if u else str(uid)
+
+    def sub(m):
+        s, c = m.group(1), m.group(2)
+        if c == "u":
+            return name_of(uid) if s else str(uid)
+        if c == "g":
+            return ({0: "wheel", 20: "staff"}.get(gid, str(gid))) if s else str(gid)
+        if c == "z":
+            return str(size)
+        if c == "p":
+            return f"{mode:o}"
+        if c == "N":
+            return p
+        return m.group(0)
+
+    return re.sub(r"%(S?)([ugzpN])", sub, fmt)
 
 
 def t_id(ctx: Ctx, argv: list[str]):

@@ -12,7 +12,7 @@ from cleanup.lab.simmac.fakes import Ctx, Fail, err, out, usage
 
 def _esc(b: bytes) -> str:
     """The quoted rendering: ``"`` raw, a backslash or a byte that is not printable ASCII as octal."""
-    return "".join(chr(c) if 0x20 <= c <= 0x7E and c != 0x5C else "\\%03o" % c for c in b)
+    return "".join(chr(c) if 0x20 <= c <= 0x7E and c != 0x5C else f"\\{c:03o}" for c in b)
 
 
 def blob(v) -> str:
@@ -31,7 +31,7 @@ def timedate(v) -> str:
 
 
 def u32(v) -> str:
-    return "<NULL>" if v is None else "0x%08X" % int(v)
+    return "<NULL>" if v is None else f"0x{int(v):08X}"
 
 
 def hexblob(h) -> str:
@@ -94,9 +94,9 @@ def block(kc_mac: str, item: dict) -> list[str]:
         private = item.get("key_kind") == "private"
         kcls = 0x10 if private else 0x0F
         lines += [
-            "class: 0x%08X" % kcls,
+            f"class: 0x{kcls:08X}",
             "attributes:",
-            "    0x00000000 <uint32>=0x%08X" % kcls,
+            f"    0x00000000 <uint32>=0x{kcls:08X}",
             f"    0x00000001 <blob>={blob(item.get('labl'))}",
             "    0x00000002 <blob>=<NULL>",
             "    0x00000003 <uint32>=0x00000001",
@@ -193,7 +193,7 @@ def open_keychains(ctx: Ctx, args: list[str], op: str, prefix: str) -> list[Keyc
         try:
             data = C.load_keychain(hp)
         except Exception:
-            raise Fail(50, f"security: SecKeychainOpen {mac}: The specified keychain is not a valid keychain file.")
+            raise Fail(50, f"security: SecKeychainOpen {mac}: The specified keychain is not a valid keychain file.") from None
         kc = Keychain(mac, hp, data)
         check_access(ctx, kc, op, prefix)
         kcs.append(kc)
@@ -249,10 +249,8 @@ def _getopt(argv: list[str], spec: str, use: str):
     return d, argv[i:]
 
 
-_PW_ATTRS = {"a": "acct", "s": "svce", "l": "labl", "D": "desc", "j": "icmt", "c": "crtr", "C": "type",
-             "G": "gena"}
-_INET_ATTRS = {"a": "acct", "s": "srvr", "l": "labl", "p": "path", "r": "ptcl", "d": "sdmn", "D": "desc",
-               "j": "icmt", "c": "crtr", "C": "type"}
+_PW_ATTRS = {"a": "acct", "s": "svce", "l": "labl", "D": "desc", "j": "icmt", "c": "crtr", "C": "type", "G": "gena"}
+_INET_ATTRS = {"a": "acct", "s": "srvr", "l": "labl", "p": "path", "r": "ptcl", "d": "sdmn", "D": "desc", "j": "icmt", "c": "crtr", "C": "type"}
 
 
 def _match_attrs(item: dict, cls: str, opts: dict, attrs: dict) -> bool:
@@ -267,14 +265,15 @@ def _match_attrs(item: dict, cls: str, opts: dict, attrs: dict) -> bool:
             if have is None or str(have) != want:
                 return False
     if cls == "inet" and "P" in opts:
-        if str(item.get("port", 0)) != opts["P"][-1]:
-            return False
+        return str(item.get("port", 0)) == opts["P"][-1]
     return True
 
 
 def _find_pw(ctx: Ctx, argv: list[str], cls: str):
-    use = (f"usage: find-{'generic' if cls == 'genp' else 'internet'}-password [-a account] [-s "
-           f"{'service' if cls == 'genp' else 'server'}] [-l label] [-g] [-w] [keychain...]")
+    use = (
+        f"usage: find-{'generic' if cls == 'genp' else 'internet'}-password [-a account] [-s "
+        f"{'service' if cls == 'genp' else 'server'}] [-l label] [-g] [-w] [keychain...]"
+    )
     spec = "a:c:C:D:G:j:l:s:gw" if cls == "genp" else "a:c:C:d:D:j:l:p:P:r:s:t:gw"
     opts, args = _getopt(argv, spec, use)
     attrs = _PW_ATTRS if cls == "genp" else _INET_ATTRS
@@ -373,9 +372,9 @@ def _delete_cert_like(ctx: Ctx, argv: list[str], identity: bool):
     kcs = open_keychains(ctx, args, "read", "SecKeychainItemDelete")
     key, sel = _select_certs(ctx, kcs, opts, what)
     if identity:
-        sel = [(kc, it) for kc, it in sel
-               if any(k.get("class") == "key" and k.get("key_kind") == "private" and k.get("klbl") == it.get("hpky")
-                      for k in kc.items)]
+        sel = [
+            (kc, it) for kc, it in sel if any(k.get("class") == "key" and k.get("key_kind") == "private" and k.get("klbl") == it.get("hpky") for k in kc.items)
+        ]
     if not sel:
         raise Fail(44, f'Unable to delete {what} matching "{key}"')
     if len(sel) > 1 and "Z" not in opts:
@@ -436,7 +435,7 @@ def sec_set_identity_preference(ctx: Ctx, argv: list[str]):
                 del prefs[svc]
                 kc.save()
         return 0
-    key, sel = _select_certs(ctx, kcs, opts, "identity")
+    _key, sel = _select_certs(ctx, kcs, opts, "identity")
     if not sel:
         raise Fail(44, "security: SecIdentitySetPreferred: The specified item could not be found in the keychain.")
     target = kcs[0]
@@ -446,7 +445,7 @@ def sec_set_identity_preference(ctx: Ctx, argv: list[str]):
 
 
 def sec_show_keychain_info(ctx: Ctx, argv: list[str]):
-    opts, args = _getopt(argv, "", "usage: show-keychain-info [keychain]")
+    _opts, args = _getopt(argv, "", "usage: show-keychain-info [keychain]")
     if len(args) > 1:
         usage("usage: show-keychain-info [keychain]")
     mac = _kc_mac(ctx, args[0]) if args else search_list(ctx)[0]

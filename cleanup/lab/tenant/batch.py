@@ -56,9 +56,14 @@ def _item_request(outer: Request, item: dict) -> Request:
     headers = {k: v for k, v in outer.headers.items() if k in ("authorization", "client-request-id")}
     headers.update({str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()})
     body = item.get("body")
-    return Request(method=str(item["method"]).upper(), path="/v1.0" + path,
-                   query=parse_qs(parts.query, keep_blank_values=True), headers=headers,
-                   body=json.dumps(body).encode() if body is not None else b"", in_batch=True)
+    return Request(
+        method=str(item["method"]).upper(),
+        path="/v1.0" + path,
+        query=parse_qs(parts.query, keep_blank_values=True),
+        headers=headers,
+        body=json.dumps(body).encode() if body is not None else b"",
+        in_batch=True,
+    )
 
 
 def batch(svc, req: Request):
@@ -90,14 +95,18 @@ def batch(svc, req: Request):
         failed_dep = next((d for d in item.get("dependsOn") or [] if not 200 <= statuses.get(d, 0) < 300), None)
         if failed_dep is not None:
             statuses[item["id"]] = 424
-            responses.append({"id": item["id"], "status": 424, "headers": {"Content-Type": "application/json"},
-                              "body": {"error": {"code": "FailedDependency",
-                                                 "message": f"Depends on request '{failed_dep}', which failed."}}})
+            responses.append(
+                {
+                    "id": item["id"],
+                    "status": 424,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"error": {"code": "FailedDependency", "message": f"Depends on request '{failed_dep}', which failed."}},
+                }
+            )
             continue
         resp = svc.handle_item(_item_request(req, item))
         statuses[item["id"]] = resp.status
-        entry = {"id": item["id"], "status": resp.status,
-                 "headers": {k: v for k, v in resp.headers.items() if k.lower() != "content-length"}}
+        entry = {"id": item["id"], "status": resp.status, "headers": {k: v for k, v in resp.headers.items() if k.lower() != "content-length"}}
         if resp.body:
             entry["body"] = resp.json()
         responses.append(entry)

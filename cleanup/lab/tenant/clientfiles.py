@@ -25,27 +25,27 @@ def write_client_files(server, directory: Path) -> dict:
     jamf = creds["jamf_clients"]["full"]
     graph = creds["graph_apps"]["full"]
     ca = str(Path(server.ca_pem).resolve())
-    config = "\n".join([
-        "[jamf]",
-        f"url = {_toml_str(server.url)}",
-        'auth = "client"',
-        f"client_id = {_toml_str(jamf['client_id'])}",
-        "",
-        "[graph]",
-        f"tenant_id = {_toml_str(creds['tenant_id'])}",
-        f"client_id = {_toml_str(graph['client_id'])}",
-        'auth = "secret"',
-        f"authority_host = {_toml_str(server.url)}",
-        f"endpoint = {_toml_str(server.url)}",
-        "",
-        "[tls]",
-        f"ca_bundle = {_toml_str(ca)}",
-        "",
-    ])
+    config = "\n".join(
+        [
+            "[jamf]",
+            f"url = {_toml_str(server.url)}",
+            'auth = "client"',
+            f"client_id = {_toml_str(jamf['client_id'])}",
+            "",
+            "[graph]",
+            f"tenant_id = {_toml_str(creds['tenant_id'])}",
+            f"client_id = {_toml_str(graph['client_id'])}",
+            'auth = "secret"',
+            f"authority_host = {_toml_str(server.url)}",
+            f"endpoint = {_toml_str(server.url)}",
+            "",
+            "[tls]",
+            f"ca_bundle = {_toml_str(ca)}",
+            "",
+        ]
+    )
     _write(directory / "config.toml", config, 0o644)
-    _write(directory / "secrets.env",
-           f"CLEANUP_JAMF_CLIENT_SECRET={jamf['client_secret']}\n"
-           f"CLEANUP_GRAPH_CLIENT_SECRET={graph['client_secret']}\n", 0o600)
+    _write(directory / "secrets.env", f"CLEANUP_JAMF_CLIENT_SECRET={jamf['client_secret']}\nCLEANUP_GRAPH_CLIENT_SECRET={graph['client_secret']}\n", 0o600)
     info = {"url": server.url, "ca_pem": ca, "tenant_id": creds["tenant_id"]}
     _write(directory / "tenant.json", json.dumps(info, indent=2) + "\n", 0o644)
     return info

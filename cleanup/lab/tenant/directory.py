@@ -12,15 +12,16 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-INTUNE_API_APP_ID = "c161e42e-d4df-4a3d-9b42-e7a3c31f59d4"   # "Microsoft Intune API"
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"         # "Microsoft Graph"
+INTUNE_API_APP_ID = "c161e42e-d4df-4a3d-9b42-e7a3c31f59d4"  # "Microsoft Intune API"
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"  # "Microsoft Graph"
 JAMF_PRO_APP_NAME = "Jamf Pro"
 CONNECTOR_APP_NAME = "Jamf Native macOS Connector"
 INTUNE_PLAN = ("c1ec4a95-1f05-45b3-a911-aa3fa01094f5", "INTUNE_A")
 E3_SKU = ("05e9a617-0261-4cee-bb44-138d3ef5d965", "SPE_E3")
-E3_PLANS = [INTUNE_PLAN, ("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM"),
-            ("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")]
+E3_PLANS = [INTUNE_PLAN, ("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM"), ("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")]
 MAC_POLICY_TYPE = "#microsoft.graph.macOSCompliancePolicy"
 WINDOWS_POLICY_TYPE = "#microsoft.graph.windows10CompliancePolicy"
 
@@ -35,25 +36,38 @@ class Directory:
 
     def __init__(self, tenant_id: str):
         self.tenant_id = tenant_id
-        self.service_principals: dict[str, dict] = {}     # object id -> record
-        self.assignments: dict[str, list[dict]] = {}      # principal object id -> app role assignments
-        self.skus: dict[str, dict] = {}                   # skuId -> {part, plans, prepaid, status}
-        self.users: dict[str, dict] = {}                  # lower-case UPN -> {id, upn, skus}
-        self._user_ids: dict[str, str] = {}               # object id -> lower-case UPN
+        self.service_principals: dict[str, dict] = {}  # object id -> record
+        self.assignments: dict[str, list[dict]] = {}  # principal object id -> app role assignments
+        self.skus: dict[str, dict] = {}  # skuId -> {part, plans, prepaid, status}
+        self.users: dict[str, dict] = {}  # lower-case UPN -> {id, upn, skus}
+        self._user_ids: dict[str, str] = {}  # object id -> lower-case UPN
         self.partners: list[dict] = []
         self.policies: list[dict] = []
         self.groups: dict[str, dict] = {}
 
     # -- service principals ----------------------------------------------------------------------------
 
-    def add_service_principal(self, display_name: str, app_id: str | None = None,
-                              app_roles: list[str] = ()) -> dict:
+    def add_service_principal(self, display_name: str, app_id: str | None = None, app_roles: Sequence[str] = ()) -> dict:
         app_id = app_id or _guid("app:" + display_name)
-        sp = {"id": _guid("sp:" + app_id), "appId": app_id, "displayName": display_name, "accountEnabled": True,
-              "created": time.time() - 400 * 86400,
-              "appRoles": [{"id": _guid(f"role:{app_id}:{v}"), "value": v, "displayName": v.replace("_", " "),
-                            "description": v, "allowedMemberTypes": ["Application"], "isEnabled": True,
-                            "origin": "Application"} for v in app_roles]}
+        sp: dict[str, Any] = {
+            "id": _guid("sp:" + app_id),
+            "appId": app_id,
+            "displayName": display_name,
+            "accountEnabled": True,
+            "created": time.time() - 400 * 86400,
+            "appRoles": [
+                {
+                    "id": _guid(f"role:{app_id}:{v}"),
+                    "value": v,
+                    "displayName": v.replace("_", " "),
+                    "description": v,
+                    "allowedMemberTypes": ["Application"],
+                    "isEnabled": True,
+                    "origin": "Application",
+                }
+                for v in app_roles
+            ],
+        }
         self.service_principals[sp["id"]] = sp
         self.assignments.setdefault(sp["id"], [])
         return sp
@@ -75,25 +89,29 @@ class Directory:
         role = next(r for r in resource["appRoles"] if r["value"] == role_value)
         seed = f"assignment:{principal['id']}:{role['id']}"
         raw = uuid.UUID(_guid(seed)).bytes + uuid.UUID(_guid(seed + ":2")).bytes
-        entry = {"id": base64.urlsafe_b64encode(raw).decode().rstrip("="), "appRoleId": role["id"],
-                 "created": time.time() - 300 * 86400, "principalDisplayName": principal["displayName"],
-                 "principalId": principal["id"], "principalType": "ServicePrincipal",
-                 "resourceDisplayName": resource["displayName"], "resourceId": resource["id"]}
+        entry = {
+            "id": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            "appRoleId": role["id"],
+            "created": time.time() - 300 * 86400,
+            "principalDisplayName": principal["displayName"],
+            "principalId": principal["id"],
+            "principalType": "ServicePrincipal",
+            "resourceDisplayName": resource["displayName"],
+            "resourceId": resource["id"],
+        }
         self.assignments.setdefault(principal["id"], []).append(entry)
         return entry
 
     # -- licences --------------------------------------------------------------------------------------
 
-    def add_sku(self, sku_id: str, part: str, plans: list[tuple[str, str]], prepaid: int = 5000,
-                status: str = "Enabled") -> dict:
+    def add_sku(self, sku_id: str, part: str, plans: list[tuple[str, str]], prepaid: int = 5000, status: str = "Enabled") -> dict:
         sku = {"skuId": sku_id, "part": part, "plans": list(plans), "prepaid": prepaid, "status": status}
         self.skus[sku_id] = sku
         return sku
 
     def add_user(self, upn: str, sku_ids: list[str] | None = None) -> dict:
         """A user (by UPN) holding ``sku_ids`` (default: the E3 licence, which includes Intune)."""
-        user = {"id": _guid("user:" + upn.lower()), "upn": upn,
-                "skus": list(E3_SKU[:1] if sku_ids is None else sku_ids)}
+        user: dict[str, Any] = {"id": _guid("user:" + upn.lower()), "upn": upn, "skus": list(E3_SKU[:1] if sku_ids is None else sku_ids)}
         self.users[upn.lower()] = user
         self._user_ids[user["id"]] = upn.lower()
         return user
@@ -109,15 +127,19 @@ class Directory:
     # -- Intune ----------------------------------------------------------------------------------------
 
     def add_group(self, name: str, rule: str | None = None) -> dict:
-        group = {"id": _guid("group:" + name), "displayName": name,
-                 "groupTypes": ["DynamicMembership"] if rule else [], "membershipRule": rule,
-                 "membershipRuleProcessingState": "On" if rule else None, "created": time.time() - 500 * 86400}
+        group: dict[str, Any] = {
+            "id": _guid("group:" + name),
+            "displayName": name,
+            "groupTypes": ["DynamicMembership"] if rule else [],
+            "membershipRule": rule,
+            "membershipRuleProcessingState": "On" if rule else None,
+            "created": time.time() - 500 * 86400,
+        }
         self.groups[group["id"]] = group
         return group
 
     def add_policy(self, name: str, odata_type: str, targets: list[dict]) -> dict:
-        policy = {"id": _guid("policy:" + name), "displayName": name, "@odata.type": odata_type,
-                  "created": time.time() - 200 * 86400, "targets": list(targets)}
+        policy = {"id": _guid("policy:" + name), "displayName": name, "@odata.type": odata_type, "created": time.time() - 200 * 86400, "targets": list(targets)}
         self.policies.append(policy)
         return policy
 
@@ -137,11 +159,10 @@ def seed_healthy(d: Directory, upns: list[str]) -> Directory:
     ``update_device_attributes`` on the Intune API (consented); the connector app; E3 licences with Intune
     for every user in ``upns``; a macOS compliance policy assigned to a user group (and a Windows one to a
     device group, which the Jamf rule does not concern)."""
-    graph = d.add_service_principal("Microsoft Graph", GRAPH_APP_ID,
-                                    ["Device.Read.All", "Device.ReadWrite.All", "User.Read.All"])
-    intune = d.add_service_principal("Microsoft Intune API", INTUNE_API_APP_ID,
-                                     ["update_device_attributes", "send_device_attributes", "get_device_compliance",
-                                      "scep_challenge_provider"])
+    graph = d.add_service_principal("Microsoft Graph", GRAPH_APP_ID, ["Device.Read.All", "Device.ReadWrite.All", "User.Read.All"])
+    intune = d.add_service_principal(
+        "Microsoft Intune API", INTUNE_API_APP_ID, ["update_device_attributes", "send_device_attributes", "get_device_compliance", "scep_challenge_provider"]
+    )
     jamf_app = d.add_service_principal(JAMF_PRO_APP_NAME)
     d.grant(jamf_app, intune, "update_device_attributes")
     connector = d.add_service_principal(CONNECTOR_APP_NAME, _guid("app:jamf-native-macos-connector"))
@@ -150,9 +171,17 @@ def seed_healthy(d: Directory, upns: list[str]) -> Directory:
     d.add_sku(*E3_SKU, plans=E3_PLANS)
     for upn in dict.fromkeys(upns):
         d.add_user(upn)
-    d.partners.append({"id": _guid("partner:jamf"), "displayName": "Jamf", "partnerState": "enabled",
-                       "partnerAppType": "multiTenantApp", "singleTenantAppId": None, "isConfigured": True,
-                       "heartbeat_age": 600.0})
+    d.partners.append(
+        {
+            "id": _guid("partner:jamf"),
+            "displayName": "Jamf",
+            "partnerState": "enabled",
+            "partnerAppType": "multiTenantApp",
+            "singleTenantAppId": None,
+            "isConfigured": True,
+            "heartbeat_age": 600.0,
+        }
+    )
     mac_users = d.add_group("All Mac Users", '(user.extensionAttribute1 -eq "mac")')
     staff = d.add_group("Staff")
     windows = d.add_group("All Windows PCs", '(device.deviceOSType -eq "Windows")')
@@ -164,14 +193,20 @@ def seed_healthy(d: Directory, upns: list[str]) -> Directory:
 # -- one cause each (the article's numbering) --------------------------------------------------------------
 
 
+def _seeded(found: dict | None) -> dict:
+    """What ``seed_healthy`` created, which each ``break_*`` function changes."""
+    assert found is not None, "seed_healthy seeds it"
+    return found
+
+
 def break_jamf_app_permissions(d: Directory) -> None:
     """Cause 1: the Jamf Pro app holds a second permission besides update_device_attributes."""
-    d.grant(d.by_name(JAMF_PRO_APP_NAME), d.by_app_id(GRAPH_APP_ID), "Device.ReadWrite.All")
+    d.grant(_seeded(d.by_name(JAMF_PRO_APP_NAME)), _seeded(d.by_app_id(GRAPH_APP_ID)), "Device.ReadWrite.All")
 
 
 def break_jamf_app_consent(d: Directory) -> None:
     """Cause 1: the Jamf Pro app was never granted admin consent (no app role assignment at all)."""
-    d.assignments[d.by_name(JAMF_PRO_APP_NAME)["id"]] = []
+    d.assignments[_seeded(d.by_name(JAMF_PRO_APP_NAME))["id"]] = []
 
 
 def break_connector(d: Directory) -> None:
@@ -187,11 +222,11 @@ def break_user_licence(d: Directory, upn: str) -> None:
 def break_partner(d: Directory) -> None:
     """Cause 5: the Intune integration is off in Jamf Pro: Intune sees the partner unavailable, no heartbeat
     for days."""
-    partner = d.jamf_partner()
+    partner = _seeded(d.jamf_partner())
     partner.update(partnerState="unavailable", heartbeat_age=9 * 86400.0)
 
 
 def break_policy_groups(d: Directory) -> None:
     """A macOS compliance policy also assigned to a device group (Jamf supports user groups only)."""
     macs = d.add_group("All Macs (devices)", '(device.deviceOSType -eq "MacMDM")')
-    d.policy("macOS baseline")["targets"].append(group_target(macs))
+    _seeded(d.policy("macOS baseline"))["targets"].append(group_target(macs))

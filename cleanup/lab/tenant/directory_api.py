@@ -32,32 +32,32 @@ SERVICE_CONFIG_READ = {"DeviceManagementServiceConfig.Read.All", "DeviceManageme
 CONFIGURATION_READ = {"DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"}
 
 _SP_FILTERABLE = {"id", "appId", "displayName", "servicePrincipalType", "accountEnabled"}
-_MS_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"   # Microsoft's own apps are owned by this tenant
+_MS_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # Microsoft's own apps are owned by this tenant
 
 
 def _context(svc, what: str) -> str:
     return f"{svc.url}/v1.0/$metadata#{what}"
 
 
-def _page(svc, req: Request, path: str, views: list[dict], type_name: str, context: str,
-          default_top: int = 100, max_top: int = 999) -> Response:
+def _page(svc, req: Request, path: str, views: list[dict], type_name: str, context: str, default_top: int = 100, max_top: int = 999) -> Response:
     """A collection page: ``$top``, an opaque ``$skiptoken`` (an offset here) and ``$select``."""
     try:
         top = int(req.arg("$top", str(default_top)))
     except ValueError:
         top = -1
     if not 1 <= top <= max_top:
-        return graph_error(req, 400, "Request_UnsupportedQuery",
-                           f"Invalid page size specified: '{req.arg('$top')}'. Must be between 1 and {max_top} "
-                           "inclusive.")
+        return graph_error(
+            req, 400, "Request_UnsupportedQuery", f"Invalid page size specified: '{req.arg('$top')}'. Must be between 1 and {max_top} inclusive."
+        )
     start = 0
-    if req.arg("$skiptoken") is not None:
+    skiptoken = req.arg("$skiptoken")
+    if skiptoken is not None:
         try:
-            start = int(base64.urlsafe_b64decode(req.arg("$skiptoken") + "==").decode())
+            start = int(base64.urlsafe_b64decode(skiptoken + "==").decode())
         except ValueError:
             return graph_error(req, 400, "Request_BadRequest", "Invalid $skiptoken.")
     values = []
-    for view in views[start:start + top]:
+    for view in views[start : start + top]:
         selected, bad = _select(req, view, type_name)
         if bad:
             return bad
@@ -77,14 +77,24 @@ def _page(svc, req: Request, path: str, views: list[dict], type_name: str, conte
 def _sp_view(svc, sp: dict) -> dict:
     first_party = sp["appId"].startswith("00000003-") or sp["displayName"].startswith("Microsoft ")
     return {
-        "id": sp["id"], "deletedDateTime": None, "accountEnabled": sp["accountEnabled"], "alternativeNames": [],
-        "appDisplayName": sp["displayName"], "appDescription": None, "appId": sp["appId"],
+        "id": sp["id"],
+        "deletedDateTime": None,
+        "accountEnabled": sp["accountEnabled"],
+        "alternativeNames": [],
+        "appDisplayName": sp["displayName"],
+        "appDescription": None,
+        "appId": sp["appId"],
         "appOwnerOrganizationId": _MS_TENANT if first_party else svc.tenant.tenant_id,
-        "appRoleAssignmentRequired": False, "description": None, "displayName": sp["displayName"],
-        "homepage": None, "notes": None, "servicePrincipalNames": [sp["appId"]],
+        "appRoleAssignmentRequired": False,
+        "description": None,
+        "displayName": sp["displayName"],
+        "homepage": None,
+        "notes": None,
+        "servicePrincipalNames": [sp["appId"]],
         "servicePrincipalType": "Application",
         "signInAudience": "AzureADMultipleOrgs" if first_party else "AzureADMyOrg",
-        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "appRoles": [dict(r) for r in sp["appRoles"]],
+        "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+        "appRoles": [dict(r) for r in sp["appRoles"]],
         "oauth2PermissionScopes": [],
     }
 
@@ -94,16 +104,20 @@ def list_service_principals(svc, req: Request):
     if denied:
         return denied
     node = None
-    if req.arg("$filter") is not None:
+    text = req.arg("$filter")
+    if text is not None:
         try:
-            node = odata.parse(req.arg("$filter"))
+            node = odata.parse(text)
         except odata.FilterError as exc:
             return graph_error(req, 400, "BadRequest", f"Invalid filter clause: {exc}")
         unsupported = (odata.properties(node) - _SP_FILTERABLE) or (odata.functions(node) - {"startswith"})
         if unsupported:
-            return graph_error(req, 400, "Request_UnsupportedQuery",
-                               f"Unsupported or invalid query filter clause specified for property "
-                               f"'{sorted(unsupported)[0]}' of resource 'ServicePrincipal'.")
+            return graph_error(
+                req,
+                400,
+                "Request_UnsupportedQuery",
+                f"Unsupported or invalid query filter clause specified for property '{sorted(unsupported)[0]}' of resource 'ServicePrincipal'.",
+            )
     with svc.tenant.lock:
         views = [_sp_view(svc, sp) for sp in svc.tenant.directory.service_principals.values()]
     if node is not None:
@@ -116,6 +130,7 @@ def _service_principal(svc, sp_id: str | None, app_id: str | None) -> dict | Non
     with svc.tenant.lock:
         if app_id is not None:
             return d.by_app_id(unquote(app_id))
+        assert sp_id is not None  # the routes name the service principal by one of the two
         return d.service_principals.get(unquote(sp_id).lower())
 
 
@@ -125,7 +140,7 @@ def _readable_service_principal(svc, req: Request, sp_id: str | None, app_id: st
     if denied:
         return None, denied
     sp = _service_principal(svc, sp_id, app_id)
-    return (sp, None) if sp is not None else (None, _not_found(req, sp_id or app_id))
+    return (sp, None) if sp is not None else (None, _not_found(req, sp_id or app_id or ""))
 
 
 def get_service_principal(svc, req: Request, sp_id: str | None = None, app_id: str | None = None):
@@ -142,20 +157,35 @@ def list_app_role_assignments(svc, req: Request, sp_id: str | None = None, app_i
         return error
     with svc.tenant.lock:
         entries = [dict(a) for a in svc.tenant.directory.assignments.get(sp["id"], [])]
-    views = [{"id": a["id"], "deletedDateTime": None, "appRoleId": a["appRoleId"],
-              "createdDateTime": iso(a["created"]), "principalDisplayName": a["principalDisplayName"],
-              "principalId": a["principalId"], "principalType": a["principalType"],
-              "resourceDisplayName": a["resourceDisplayName"], "resourceId": a["resourceId"]} for a in entries]
-    return _page(svc, req, f"/v1.0/servicePrincipals/{sp['id']}/appRoleAssignments", views, "appRoleAssignment",
-                 _context(svc, f"servicePrincipals('{sp['id']}')/appRoleAssignments"))
+    views = [
+        {
+            "id": a["id"],
+            "deletedDateTime": None,
+            "appRoleId": a["appRoleId"],
+            "createdDateTime": iso(a["created"]),
+            "principalDisplayName": a["principalDisplayName"],
+            "principalId": a["principalId"],
+            "principalType": a["principalType"],
+            "resourceDisplayName": a["resourceDisplayName"],
+            "resourceId": a["resourceId"],
+        }
+        for a in entries
+    ]
+    return _page(
+        svc,
+        req,
+        f"/v1.0/servicePrincipals/{sp['id']}/appRoleAssignments",
+        views,
+        "appRoleAssignment",
+        _context(svc, f"servicePrincipals('{sp['id']}')/appRoleAssignments"),
+    )
 
 
 # -- licences ------------------------------------------------------------------------------------------
 
 
 def _plans(sku: dict) -> list[dict]:
-    return [{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"}
-            for pid, name in sku["plans"]]
+    return [{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"} for pid, name in sku["plans"]]
 
 
 def list_subscribed_skus(svc, req: Request):
@@ -169,13 +199,22 @@ def list_subscribed_skus(svc, req: Request):
         values = []
         for sku in t.directory.skus.values():
             units = {"enabled": 0, "lockedOut": 0, "suspended": 0, "warning": 0}
-            units[{"Enabled": "enabled", "Warning": "warning", "Suspended": "suspended"}.get(sku["status"], "lockedOut")] \
-                = sku["prepaid"]
-            values.append({"accountName": "Contoso", "accountId": t.tenant_id, "appliesTo": "User",
-                           "capabilityStatus": sku["status"], "consumedUnits": t.directory.consumed(sku["skuId"]),
-                           "id": f"{t.tenant_id}_{sku['skuId']}", "prepaidUnits": units, "servicePlans": _plans(sku),
-                           "skuId": sku["skuId"], "skuPartNumber": sku["part"],
-                           "subscriptionIds": [str(uuid.uuid5(uuid.NAMESPACE_URL, "subscription:" + sku["skuId"]))]})
+            units[{"Enabled": "enabled", "Warning": "warning", "Suspended": "suspended"}.get(sku["status"], "lockedOut")] = sku["prepaid"]
+            values.append(
+                {
+                    "accountName": "Contoso",
+                    "accountId": t.tenant_id,
+                    "appliesTo": "User",
+                    "capabilityStatus": sku["status"],
+                    "consumedUnits": t.directory.consumed(sku["skuId"]),
+                    "id": f"{t.tenant_id}_{sku['skuId']}",
+                    "prepaidUnits": units,
+                    "servicePlans": _plans(sku),
+                    "skuId": sku["skuId"],
+                    "skuPartNumber": sku["part"],
+                    "subscriptionIds": [str(uuid.uuid5(uuid.NAMESPACE_URL, "subscription:" + sku["skuId"]))],
+                }
+            )
     return _ok(req, 200, {"@odata.context": _context(svc, "subscribedSkus"), "value": values})
 
 
@@ -190,10 +229,16 @@ def list_license_details(svc, req: Request, user: str):
         skus = [d.skus[s] for s in found["skus"] if s in d.skus] if found else []
     if found is None:
         return _not_found(req, key)
-    values = [{"id": base64.urlsafe_b64encode(f"{found['id']}:{s['skuId']}".encode()).decode().rstrip("="),
-               "skuId": s["skuId"], "skuPartNumber": s["part"], "servicePlans": _plans(s)} for s in skus]
-    return _ok(req, 200, {"@odata.context": _context(svc, f"users('{key}')/licenseDetails"),
-                          "value": values})
+    values = [
+        {
+            "id": base64.urlsafe_b64encode(f"{found['id']}:{s['skuId']}".encode()).decode().rstrip("="),
+            "skuId": s["skuId"],
+            "skuPartNumber": s["part"],
+            "servicePlans": _plans(s),
+        }
+        for s in skus
+    ]
+    return _ok(req, 200, {"@odata.context": _context(svc, f"users('{key}')/licenseDetails"), "value": values})
 
 
 # -- groups --------------------------------------------------------------------------------------------
@@ -208,13 +253,28 @@ def get_group(svc, req: Request, group_id: str):
         g = dict(g) if g else None
     if g is None:
         return _not_found(req, group_id)
-    view = {"id": g["id"], "deletedDateTime": None, "classification": None, "createdDateTime": iso(g["created"]),
-            "creationOptions": [], "description": None, "displayName": g["displayName"], "expirationDateTime": None,
-            "groupTypes": list(g["groupTypes"]), "isAssignableToRole": None, "mail": None, "mailEnabled": False,
-            "mailNickname": re.sub(r"[^A-Za-z0-9]", "", g["displayName"]) or "group",
-            "membershipRule": g["membershipRule"], "membershipRuleProcessingState": g["membershipRuleProcessingState"],
-            "onPremisesSyncEnabled": None, "proxyAddresses": [], "renewedDateTime": iso(g["created"]),
-            "securityEnabled": True, "visibility": None}
+    view = {
+        "id": g["id"],
+        "deletedDateTime": None,
+        "classification": None,
+        "createdDateTime": iso(g["created"]),
+        "creationOptions": [],
+        "description": None,
+        "displayName": g["displayName"],
+        "expirationDateTime": None,
+        "groupTypes": list(g["groupTypes"]),
+        "isAssignableToRole": None,
+        "mail": None,
+        "mailEnabled": False,
+        "mailNickname": re.sub(r"[^A-Za-z0-9]", "", g["displayName"]) or "group",
+        "membershipRule": g["membershipRule"],
+        "membershipRuleProcessingState": g["membershipRuleProcessingState"],
+        "onPremisesSyncEnabled": None,
+        "proxyAddresses": [],
+        "renewedDateTime": iso(g["created"]),
+        "securityEnabled": True,
+        "visibility": None,
+    }
     view, bad = _select(req, view, "group")
     return bad or _ok(req, 200, {"@odata.context": _context(svc, "groups/$entity"), **view})
 
@@ -229,27 +289,44 @@ def list_partners(svc, req: Request):
     now = time.time()
     with svc.tenant.lock:
         partners = [dict(p) for p in svc.tenant.directory.partners]
-    values = [{"id": p["id"],
-               "lastHeartbeatDateTime": iso(now - p["heartbeat_age"]) if p["heartbeat_age"] is not None
-               else "0001-01-01T00:00:00Z",
-               "partnerState": p["partnerState"], "partnerAppType": p["partnerAppType"],
-               "singleTenantAppId": p["singleTenantAppId"], "displayName": p["displayName"],
-               "isConfigured": p["isConfigured"], "whenPartnerDevicesWillBeRemovedDateTime": None,
-               "whenPartnerDevicesWillBeMarkedAsNonCompliantDateTime": None,
-               "groupsRequiringPartnerEnrollment": []} for p in partners]
-    return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/deviceManagementPartners"),
-                          "value": values})
+    values = [
+        {
+            "id": p["id"],
+            "lastHeartbeatDateTime": iso(now - p["heartbeat_age"]) if p["heartbeat_age"] is not None else "0001-01-01T00:00:00Z",
+            "partnerState": p["partnerState"],
+            "partnerAppType": p["partnerAppType"],
+            "singleTenantAppId": p["singleTenantAppId"],
+            "displayName": p["displayName"],
+            "isConfigured": p["isConfigured"],
+            "whenPartnerDevicesWillBeRemovedDateTime": None,
+            "whenPartnerDevicesWillBeMarkedAsNonCompliantDateTime": None,
+            "groupsRequiringPartnerEnrollment": [],
+        }
+        for p in partners
+    ]
+    return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/deviceManagementPartners"), "value": values})
 
 
 _POLICY_SETTINGS = {
     "#microsoft.graph.macOSCompliancePolicy": {
-        "passwordRequired": True, "passwordBlockSimple": True, "passwordMinimumLength": 8,
-        "osMinimumVersion": "14.0", "osMaximumVersion": None, "systemIntegrityProtectionEnabled": True,
-        "deviceThreatProtectionEnabled": False, "storageRequireEncryption": True, "firewallEnabled": True,
-        "gatekeeperAllowedAppSource": "macAppStoreAndIdentifiedDevelopers"},
+        "passwordRequired": True,
+        "passwordBlockSimple": True,
+        "passwordMinimumLength": 8,
+        "osMinimumVersion": "14.0",
+        "osMaximumVersion": None,
+        "systemIntegrityProtectionEnabled": True,
+        "deviceThreatProtectionEnabled": False,
+        "storageRequireEncryption": True,
+        "firewallEnabled": True,
+        "gatekeeperAllowedAppSource": "macAppStoreAndIdentifiedDevelopers",
+    },
     "#microsoft.graph.windows10CompliancePolicy": {
-        "passwordRequired": True, "osMinimumVersion": "10.0.19045", "bitLockerEnabled": True,
-        "secureBootEnabled": True, "storageRequireEncryption": True},
+        "passwordRequired": True,
+        "osMinimumVersion": "10.0.19045",
+        "bitLockerEnabled": True,
+        "secureBootEnabled": True,
+        "storageRequireEncryption": True,
+    },
 }
 
 
@@ -264,18 +341,22 @@ def list_compliance_policies(svc, req: Request):
         policies = [dict(p, targets=list(p["targets"])) for p in svc.tenant.directory.policies]
     values = []
     for p in policies:
-        view = {"@odata.type": p["@odata.type"], "id": p["id"], "createdDateTime": iso(p["created"]),
-                "description": "", "lastModifiedDateTime": iso(p["created"]), "displayName": p["displayName"],
-                "version": 1, **_POLICY_SETTINGS.get(p["@odata.type"], {})}
+        view = {
+            "@odata.type": p["@odata.type"],
+            "id": p["id"],
+            "createdDateTime": iso(p["created"]),
+            "description": "",
+            "lastModifiedDateTime": iso(p["created"]),
+            "displayName": p["displayName"],
+            "version": 1,
+            **_POLICY_SETTINGS.get(p["@odata.type"], {}),
+        }
         if expand:
             kind = p["@odata.type"].rsplit(".", 1)[-1]
-            view["assignments@odata.context"] = _context(
-                svc, f"deviceManagement/deviceCompliancePolicies('{p['id']}')/microsoft.graph.{kind}/assignments")
-            view["assignments"] = [{"id": f"{p['id']}_{t.get('groupId') or 'all'}", "target": dict(t)}
-                                   for t in p["targets"]]
+            view["assignments@odata.context"] = _context(svc, f"deviceManagement/deviceCompliancePolicies('{p['id']}')/microsoft.graph.{kind}/assignments")
+            view["assignments"] = [{"id": f"{p['id']}_{t.get('groupId') or 'all'}", "target": dict(t)} for t in p["targets"]]
         values.append(view)
-    return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/deviceCompliancePolicies"),
-                          "value": values})
+    return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/deviceCompliancePolicies"), "value": values})
 
 
 def register(routes) -> None:
@@ -283,8 +364,7 @@ def register(routes) -> None:
     routes.add("GET", "/v1.0/servicePrincipals/{sp_id}", "graph")(get_service_principal)
     routes.add("GET", "/v1.0/servicePrincipals(appId='{app_id}')", "graph")(get_service_principal)
     routes.add("GET", "/v1.0/servicePrincipals/{sp_id}/appRoleAssignments", "graph")(list_app_role_assignments)
-    routes.add("GET", "/v1.0/servicePrincipals(appId='{app_id}')/appRoleAssignments", "graph")(
-        list_app_role_assignments)
+    routes.add("GET", "/v1.0/servicePrincipals(appId='{app_id}')/appRoleAssignments", "graph")(list_app_role_assignments)
     routes.add("GET", "/v1.0/subscribedSkus", "graph")(list_subscribed_skus)
     routes.add("GET", "/v1.0/users/{user}/licenseDetails", "graph")(list_license_details)
     routes.add("GET", "/v1.0/groups/{group_id}", "graph")(get_group)

@@ -21,22 +21,41 @@ MANAGED_READ = {"DeviceManagementManagedDevices.Read.All", "DeviceManagementMana
 MANAGED_WRITE = {"DeviceManagementManagedDevices.ReadWrite.All"}
 
 MAX_OR_CLAUSES = 15  # the directory's limit on the clauses one 'or' joins (without advanced queries)
-_DEVICE_FILTERABLE = {"id", "deviceId", "displayName", "operatingSystem", "operatingSystemVersion", "trustType",
-                      "accountEnabled", "profileType", "deviceOwnership", "isCompliant", "isManaged"}
-_MANAGED_FILTERABLE = {"id", "serialNumber", "deviceName", "azureADDeviceId", "operatingSystem", "managementAgent",
-                       "userPrincipalName", "complianceState", "model", "manufacturer"}
+_DEVICE_FILTERABLE = {
+    "id",
+    "deviceId",
+    "displayName",
+    "operatingSystem",
+    "operatingSystemVersion",
+    "trustType",
+    "accountEnabled",
+    "profileType",
+    "deviceOwnership",
+    "isCompliant",
+    "isManaged",
+}
+_MANAGED_FILTERABLE = {
+    "id",
+    "serialNumber",
+    "deviceName",
+    "azureADDeviceId",
+    "operatingSystem",
+    "managementAgent",
+    "userPrincipalName",
+    "complianceState",
+    "model",
+    "manufacturer",
+}
 
 
 def authenticate(svc, req: Request) -> Response | None:
     value = req.header("authorization") or ""
     token = value[7:].strip() if value[:7].lower() == "bearer " else ""
     if not token:
-        return graph_error(req, 401, "InvalidAuthenticationToken", "Access token is empty.",
-                           {"WWW-Authenticate": 'Bearer realm=""'})
+        return graph_error(req, 401, "InvalidAuthenticationToken", "Access token is empty.", {"WWW-Authenticate": 'Bearer realm=""'})
     grant, why = svc.tokens.check_graph(token)
     if grant is None:
-        message = ("Access token has expired or is not yet valid." if why == "expired"
-                   else "Access token validation failure. Invalid audience.")
+        message = "Access token has expired or is not yet valid." if why == "expired" else "Access token validation failure. Invalid audience."
         return graph_error(req, 401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": 'Bearer realm=""'})
     req.auth = grant
     return None
@@ -49,8 +68,7 @@ def _denied(req: Request, allowed: set[str]) -> Response | None:
 
 
 def _ok(req: Request, status: int, payload) -> Response:
-    return json_response(status, payload, headers={"request-id": str(uuid.uuid4()),
-                                                   "client-request-id": req.header("client-request-id") or ""})
+    return json_response(status, payload, headers={"request-id": str(uuid.uuid4()), "client-request-id": req.header("client-request-id") or ""})
 
 
 def _select(req: Request, view: dict, type_name: str) -> tuple[dict, Response | None]:
@@ -60,16 +78,14 @@ def _select(req: Request, view: dict, type_name: str) -> tuple[dict, Response | 
     props = [p.strip() for p in text.split(",") if p.strip()]
     for p in props:
         if p not in view:
-            return view, graph_error(req, 400, "Request_BadRequest",
-                                     f"Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'.")
+            return view, graph_error(req, 400, "Request_BadRequest", f"Could not find a property named '{p}' on type 'microsoft.graph.{type_name}'.")
     return {p: view[p] for p in props}, None
 
 
 class _Kind:
     """What differs between the two collections."""
 
-    def __init__(self, name, context, type_name, records, ghosts, view, filterable, indexes, default_top, max_top,
-                 unsupported_returns_all):
+    def __init__(self, name, context, type_name, records, ghosts, view, filterable, indexes, default_top, max_top, unsupported_returns_all):
         self.name, self.context, self.type_name = name, context, type_name
         self.records, self.ghosts, self.view = records, ghosts, view
         self.filterable, self.indexes = filterable, indexes
@@ -78,19 +94,35 @@ class _Kind:
 
 
 def _devices_kind(t) -> _Kind:
-    return _Kind("devices", "devices", "device", t.entra, "entra", lambda r: r.view(), _DEVICE_FILTERABLE,
-                 {"deviceId": lambda v: [r for r in [t.entra_by_device_id(v)] if r],
-                  "displayName": t.entra_by_name,
-                  "id": lambda v: [r for r in [t.entra.get(v)] if r]},
-                 100, 999, False)
+    return _Kind(
+        "devices",
+        "devices",
+        "device",
+        t.entra,
+        "entra",
+        lambda r: r.view(),
+        _DEVICE_FILTERABLE,
+        {"deviceId": lambda v: [r for r in [t.entra_by_device_id(v)] if r], "displayName": t.entra_by_name, "id": lambda v: [r for r in [t.entra.get(v)] if r]},
+        100,
+        999,
+        False,
+    )
 
 
 def _managed_kind(t) -> _Kind:
-    return _Kind("managedDevices", "deviceManagement/managedDevices", "managedDevice", t.intune, "intune",
-                 lambda r: r.view(), _MANAGED_FILTERABLE,
-                 {"serialNumber": t.intune_by_serial, "azureADDeviceId": t.intune_by_aad,
-                  "id": lambda v: [r for r in [t.intune.get(v)] if r]},
-                 1000, 1000, True)
+    return _Kind(
+        "managedDevices",
+        "deviceManagement/managedDevices",
+        "managedDevice",
+        t.intune,
+        "intune",
+        lambda r: r.view(),
+        _MANAGED_FILTERABLE,
+        {"serialNumber": t.intune_by_serial, "azureADDeviceId": t.intune_by_aad, "id": lambda v: [r for r in [t.intune.get(v)] if r]},
+        1000,
+        1000,
+        True,
+    )
 
 
 def _skiptoken(seq: int) -> str:
@@ -111,14 +143,19 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
     except ValueError:
         top = -1
     if not 1 <= top <= kind.max_top:
-        return graph_error(req, 400, "Request_UnsupportedQuery" if kind.name == "devices" else "BadRequest",
-                           f"Invalid page size specified: '{req.arg('$top')}'. Must be between 1 and "
-                           f"{kind.max_top} inclusive.")
+        return graph_error(
+            req,
+            400,
+            "Request_UnsupportedQuery" if kind.name == "devices" else "BadRequest",
+            f"Invalid page size specified: '{req.arg('$top')}'. Must be between 1 and {kind.max_top} inclusive.",
+        )
     after = 0
-    if req.arg("$skiptoken") is not None:
-        after = _after(req.arg("$skiptoken"))
-        if after is None:
+    skiptoken = req.arg("$skiptoken")
+    if skiptoken is not None:
+        seq = _after(skiptoken)
+        if seq is None:
             return graph_error(req, 400, "Request_BadRequest", "Invalid $skiptoken.")
+        after = seq
     node = None
     text = req.arg("$filter")
     if text is not None:
@@ -128,15 +165,21 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
             return graph_error(req, 400, "BadRequest", f"Invalid filter clause: {exc}")
         clauses = odata.or_clauses(node)
         if kind.name == "devices" and clauses > MAX_OR_CLAUSES:
-            return graph_error(req, 400, "Request_UnsupportedQuery",
-                               f"Too many child clauses specified in search filter expression containing 'OR' "
-                               f"operators: {clauses}. Max allowed: {MAX_OR_CLAUSES}.")
+            return graph_error(
+                req,
+                400,
+                "Request_UnsupportedQuery",
+                f"Too many child clauses specified in search filter expression containing 'OR' operators: {clauses}. Max allowed: {MAX_OR_CLAUSES}.",
+            )
         unsupported = (odata.properties(node) - kind.filterable) or (odata.functions(node) - {"startswith"})
         if unsupported or (kind.name == "managedDevices" and svc.faults.ignore_managed_filter):
             if not kind.unsupported_returns_all:
-                return graph_error(req, 400, "Request_UnsupportedQuery",
-                                   f"Unsupported or invalid query filter clause specified for property "
-                                   f"'{sorted(unsupported)[0]}' of resource '{kind.type_name}'.")
+                return graph_error(
+                    req,
+                    400,
+                    "Request_UnsupportedQuery",
+                    f"Unsupported or invalid query filter clause specified for property '{sorted(unsupported)[0]}' of resource '{kind.type_name}'.",
+                )
             node = None  # Intune ignores what it does not understand and returns everything
     with t.lock:
         ghosts = t.ghost_records(kind.ghosts)
@@ -149,19 +192,16 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
                     break
         recs = list(kind.records.values()) if recs is None else recs
         recs = sorted((r for r in recs + ghosts if r.seq > after), key=lambda r: r.seq)
-        if node is not None:
-            views = [(r.seq, v) for r in recs for v in [kind.view(r)] if odata.evaluate(node, v.get)]
-        else:
-            views = [(r.seq, None) for r in recs]
+        views = [(r.seq, v) for r in recs for v in [kind.view(r)] if odata.evaluate(node, v.get)] if node is not None else [(r.seq, None) for r in recs]
         page, more = views[:top], len(views) > top
         by_seq = {r.seq: r for r in recs[:top]} if node is None else {}
-        page = [(s, v if v is not None else kind.view(by_seq[s])) for s, v in page]
-    values = []
-    for _, view in page:
+        shown: list[tuple[int, dict]] = [(s, v if v is not None else kind.view(by_seq[s])) for s, v in page]
+    rows = []
+    for _, view in shown:
         selected, bad = _select(req, view, kind.type_name)
         if bad:
             return bad
-        values.append(selected)
+        rows.append(selected)
     context = f"{svc.url}/v1.0/$metadata#{kind.context}"
     if req.arg("$select"):
         context += f"({req.arg('$select')})"
@@ -170,10 +210,10 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
         body["@odata.count"] = len(views) if after == 0 else None
     if more:
         params = {k: v[0] for k, v in req.query.items() if k != "$skiptoken"}
-        params["$skiptoken"] = _skiptoken(page[-1][0])
+        params["$skiptoken"] = _skiptoken(shown[-1][0])
         path = "/v1.0/devices" if kind.name == "devices" else "/v1.0/deviceManagement/managedDevices"
         body["@odata.nextLink"] = f"{svc.url}{path}?{urlencode(params, quote_via=quote, safe=chr(36) + chr(39))}"
-    body["value"] = values
+    body["value"] = rows
     return _ok(req, 200, body)
 
 
@@ -188,13 +228,14 @@ def _entra_record(svc, object_id: str | None = None, device_id: str | None = Non
     with svc.tenant.lock:
         if device_id is not None:
             return svc.tenant.entra_by_device_id(unquote(device_id))
+        assert object_id is not None  # the routes name the device by one of the two
         return svc.tenant.entra.get(unquote(object_id))
 
 
 def _not_found(req: Request, what: str) -> Response:
-    return graph_error(req, 404, "Request_ResourceNotFound",
-                       f"Resource '{what}' does not exist or one of its queried reference-property objects are "
-                       "not present.")
+    return graph_error(
+        req, 404, "Request_ResourceNotFound", f"Resource '{what}' does not exist or one of its queried reference-property objects are not present."
+    )
 
 
 def get_device(svc, req: Request, object_id: str | None = None, device_id: str | None = None):
@@ -203,7 +244,7 @@ def get_device(svc, req: Request, object_id: str | None = None, device_id: str |
         return denied
     rec = _entra_record(svc, object_id, device_id)
     if rec is None:
-        return _not_found(req, object_id or device_id)
+        return _not_found(req, object_id or device_id or "")
     view, bad = _select(req, rec.view(), "device")
     if bad:
         return bad
@@ -223,7 +264,7 @@ def delete_device(svc, req: Request, object_id: str | None = None, device_id: st
     if done is None:
         return graph_error(req, 503, "ServiceUnavailable", "Request interrupted.")
     if not done:
-        return _not_found(req, object_id or device_id)
+        return _not_found(req, object_id or device_id or "")
     return empty(204, {"request-id": str(uuid.uuid4())})
 
 
@@ -246,8 +287,7 @@ def get_managed(svc, req: Request, managed_id: str):
     view, bad = _select(req, view, "managedDevice")
     if bad:
         return bad
-    return _ok(req, 200, {"@odata.context": f"{svc.url}/v1.0/$metadata#deviceManagement/managedDevices/$entity",
-                          **view})
+    return _ok(req, 200, {"@odata.context": f"{svc.url}/v1.0/$metadata#deviceManagement/managedDevices/$entity", **view})
 
 
 def delete_managed(svc, req: Request, managed_id: str):
@@ -256,8 +296,7 @@ def delete_managed(svc, req: Request, managed_id: str):
         return denied
     wait = svc.intune_write(req.auth.client_id)
     if wait:
-        return graph_error(req, 429, "TooManyRequests", "Too many requests: Intune write limit reached.",
-                           {"Retry-After": str(wait)})
+        return graph_error(req, 429, "TooManyRequests", "Too many requests: Intune write limit reached.", {"Retry-After": str(wait)})
     done = guarded_delete(svc, lambda: svc.tenant.delete_intune(unquote(managed_id), svc.faults.consistency_delay))
     if done is None:
         return graph_error(req, 503, "ServiceUnavailable", "Request interrupted.")

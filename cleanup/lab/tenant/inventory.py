@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cleanup.lab.tenant import rsql
@@ -9,18 +10,45 @@ from cleanup.lab.tenant.records import JamfComputer, iso
 
 # Jamf's section names and the JSON key each fills; the ones we model carry data, the rest come back empty.
 SECTION_KEYS = {
-    "GENERAL": "general", "DISK_ENCRYPTION": "diskEncryption", "PURCHASING": "purchasing",
-    "APPLICATIONS": "applications", "STORAGE": "storage", "USER_AND_LOCATION": "userAndLocation",
-    "CONFIGURATION_PROFILES": "configurationProfiles", "PRINTERS": "printers", "SERVICES": "services",
-    "HARDWARE": "hardware", "LOCAL_USER_ACCOUNTS": "localUserAccounts", "CERTIFICATES": "certificates",
-    "ATTACHMENTS": "attachments", "PLUGINS": "plugins", "PACKAGE_RECEIPTS": "packageReceipts", "FONTS": "fonts",
-    "SECURITY": "security", "OPERATING_SYSTEM": "operatingSystem", "LICENSED_SOFTWARE": "licensedSoftware",
-    "IBEACONS": "ibeacons", "SOFTWARE_UPDATES": "softwareUpdates", "EXTENSION_ATTRIBUTES": "extensionAttributes",
-    "CONTENT_CACHING": "contentCaching", "GROUP_MEMBERSHIPS": "groupMemberships",
+    "GENERAL": "general",
+    "DISK_ENCRYPTION": "diskEncryption",
+    "PURCHASING": "purchasing",
+    "APPLICATIONS": "applications",
+    "STORAGE": "storage",
+    "USER_AND_LOCATION": "userAndLocation",
+    "CONFIGURATION_PROFILES": "configurationProfiles",
+    "PRINTERS": "printers",
+    "SERVICES": "services",
+    "HARDWARE": "hardware",
+    "LOCAL_USER_ACCOUNTS": "localUserAccounts",
+    "CERTIFICATES": "certificates",
+    "ATTACHMENTS": "attachments",
+    "PLUGINS": "plugins",
+    "PACKAGE_RECEIPTS": "packageReceipts",
+    "FONTS": "fonts",
+    "SECURITY": "security",
+    "OPERATING_SYSTEM": "operatingSystem",
+    "LICENSED_SOFTWARE": "licensedSoftware",
+    "IBEACONS": "ibeacons",
+    "SOFTWARE_UPDATES": "softwareUpdates",
+    "EXTENSION_ATTRIBUTES": "extensionAttributes",
+    "CONTENT_CACHING": "contentCaching",
+    "GROUP_MEMBERSHIPS": "groupMemberships",
 }
 ALL_SECTIONS = frozenset(SECTION_KEYS)
-_LIST_SECTIONS = {"applications", "configurationProfiles", "printers", "certificates", "attachments", "plugins",
-                  "fonts", "licensedSoftware", "ibeacons", "softwareUpdates", "extensionAttributes"}
+_LIST_SECTIONS = {
+    "applications",
+    "configurationProfiles",
+    "printers",
+    "certificates",
+    "attachments",
+    "plugins",
+    "fonts",
+    "licensedSoftware",
+    "ibeacons",
+    "softwareUpdates",
+    "extensionAttributes",
+}
 
 FIELDS = {
     "id": lambda c: c.id,
@@ -56,7 +84,7 @@ class InventoryQuery:
     sections: frozenset
     page: int = 0
     page_size: int = 100
-    sort: tuple = (("id", False),)       # (field, descending)
+    sort: tuple = (("id", False),)  # (field, descending)
     filter: tuple | None = None
 
     @classmethod
@@ -90,8 +118,7 @@ class InventoryQuery:
                 raise QueryError(f"Invalid RSQL filter: {exc}", "INVALID_RSQL_FILTER", "filter") from None
             unknown = sorted(rsql.fields_of(node) - set(FIELDS))
             if unknown:
-                raise QueryError(f"Invalid RSQL filter field: {unknown[0]}", "INVALID_RSQL_FILTER_FIELD",
-                                 "filter")
+                raise QueryError(f"Invalid RSQL filter field: {unknown[0]}", "INVALID_RSQL_FILTER_FIELD", "filter")
         return cls(frozenset(sections or {"GENERAL"}), page, size, tuple(sort) or (("id", False),), node)
 
 
@@ -121,14 +148,23 @@ def candidates(tenant, node) -> list[JamfComputer]:
     return list(tenant.jamf.values()) + ghosts
 
 
+def _getter(rec: JamfComputer) -> Callable[[str], object]:
+    """The record's RSQL field values, by field name."""
+    return lambda f: FIELDS[f](rec)
+
+
+def _sort_by(name: str) -> Callable[[JamfComputer], tuple]:
+    return lambda r: _sort_key(FIELDS[name](r))
+
+
 def run_query(tenant, query: InventoryQuery) -> tuple[int, list[dict]]:
     recs = candidates(tenant, query.filter)
     if query.filter is not None:
-        recs = [r for r in recs if rsql.evaluate(query.filter, lambda f, r=r: FIELDS[f](r))]
+        recs = [r for r in recs if rsql.evaluate(query.filter, _getter(r))]
     for name, desc in reversed(query.sort):
-        recs.sort(key=lambda r, name=name: _sort_key(FIELDS[name](r)), reverse=desc)
+        recs.sort(key=_sort_by(name), reverse=desc)
     start = query.page * query.page_size
-    page = recs[start:start + query.page_size]
+    page = recs[start : start + query.page_size]
     return len(recs), [render(tenant, r, query.sections) for r in page]
 
 
@@ -137,12 +173,27 @@ def _local_users(c: JamfComputer) -> list[dict]:
         return [dict(u) for u in c.local_users]
     if not c.username:
         return []
-    return [{"uid": "501", "userGuid": None, "username": c.username, "fullName": c.username, "admin": True,
-             "homeDirectory": f"/Users/{c.username}", "homeDirectorySize": None, "fileVault2Enabled": True,
-             "userAccountType": "LOCAL", "passwordMinLength": None, "passwordMaxAge": None,
-             "passwordMinComplexCharacters": None, "passwordHistoryDepth": None, "passwordRequireAlphanumeric": None,
-             "computerAzureActiveDirectoryId": None, "userAzureActiveDirectoryId": None,
-             "azureActiveDirectoryId": "UNKNOWN"}]
+    return [
+        {
+            "uid": "501",
+            "userGuid": None,
+            "username": c.username,
+            "fullName": c.username,
+            "admin": True,
+            "homeDirectory": f"/Users/{c.username}",
+            "homeDirectorySize": None,
+            "fileVault2Enabled": True,
+            "userAccountType": "LOCAL",
+            "passwordMinLength": None,
+            "passwordMaxAge": None,
+            "passwordMinComplexCharacters": None,
+            "passwordHistoryDepth": None,
+            "passwordRequireAlphanumeric": None,
+            "computerAzureActiveDirectoryId": None,
+            "userAzureActiveDirectoryId": None,
+            "azureActiveDirectoryId": "UNKNOWN",
+        }
+    ]
 
 
 def render(tenant, c: JamfComputer, sections) -> dict:
@@ -159,13 +210,21 @@ def render(tenant, c: JamfComputer, sections) -> dict:
         elif key == "localUserAccounts":
             out[key] = _local_users(c)
         elif key == "groupMemberships":
-            out[key] = [{"groupId": g, "groupName": tenant.groups[g]["name"],
-                         "smartGroup": tenant.groups[g]["smartGroup"]} for g in c.groups if g in tenant.groups]
+            out[key] = [
+                {"groupId": g, "groupName": tenant.groups[g]["name"], "smartGroup": tenant.groups[g]["smartGroup"]} for g in c.groups if g in tenant.groups
+            ]
         elif key == "operatingSystem":
-            out[key] = {"name": "macOS", "version": c.os_version, "build": "23F79", "supplementalBuildVersion": None,
-                        "rapidSecurityResponse": None, "activeDirectoryStatus": "Not Bound",
-                        "fileVault2Status": "ALL_ENCRYPTED", "softwareUpdateDeviceId": None,
-                        "extensionAttributes": []}
+            out[key] = {
+                "name": "macOS",
+                "version": c.os_version,
+                "build": "23F79",
+                "supplementalBuildVersion": None,
+                "rapidSecurityResponse": None,
+                "activeDirectoryStatus": "Not Bound",
+                "fileVault2Status": "ALL_ENCRYPTED",
+                "softwareUpdateDeviceId": None,
+                "extensionAttributes": [],
+            }
         else:
             out[key] = [] if key in _LIST_SECTIONS else {}
     return out

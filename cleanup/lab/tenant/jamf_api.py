@@ -32,10 +32,9 @@ def authenticate(svc, req: Request) -> Response | None:
     grant = svc.tokens.check_jamf(token) if token else None
     with svc.tenant.lock:
         principal = _principal(svc, grant) if grant else None
-        if principal is None:
+        if grant is None or principal is None:
             return jamf_error(401, "INVALID_TOKEN", "Unauthorized")
-        privileges = (svc.tenant.jamf_client_privileges(principal) if grant.kind == "client"
-                      else list(principal["privileges"]))
+        privileges = svc.tenant.jamf_client_privileges(principal) if grant.kind == "client" else list(principal["privileges"])
     req.auth = (grant, set(privileges))
     return None
 
@@ -62,8 +61,7 @@ def oauth_token(svc, req: Request):
     lifetime = int(svc.faults.jamf_token_lifetime)
     token, _ = svc.tokens.issue_jamf("client", name, lifetime)
     scope = " ".join(f"api-role:{r}" for r in client["role_ids"])
-    return json_response(200, {"access_token": token, "scope": scope, "token_type": "Bearer",
-                               "expires_in": lifetime})
+    return json_response(200, {"access_token": token, "scope": scope, "token_type": "Bearer", "expires_in": lifetime})
 
 
 def _user_token(svc, name: str):
@@ -80,8 +78,7 @@ def basic_token(svc, req: Request):
         except (binascii.Error, UnicodeDecodeError):
             pass
     with svc.tenant.lock:
-        name = next((n for n, u in svc.tenant.jamf_users.items()
-                     if u["username"] == username and u["password"] == password), None)
+        name = next((n for n, u in svc.tenant.jamf_users.items() if u["username"] == username and u["password"] == password), None)
     if name is None:
         return jamf_error(401, "INVALID_CREDENTIALS", "Unauthorized")
     return _user_token(svc, name)
@@ -106,12 +103,20 @@ def auth_details(svc, req: Request):
         return jamf_error(403, "ACCESS_DENIED", "API clients have no account details")
     with svc.tenant.lock:
         user = svc.tenant.jamf_users[grant.principal]
-        account = {"id": str(list(svc.tenant.jamf_users).index(grant.principal) + 1), "username": user["username"],
-                   "realName": user["username"], "email": "", "preferences": {}, "multiSiteAdmin": True,
-                   "accessLevel": "FullAccess", "privilegeSet": "CUSTOM", "privileges": list(user["privileges"]),
-                   "groupIds": [], "currentSiteId": -1}
-    return json_response(200, {"account": account, "accountGroups": [], "sites": [],
-                               "authenticationType": "JSS"}, pretty=True)
+        account = {
+            "id": str(list(svc.tenant.jamf_users).index(grant.principal) + 1),
+            "username": user["username"],
+            "realName": user["username"],
+            "email": "",
+            "preferences": {},
+            "multiSiteAdmin": True,
+            "accessLevel": "FullAccess",
+            "privilegeSet": "CUSTOM",
+            "privileges": list(user["privileges"]),
+            "groupIds": [],
+            "currentSiteId": -1,
+        }
+    return json_response(200, {"account": account, "accountGroups": [], "sites": [], "authenticationType": "JSS"}, pretty=True)
 
 
 def api_role(svc, req: Request, role_id: str):
@@ -202,8 +207,7 @@ def computer_groups(svc, req: Request):
 
 
 def _classic_404() -> Response:
-    html = ("<html><head><title>Status page</title></head><body><p>Not Found</p>"
-            "<p>The server has not found anything matching the request URI</p></body></html>")
+    html = "<html><head><title>Status page</title></head><body><p>Not Found</p><p>The server has not found anything matching the request URI</p></body></html>"
     return Response(404, html.encode(), {"Content-Type": "text/html;charset=UTF-8"})
 
 
@@ -216,12 +220,30 @@ def classic_group(svc, req: Request, name: str):
         denied = _denied(req, "Read Smart Computer Groups" if group["smartGroup"] else "Read Static Computer Groups")
         if denied:
             return denied
-        members = [{"id": int(c.id) if c.id.isdigit() else c.id, "name": c.name, "serial_number": c.serial,
-                    "mac_address": c.mac_address, "alt_mac_address": c.alt_mac_address}
-                   for c in svc.tenant.jamf.values() if group["id"] in c.groups]
-    return json_response(200, {"computer_group": {
-        "id": int(group["id"]), "name": group["name"], "is_smart": group["smartGroup"],
-        "site": {"id": -1, "name": "None"}, "criteria": [], "computers": members}})
+        members = [
+            {
+                "id": int(c.id) if c.id.isdigit() else c.id,
+                "name": c.name,
+                "serial_number": c.serial,
+                "mac_address": c.mac_address,
+                "alt_mac_address": c.alt_mac_address,
+            }
+            for c in svc.tenant.jamf.values()
+            if group["id"] in c.groups
+        ]
+    return json_response(
+        200,
+        {
+            "computer_group": {
+                "id": int(group["id"]),
+                "name": group["name"],
+                "is_smart": group["smartGroup"],
+                "site": {"id": -1, "name": "None"},
+                "criteria": [],
+                "computers": members,
+            }
+        },
+    )
 
 
 def classic_by_serial(svc, req: Request, serial: str):
@@ -233,11 +255,19 @@ def classic_by_serial(svc, req: Request, serial: str):
         if not recs:
             return _classic_404()
         c = recs[0]
-        general = {"id": int(c.id) if c.id.isdigit() else c.id, "name": c.name, "serial_number": c.serial,
-                   "udid": c.udid, "mac_address": c.mac_address, "alt_mac_address": c.alt_mac_address,
-                   "remote_management": {"managed": c.managed, "management_username": "jamfadmin"},
-                   "mdm_capable": c.mdm_capable, "report_date_epoch": int(c.report_date * 1000),
-                   "last_contact_time_epoch": int(c.last_contact * 1000), "management_id": c.management_id}
+        general = {
+            "id": int(c.id) if c.id.isdigit() else c.id,
+            "name": c.name,
+            "serial_number": c.serial,
+            "udid": c.udid,
+            "mac_address": c.mac_address,
+            "alt_mac_address": c.alt_mac_address,
+            "remote_management": {"managed": c.managed, "management_username": "jamfadmin"},
+            "mdm_capable": c.mdm_capable,
+            "report_date_epoch": int(c.report_date * 1000),
+            "last_contact_time_epoch": int(c.last_contact * 1000),
+            "management_id": c.management_id,
+        }
     return json_response(200, {"computer": {"general": general}})
 
 
@@ -270,4 +300,3 @@ def register(routes) -> None:
     routes.add("GET", "/JSSResource/computergroups/name/{name}", "jamf")(classic_group)
     routes.add("GET", "/JSSResource/computers/serialnumber/{serial}", "jamf")(classic_by_serial)
     routes.add("DELETE", "/JSSResource/computers/id/{cid}", "jamf")(classic_delete)
-

@@ -36,7 +36,6 @@ def app_certificate(label: str = "cert") -> tuple[str, str, str, str]:
         .not_valid_after(now + _dt.timedelta(days=365))
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     return key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex().upper(), cert.fingerprint(hashes.SHA256()).hex()

@@ -29,13 +29,13 @@ def enroll(svc, req: Request):
     bad = _need(payload, "serial", "name")
     if bad:
         return bad
+    assert payload is not None  # _need answers 400 for a missing body
     now = time.time()
     upn = payload.get("user_upn") or ""
     overrides = {"last_contact": now, "report_date": now, "managed": True}
     if payload.get("udid"):
         overrides["udid"] = payload["udid"]
-    rec = svc.tenant.add_jamf_computer(payload["serial"], payload["name"], username=upn.split("@")[0],
-                                       email=upn, **overrides)
+    rec = svc.tenant.add_jamf_computer(payload["serial"], payload["name"], username=upn.split("@")[0], email=upn, **overrides)
     return json_response(200, {"id": rec.id, "udid": rec.udid})
 
 
@@ -44,13 +44,12 @@ def register_device(svc, req: Request):
     bad = _need(payload, "serial", "name")
     if bad:
         return bad
+    assert payload is not None  # _need answers 400 for a missing body
     now = time.time()
     upn = payload.get("user_upn") or ""
     with svc.tenant.lock:
-        device = svc.tenant.add_entra_device(payload["name"], payload.get("device_id") or new_guid(),
-                                             registered=now, last_sign_in=now)
-        managed = svc.tenant.add_intune_device(payload["serial"], payload["name"], device.device_id, upn=upn,
-                                               enrolled=now, last_sync=now)
+        device = svc.tenant.add_entra_device(payload["name"], payload.get("device_id") or new_guid(), registered=now, last_sign_in=now)
+        managed = svc.tenant.add_intune_device(payload["serial"], payload["name"], device.device_id, upn=upn, enrolled=now, last_sync=now)
     return json_response(200, {"deviceId": device.device_id, "entra_id": device.id, "intune_id": managed.id})
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from cleanup.lab.tenant.directory import Directory
 from cleanup.lab.tenant.keys import app_certificate
@@ -20,15 +21,24 @@ from cleanup.lab.tenant.records import EntraDevice, IntuneDevice, JamfComputer
 
 DEFAULT_TENANT_ID = "5b7f3c1e-2a4d-4e8f-9c61-0d2a7e4b9f30"
 JAMF_FULL_PRIVILEGES = [
-    "Read Computers", "Delete Computers", "Read Smart Computer Groups", "Read Static Computer Groups",
-    "Send Computer Unmanage Command", "Read API Roles",
+    "Read Computers",
+    "Delete Computers",
+    "Read Smart Computer Groups",
+    "Read Static Computer Groups",
+    "Send Computer Unmanage Command",
+    "Read API Roles",
 ]
-JAMF_READONLY_PRIVILEGES = ["Read Computers", "Read Smart Computer Groups", "Read Static Computer Groups",
-                            "Read API Roles"]
+JAMF_READONLY_PRIVILEGES = ["Read Computers", "Read Smart Computer Groups", "Read Static Computer Groups", "Read API Roles"]
 #: what `cleanup diagnose` reads besides devices: the partner connection, app registrations, licences,
 #: compliance policies and their groups
-GRAPH_DIAGNOSE_ROLES = ["DeviceManagementServiceConfig.Read.All", "Application.Read.All", "Organization.Read.All",
-                        "User.Read.All", "DeviceManagementConfiguration.Read.All", "Group.Read.All"]
+GRAPH_DIAGNOSE_ROLES = [
+    "DeviceManagementServiceConfig.Read.All",
+    "Application.Read.All",
+    "Organization.Read.All",
+    "User.Read.All",
+    "DeviceManagementConfiguration.Read.All",
+    "Group.Read.All",
+]
 GRAPH_FULL_ROLES = ["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All", *GRAPH_DIAGNOSE_ROLES]
 GRAPH_READONLY_ROLES = ["Device.Read.All", "DeviceManagementManagedDevices.Read.All", *GRAPH_DIAGNOSE_ROLES]
 
@@ -49,7 +59,7 @@ class Faults:
 
     latency_ms: float = 0
     rate_429: float = 0.0
-    retry_after: float = 1          # whole seconds in Retry-After; 0 allowed so tests run fast
+    retry_after: float = 1  # whole seconds in Retry-After; 0 allowed so tests run fast
     rate_5xx: float = 0.0
     drop_rate: float = 0.0
     graph_token_lifetime: int = 3599
@@ -63,7 +73,7 @@ class Faults:
     drop_batch_deletes_after: int | None = None  # answer this many $batch POSTs with DELETEs, then drop the rest
     lose_delete_batch_answers: int = 0  # act on this many $batch POSTs with DELETEs, then lose their answer
     seed: int | None = None
-    token_faults: bool = False      # also inject 429/5xx/drops on the token endpoints
+    token_faults: bool = False  # also inject 429/5xx/drops on the token endpoints
 
     def update(self, changes: dict) -> None:
         names = {f.name for f in fields(self)}
@@ -126,12 +136,10 @@ class Tenant:
         self.graph_apps: dict[str, dict] = {}
         self.add_graph_app("full", GRAPH_FULL_ROLES, client_id="3e1f5a7c-9b2d-4e6f-8a0c-1d3b5f7e9a2c")
         self.add_graph_app("readonly", GRAPH_READONLY_ROLES, client_id="9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a")
-        self.add_graph_app("cert", GRAPH_FULL_ROLES, client_id="b4a39281-7f6e-4d5c-a3b2-c1d0e9f8a7b6",
-                           certificate=True)
+        self.add_graph_app("cert", GRAPH_FULL_ROLES, client_id="b4a39281-7f6e-4d5c-a3b2-c1d0e9f8a7b6", certificate=True)
 
     def add_jamf_client(self, name: str, role_ids: list[str], client_id: str | None = None) -> dict:
-        entry = {"client_id": client_id or new_guid(), "client_secret": secrets.token_urlsafe(24),
-                 "role_ids": list(role_ids)}
+        entry = {"client_id": client_id or new_guid(), "client_secret": secrets.token_urlsafe(24), "role_ids": list(role_ids)}
         with self.lock:
             self.jamf_clients[name] = entry
         return entry
@@ -147,8 +155,7 @@ class Tenant:
             self.jamf_users[name] = entry
         return entry
 
-    def add_graph_app(self, name: str, roles: list[str], client_id: str | None = None,
-                      certificate: bool = False) -> dict:
+    def add_graph_app(self, name: str, roles: list[str], client_id: str | None = None, certificate: bool = False) -> dict:
         entry: dict = {"client_id": client_id or new_guid(), "roles": list(roles)}
         if certificate:
             key_pem, cert_pem, sha1, sha256 = app_certificate(name)
@@ -174,12 +181,14 @@ class Tenant:
     @property
     def credentials(self) -> dict:
         with self.lock:
-            return copy.deepcopy({
-                "tenant_id": self.tenant_id,
-                "jamf_clients": self.jamf_clients,
-                "jamf_users": self.jamf_users,
-                "graph_apps": self.graph_apps,
-            })
+            return copy.deepcopy(
+                {
+                    "tenant_id": self.tenant_id,
+                    "jamf_clients": self.jamf_clients,
+                    "jamf_users": self.jamf_users,
+                    "graph_apps": self.graph_apps,
+                }
+            )
 
     # -- adding records ------------------------------------------------------------------------------
 
@@ -192,8 +201,7 @@ class Tenant:
         with self.lock:
             cid = str(overrides.pop("id", None) or self._next_jamf_id)
             self._next_jamf_id = max(self._next_jamf_id, int(cid) + 1) if cid.isdigit() else self._next_jamf_id
-            values = dict(udid=str(uuid.uuid4()).upper(), last_contact=now - 300, report_date=now - 600,
-                          management_id=new_guid(), groups=["1"])
+            values: dict[str, Any] = dict(udid=str(uuid.uuid4()).upper(), last_contact=now - 300, report_date=now - 600, management_id=new_guid(), groups=["1"])
             values.update(overrides)
             rec = JamfComputer(id=cid, name=name, serial=serial, seq=self._next_seq(), **values)
             self.jamf[cid] = rec
@@ -203,10 +211,9 @@ class Tenant:
     def add_entra_device(self, display_name: str, device_id: str | None = None, **overrides) -> EntraDevice:
         now = time.time()
         with self.lock:
-            values = dict(id=new_guid(), last_sign_in=now - 3600, registered=now - 86400 * 30)
+            values: dict[str, Any] = dict(id=new_guid(), last_sign_in=now - 3600, registered=now - 86400 * 30)
             values.update(overrides)
-            rec = EntraDevice(device_id=device_id or new_guid(), display_name=display_name, seq=self._next_seq(),
-                              **values)
+            rec = EntraDevice(device_id=device_id or new_guid(), display_name=display_name, seq=self._next_seq(), **values)
             self.entra[rec.id] = rec
             self._entra_by_device_id[rec.device_id.lower()] = rec.id
             self._entra_by_name.setdefault(display_name.lower(), []).append(rec.id)
@@ -215,25 +222,32 @@ class Tenant:
     def add_intune_device(self, serial: str, device_name: str, aad_device_id: str = "", **overrides) -> IntuneDevice:
         now = time.time()
         with self.lock:
-            values = dict(id=new_guid(), enrolled=now - 86400 * 30, last_sync=now - 1800)
+            values: dict[str, Any] = dict(id=new_guid(), enrolled=now - 86400 * 30, last_sync=now - 1800)
             values.update(overrides)
-            rec = IntuneDevice(serial=serial, device_name=device_name, aad_device_id=aad_device_id,
-                               seq=self._next_seq(), **values)
+            rec = IntuneDevice(serial=serial, device_name=device_name, aad_device_id=aad_device_id, seq=self._next_seq(), **values)
             self.intune[rec.id] = rec
             self._intune_by_serial.setdefault(serial.upper(), []).append(rec.id)
             if aad_device_id:
                 self._intune_by_aad.setdefault(aad_device_id.lower(), []).append(rec.id)
             return rec
 
-    def add_mac(self, serial: str, name: str, user_upn: str = "", device_id: str | None = None,
-                jamf: bool = True, entra: bool = True, intune: bool = True, **jamf_overrides) -> dict:
+    def add_mac(
+        self,
+        serial: str,
+        name: str,
+        user_upn: str = "",
+        device_id: str | None = None,
+        jamf: bool = True,
+        entra: bool = True,
+        intune: bool = True,
+        **jamf_overrides,
+    ) -> dict:
         """A Mac registered everywhere (Jamf record, Entra device, Intune record linked to it)."""
         with self.lock:
             out: dict = {}
             device_id = device_id or new_guid()
             if jamf:
-                out["jamf"] = self.add_jamf_computer(serial, name, username=user_upn.split("@")[0],
-                                                     email=user_upn, **jamf_overrides)
+                out["jamf"] = self.add_jamf_computer(serial, name, username=user_upn.split("@")[0], email=user_upn, **jamf_overrides)
             if entra:
                 out["entra"] = self.add_entra_device(name, device_id)
             if intune:
@@ -283,9 +297,15 @@ class Tenant:
         now = time.time()
         if delay > 0:
             self.ghosts[kind].append((now + delay, rec))
-        self.deleted.append({"service": kind, "id": rec.id, "at": now, "via": via,
-                             "name": getattr(rec, "name", None) or getattr(rec, "display_name", None)
-                             or getattr(rec, "device_name", None)})
+        self.deleted.append(
+            {
+                "service": kind,
+                "id": rec.id,
+                "at": now,
+                "via": via,
+                "name": getattr(rec, "name", None) or getattr(rec, "display_name", None) or getattr(rec, "device_name", None),
+            }
+        )
 
     def delete_jamf(self, cid: str, delay: float = 0.0, via: str = "api") -> bool:
         with self.lock:
@@ -316,8 +336,7 @@ class Tenant:
             rec = self.intune.pop(iid, None)
             if rec is None:
                 return False
-            for index, key in ((self._intune_by_serial, rec.serial.upper()),
-                               (self._intune_by_aad, rec.aad_device_id.lower())):
+            for index, key in ((self._intune_by_serial, rec.serial.upper()), (self._intune_by_aad, rec.aad_device_id.lower())):
                 ids = index.get(key, [])
                 if iid in ids:
                     ids.remove(iid)
@@ -327,8 +346,7 @@ class Tenant:
     def record_mdm_command(self, computer_id: str, command: str) -> dict:
         with self.lock:
             rec = self.jamf.get(computer_id)
-            entry = {"deviceId": computer_id, "serial": rec.serial if rec else None, "commandUuid": new_guid(),
-                     "command": command, "at": time.time()}
+            entry = {"deviceId": computer_id, "serial": rec.serial if rec else None, "commandUuid": new_guid(), "command": command, "at": time.time()}
             self.mdm_commands.append(entry)
             return entry
 

@@ -169,8 +169,7 @@ def evaluate(node, get: Callable[[str], object]) -> bool:
         _, fn, prop, value = node
         actual = str(get(prop) or "").lower()
         text = str(value).lower()
-        return {"startswith": actual.startswith, "endswith": actual.endswith,
-                "contains": lambda t: t in actual}[fn](text)
+        return {"startswith": actual.startswith, "endswith": actual.endswith, "contains": lambda t: t in actual}[fn](text)
     _, prop, op, value = node
     a, b = _low(get(prop)), _low(value)
     if op in ("eq", "ne"):

@@ -36,8 +36,8 @@ class JamfComputer:
     alt_mac_address: str = ""
     model: str = "MacBook Pro (14-inch, 2023)"
     os_version: str = "14.5"
-    groups: list = field(default_factory=list)        # group ids (strings)
-    local_users: list | None = None                   # list of dicts as Jamf renders them
+    groups: list = field(default_factory=list)  # group ids (strings)
+    local_users: list | None = None  # list of dicts as Jamf renders them
     seq: int = 0
 
     def general(self) -> dict:
@@ -84,14 +84,23 @@ class JamfComputer:
         }
 
     def user_and_location(self) -> dict:
-        return {"username": self.username, "realname": self.username, "email": self.email, "position": None,
-                "phone": None, "departmentId": None, "buildingId": None, "room": None, "extensionAttributes": []}
+        return {
+            "username": self.username,
+            "realname": self.username,
+            "email": self.email,
+            "position": None,
+            "phone": None,
+            "departmentId": None,
+            "buildingId": None,
+            "room": None,
+            "extensionAttributes": [],
+        }
 
 
 @dataclass(slots=True)
 class EntraDevice:
-    id: str                 # directory object id (what DELETE takes)
-    device_id: str          # registration id (CN of the Mac's WPJ certificate)
+    id: str  # directory object id (what DELETE takes)
+    device_id: str  # registration id (CN of the Mac's WPJ certificate)
     display_name: str
     operating_system: str = "MacMDM"
     os_version: str = "14.5"

@@ -112,7 +112,7 @@ class _Parser:
             self.pos += 1
         if start == self.pos:
             self.fail("expected a value")
-        return self.text[start:self.pos], False
+        return self.text[start : self.pos], False
 
 
 def parse(text: str):

@@ -45,22 +45,38 @@ def _other_char(ch: str) -> str:
 
 
 def _unrelated(t: Tenant, mac: MacIdentity, now: float) -> None:
-    t.add_entra_device("DESKTOP-7Q2K9LM", operating_system="Windows", os_version="10.0.22631.3593",
-                       trust_type="AzureAd", profile_type="RegisteredDevice")
-    t.add_intune_device("5CD3210QRS", "DESKTOP-7Q2K9LM", "", management_agent="mdm", operating_system="Windows",
-                        model="Latitude 7440", manufacturer="Dell Inc.", upn="bob@contoso.example")
-    pc2 = t.add_entra_device("LAPTOP-CAROL01", operating_system="Windows", os_version="10.0.22631.3593",
-                             trust_type="AzureAd")
-    t.add_intune_device("PF3ABC12", "LAPTOP-CAROL01", pc2.device_id, management_agent="mdm",
-                        operating_system="Windows", model="ThinkPad X1 Carbon", manufacturer="LENOVO",
-                        upn="carol@contoso.example")
+    t.add_entra_device("DESKTOP-7Q2K9LM", operating_system="Windows", os_version="10.0.22631.3593", trust_type="AzureAd", profile_type="RegisteredDevice")
+    t.add_intune_device(
+        "5CD3210QRS",
+        "DESKTOP-7Q2K9LM",
+        "",
+        management_agent="mdm",
+        operating_system="Windows",
+        model="Latitude 7440",
+        manufacturer="Dell Inc.",
+        upn="bob@contoso.example",
+    )
+    pc2 = t.add_entra_device("LAPTOP-CAROL01", operating_system="Windows", os_version="10.0.22631.3593", trust_type="AzureAd")
+    t.add_intune_device(
+        "PF3ABC12",
+        "LAPTOP-CAROL01",
+        pc2.device_id,
+        management_agent="mdm",
+        operating_system="Windows",
+        model="ThinkPad X1 Carbon",
+        manufacturer="LENOVO",
+        upn="carol@contoso.example",
+    )
     phone = t.add_entra_device("iPhone-DAVE", operating_system="iOS", os_version="17.5", trust_type="Workplace")
-    t.add_intune_device("F2LXK0ABHG7Q", "iPhone-DAVE", phone.device_id, management_agent="mdm",
-                        operating_system="iOS", model="iPhone 15", upn="dave@contoso.example")
+    t.add_intune_device(
+        "F2LXK0ABHG7Q", "iPhone-DAVE", phone.device_id, management_agent="mdm", operating_system="iOS", model="iPhone 15", upn="dave@contoso.example"
+    )
     look_alike = mac.serial[:-1] + _other_char(mac.serial[-1])
-    others = [("C02YX2BCJG5H", "MBP-BOB", "bob@contoso.example"),
-              ("FVFZQ3CDP3Y7", "MBA-CAROL", "carol@contoso.example"),
-              (look_alike, "MBP-ERIN", "erin@contoso.example")]
+    others = [
+        ("C02YX2BCJG5H", "MBP-BOB", "bob@contoso.example"),
+        ("FVFZQ3CDP3Y7", "MBA-CAROL", "carol@contoso.example"),
+        (look_alike, "MBP-ERIN", "erin@contoso.example"),
+    ]
     for serial, name, upn in others:
         if serial == mac.serial:
             serial = serial[:-2] + "QQ"
@@ -69,17 +85,40 @@ def _unrelated(t: Tenant, mac: MacIdentity, now: float) -> None:
 
 def _local_users(upn: str, device_id: str) -> list[dict]:
     user = upn.split("@")[0]
-    return [{"uid": "501", "userGuid": new_guid().upper(), "username": user, "fullName": user.title(), "admin": True,
-             "homeDirectory": f"/Users/{user}", "homeDirectorySize": None, "fileVault2Enabled": True,
-             "userAccountType": "LOCAL", "passwordMinLength": None, "passwordMaxAge": None,
-             "passwordMinComplexCharacters": None, "passwordHistoryDepth": None, "passwordRequireAlphanumeric": None,
-             "computerAzureActiveDirectoryId": device_id, "userAzureActiveDirectoryId": new_guid(),
-             "azureActiveDirectoryId": "ACTIVATED"}]
+    return [
+        {
+            "uid": "501",
+            "userGuid": new_guid().upper(),
+            "username": user,
+            "fullName": user.title(),
+            "admin": True,
+            "homeDirectory": f"/Users/{user}",
+            "homeDirectorySize": None,
+            "fileVault2Enabled": True,
+            "userAccountType": "LOCAL",
+            "passwordMinLength": None,
+            "passwordMaxAge": None,
+            "passwordMinComplexCharacters": None,
+            "passwordHistoryDepth": None,
+            "passwordRequireAlphanumeric": None,
+            "computerAzureActiveDirectoryId": device_id,
+            "userAzureActiveDirectoryId": new_guid(),
+            "azureActiveDirectoryId": "ACTIVATED",
+        }
+    ]
 
 
 def _mac_everywhere(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float) -> None:
-    t.add_jamf_computer(serial, name, username=upn.split("@")[0], email=upn, groups=["1", "2"],
-                        local_users=_local_users(upn, device_id), last_contact=now - 600, report_date=now - 900)
+    t.add_jamf_computer(
+        serial,
+        name,
+        username=upn.split("@")[0],
+        email=upn,
+        groups=["1", "2"],
+        local_users=_local_users(upn, device_id),
+        last_contact=now - 600,
+        report_date=now - 900,
+    )
     t.add_entra_device(name, device_id, registered=now - 60 * DAY, last_sign_in=now - 3600)
     t.add_intune_device(serial, name, device_id, upn=upn, enrolled=now - 60 * DAY, last_sync=now - 1800)
 
@@ -114,28 +153,36 @@ def _seed_records(tenant: Tenant, scenario: str, mac: MacIdentity, now: float) -
         return
     user = mac.user_upn.split("@")[0]
     if scenario == "two-jamf-records":
-        tenant.add_jamf_computer(mac.serial, mac.name, username=user, email=mac.user_upn, groups=["1"],
-                                 last_contact=now - 120 * DAY, report_date=now - 120 * DAY, managed=True)
+        tenant.add_jamf_computer(
+            mac.serial, mac.name, username=user, email=mac.user_upn, groups=["1"], last_contact=now - 120 * DAY, report_date=now - 120 * DAY, managed=True
+        )
     _mac_everywhere(tenant, mac.serial, mac.name, mac.user_upn, mac.device_ids[0], now)
     if scenario == "intune-duplicates":
         for n, agent in ((1, "jamf"), (2, "mdm")):
             old_id = _extra_id(mac, n)
-            tenant.add_entra_device(mac.name, old_id, registered=now - (90 + n * 30) * DAY,
-                                    last_sign_in=now - (30 + n * 10) * DAY)
-            tenant.add_intune_device(mac.serial, mac.name, old_id, management_agent=agent, upn=mac.user_upn,
-                                     enrolled=now - (90 + n * 30) * DAY, last_sync=now - (30 + n * 10) * DAY,
-                                     compliance="noncompliant")
+            tenant.add_entra_device(mac.name, old_id, registered=now - (90 + n * 30) * DAY, last_sign_in=now - (30 + n * 10) * DAY)
+            tenant.add_intune_device(
+                mac.serial,
+                mac.name,
+                old_id,
+                management_agent=agent,
+                upn=mac.user_upn,
+                enrolled=now - (90 + n * 30) * DAY,
+                last_sync=now - (30 + n * 10) * DAY,
+                compliance="noncompliant",
+            )
     elif scenario == "stale-entra":
-        tenant.add_entra_device(mac.name, _extra_id(mac, 1), registered=now - 200 * DAY,
-                                last_sign_in=now - 150 * DAY, is_compliant=False, is_managed=False)
+        tenant.add_entra_device(mac.name, _extra_id(mac, 1), registered=now - 200 * DAY, last_sign_in=now - 150 * DAY, is_compliant=False, is_managed=False)
     elif scenario == "look-alikes":
         twin_serial = "C02LK9ZZQ05P" if mac.serial != "C02LK9ZZQ05P" else "C02LK9ZZQ05R"
         _mac_everywhere(tenant, twin_serial, f"{mac.name}-2", "frank@contoso.example", new_guid(), now)
-        tenant.add_entra_device(f"{mac.name.lower()}-old", new_guid(), registered=now - 300 * DAY,
-                                last_sign_in=now - 250 * DAY)
+        tenant.add_entra_device(f"{mac.name.lower()}-old", new_guid(), registered=now - 300 * DAY, last_sign_in=now - 250 * DAY)
     elif scenario == "unresponsive":
         [record] = tenant.jamf_by_serial(mac.serial)
         record.last_contact, record.report_date = now - 3 * DAY, now - 3 * DAY
+        assert record.local_users is not None  # _mac_everywhere seeds the Mac's local users
         record.local_users[0]["azureActiveDirectoryId"] = "UNRESPONSIVE"
     elif scenario == "compliance-mismatch":
-        tenant.entra_by_device_id(mac.device_ids[0]).is_compliant = False
+        device = tenant.entra_by_device_id(mac.device_ids[0])
+        assert device is not None  # _mac_everywhere registers the Mac's current deviceId
+        device.is_compliant = False

@@ -30,6 +30,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 60  # idle keep-alive connections are closed after this
     disable_nagle_algorithm = True  # headers and body go out in separate writes
+    server: _TLSServer
 
     def log_message(self, format, *args):
         log.debug("%s " + format, self.address_string(), *args)
@@ -41,8 +42,7 @@ class _Handler(BaseHTTPRequestHandler):
             path = unquote(path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        req = Request(self.command, path, parse_qs(parts.query, keep_blank_values=True),
-                      {k.lower(): v for k, v in self.headers.items()}, body)
+        req = Request(self.command, path, parse_qs(parts.query, keep_blank_values=True), {k.lower(): v for k, v in self.headers.items()}, body)
         try:
             resp = self.server.service.handle(req)
         except Drop:
@@ -71,6 +71,7 @@ class _TLSServer(ThreadingHTTPServer):
     # a real service's listen backlog, not socketserver's 5: with more clients connecting at once the kernel
     # drops their SYNs and each waits a 1 s retransmission, which no real Graph or Jamf Pro would add
     request_queue_size = 128
+    RequestHandlerClass: type[_Handler]
 
     def __init__(self, address, context: ssl.SSLContext, service: Service):
         self.context = context
@@ -121,8 +122,7 @@ class _TLSServer(ThreadingHTTPServer):
 class TenantServer:
     """One running tenant. Use ``start()``/``stop()`` or ``with TenantServer(...) as server:``."""
 
-    def __init__(self, workdir: Path, tenant: Tenant | None = None, faults: Faults | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, workdir: Path, tenant: Tenant | None = None, faults: Faults | None = None, host: str = "127.0.0.1", port: int = 0):
         self.workdir = Path(workdir)
         self.tenant = tenant if tenant is not None else Tenant()
         self.faults = faults if faults is not None else Faults()
@@ -142,8 +142,7 @@ class TenantServer:
         self.port = self._server.server_address[1]
         self.url = f"https://{self.host}:{self.port}"
         self.service.url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                         name=f"tenant-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"tenant-{self.port}", daemon=True)
         self._thread.start()
         return self
 
@@ -176,8 +175,7 @@ class TenantServer:
         return write_client_files(self, Path(directory))
 
 
-def start_tenant(workdir, scenario: str = "clean", mac: MacIdentity | None = None, faults: Faults | None = None,
-                 port: int = 0) -> TenantServer:
+def start_tenant(workdir, scenario: str = "clean", mac: MacIdentity | None = None, faults: Faults | None = None, port: int = 0) -> TenantServer:
     """A tenant seeded with ``scenario`` for ``mac`` and already serving."""
     tenant = Tenant()
     seed(tenant, scenario, mac if mac is not None else MacIdentity())

@@ -49,18 +49,17 @@ class Service:
         self.by_route: Counter = Counter()
         self.total = 0
         self.batch_items = 0
-        self._deletes = 0          # DELETEs seen since kill_on_delete was (re)set
+        self._deletes = 0  # DELETEs seen since kill_on_delete was (re)set
         self._kill_fired = False
         self._armed: dict | None = None
         self._delete_batches: tuple[int | None, int] = (None, 0)  # (drop_batch_deletes_after it counts for, POSTs)
-        self._intune_windows: dict[str, tuple[float, int]] = {}   # client id -> (window start, writes)
+        self._intune_windows: dict[str, tuple[float, int]] = {}  # client id -> (window start, writes)
 
     # -- statistics ----------------------------------------------------------------------------------
 
     def stats(self) -> dict:
         with self._lock:
-            return {"total": self.total, "by_route": dict(self.by_route), "tokens": self.tokens.issued,
-                    "batch_items": self.batch_items}
+            return {"total": self.total, "by_route": dict(self.by_route), "tokens": self.tokens.issued, "batch_items": self.batch_items}
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -73,7 +72,7 @@ class Service:
 
     def _draw(self) -> float:
         with self._lock:
-            if self.faults.seed != self._rng_seed:   # a new seed set at runtime restarts the sequence
+            if self.faults.seed != self._rng_seed:  # a new seed set at runtime restarts the sequence
                 self._rng = random.Random(self.faults.seed)
                 self._rng_seed = self.faults.seed
             return self._rng.random()
@@ -87,11 +86,11 @@ class Service:
             raise Drop()
         if f.rate_5xx and self._draw() < f.rate_5xx:
             status = (503, 500, 502)[int(self._draw() * 3) % 3]
-            return self.error(req, kind, status, "ServiceUnavailable" if status == 503 else "InternalServerError",
-                              "The service is temporarily unavailable (injected fault).")
+            return self.error(
+                req, kind, status, "ServiceUnavailable" if status == 503 else "InternalServerError", "The service is temporarily unavailable (injected fault)."
+            )
         if f.rate_429 and self._draw() < f.rate_429:
-            return self.error(req, kind, 429, "TooManyRequests", "Too many requests (injected fault).",
-                              headers={"Retry-After": self.retry_after()})
+            return self.error(req, kind, 429, "TooManyRequests", "Too many requests (injected fault).", headers={"Retry-After": self.retry_after()})
         return None
 
     @staticmethod
@@ -204,9 +203,7 @@ class Service:
     def _unknown(self, req: Request, path_known: bool) -> Response:
         status = 405 if path_known else 404
         if req.path.startswith("/v1.0"):
-            return graph_error(req, 400 if not path_known else 405, "BadRequest",
-                               f"Resource not found for the segment '{req.path.rsplit('/', 1)[-1]}'.")
+            return graph_error(req, 400 if not path_known else 405, "BadRequest", f"Resource not found for the segment '{req.path.rsplit('/', 1)[-1]}'.")
         if req.path.startswith(("/api/", "/JSSResource/")):
-            return jamf_error(status, "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED",
-                              "No such endpoint." if status == 404 else "Method not allowed.")
+            return jamf_error(status, "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED", "No such endpoint." if status == 404 else "Method not allowed.")
         return json_response(status, {"error": "not_found" if status == 404 else "method_not_allowed"})

@@ -59,15 +59,22 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.chmod(path, mode)  # O_CREAT's mode is ignored for an existing file
 
 
-
 _KEY_USAGES = (
-    "digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-    "key_cert_sign", "crl_sign", "encipher_only", "decipher_only",
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
 )
 
 
 def _key_usage(*on: str):
     return x509.KeyUsage(**{name: name in on for name in _KEY_USAGES})
+
 
 def make_test_ca(directory: Path, hostnames=("127.0.0.1", "localhost")) -> TestCA:
     """Create a one-day CA and a server certificate for ``hostnames`` in ``directory``.
@@ -111,9 +118,7 @@ def make_test_ca(directory: Path, hostnames=("127.0.0.1", "localhost")) -> TestC
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(_key_usage("digital_signature", "key_agreement"), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
 

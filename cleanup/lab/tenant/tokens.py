@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from cleanup.lab.tenant.keys import signing_key
 
@@ -29,8 +30,8 @@ class GraphGrant:
 
 @dataclass
 class JamfGrant:
-    kind: str          # "client" | "user"
-    principal: str     # name in Tenant.jamf_clients / Tenant.jamf_users
+    kind: str  # "client" | "user"
+    principal: str  # name in Tenant.jamf_clients / Tenant.jamf_users
     expires: float
 
 
@@ -48,7 +49,7 @@ def jwks() -> dict:
 class TokenStore:
     """Issued tokens by value; a token is valid while it is here and not expired."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._graph: dict[str, GraphGrant] = {}
         self._jamf: dict[str, JamfGrant] = {}
@@ -59,10 +60,18 @@ class TokenStore:
     def issue_graph(self, tenant_id: str, app_name: str, app: dict, lifetime: int) -> str:
         now = time.time()
         payload = {
-            "aud": GRAPH_AUDIENCE, "iss": f"https://sts.windows.net/{tenant_id}/", "iat": int(now),
-            "nbf": int(now), "exp": int(now + lifetime), "tid": tenant_id, "appid": app["client_id"],
-            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app["client_id"])), "idtyp": "app",
-            "roles": list(app["roles"]), "ver": "1.0", "uti": secrets.token_urlsafe(16),
+            "aud": GRAPH_AUDIENCE,
+            "iss": f"https://sts.windows.net/{tenant_id}/",
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": int(now + lifetime),
+            "tid": tenant_id,
+            "appid": app["client_id"],
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, app["client_id"])),
+            "idtyp": "app",
+            "roles": list(app["roles"]),
+            "ver": "1.0",
+            "uti": secrets.token_urlsafe(16),
         }
         token = jwt.encode(payload, signing_key(), algorithm="RS256", headers={"kid": _kid(), "typ": "JWT"})
         with self._lock:
@@ -117,9 +126,17 @@ def verify_assertion(assertion: str, app: dict, token_endpoint: str) -> str:
     sha256 = _b64url(cert.fingerprint(hashes.SHA256()))
     if str(header.get("x5t", "")).rstrip("=") != sha1 and str(header.get("x5t#S256", "")).rstrip("=") != sha256:
         return "The certificate with identifier used to sign the client assertion is not registered on application."
+    public_key = cert.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)  # keys.app_certificate makes every app certificate RSA
     try:
-        claims = jwt.decode(assertion, cert.public_key(), algorithms=["RS256", "PS256"], audience=token_endpoint,
-                            issuer=app["client_id"], options={"require": ["exp", "aud", "iss", "sub"]})
+        claims = jwt.decode(
+            assertion,
+            public_key,
+            algorithms=["RS256", "PS256"],
+            audience=token_endpoint,
+            issuer=app["client_id"],
+            options={"require": ["exp", "aud", "iss", "sub"]},
+        )
     except jwt.ExpiredSignatureError:
         return "The provided client assertion is expired."
     except jwt.InvalidAudienceError:

@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, overload
 from urllib.parse import parse_qs
 
 JSON = "application/json"
@@ -27,11 +28,18 @@ class Request:
     query: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
-    auth: object = None        # set by the dispatcher for authenticated routes
+    auth: Any = None  # set by the dispatcher: Jamf Pro's (grant, privileges), Graph's GraphGrant
     in_batch: bool = False
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return self.headers.get(name.lower(), default)
+
+    @overload
+    def arg(self, name: str) -> str | None: ...
+    @overload
+    def arg(self, name: str, default: str) -> str: ...
+    @overload
+    def arg(self, name: str, default: str | None) -> str | None: ...
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -72,10 +80,8 @@ def empty(status: int, headers: dict | None = None) -> Response:
     return Response(status, b"", dict(headers or {}))
 
 
-def jamf_error(status: int, code: str, description: str, field_name: str | None = None,
-               headers: dict | None = None) -> Response:
-    body = {"httpStatus": status,
-            "errors": [{"code": code, "field": field_name, "description": description, "id": "0"}]}
+def jamf_error(status: int, code: str, description: str, field_name: str | None = None, headers: dict | None = None) -> Response:
+    body = {"httpStatus": status, "errors": [{"code": code, "field": field_name, "description": description, "id": "0"}]}
     return json_response(status, body, headers=headers, pretty=True)
 
 
@@ -85,9 +91,17 @@ def _now_graph() -> str:
 
 def graph_error(req: Request | None, status: int, code: str, message: str, headers: dict | None = None) -> Response:
     request_id = str(uuid.uuid4())
-    body = {"error": {"code": code, "message": message, "innerError": {
-        "date": _now_graph(), "request-id": request_id,
-        "client-request-id": (req.header("client-request-id") if req else None) or request_id}}}
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": _now_graph(),
+                "request-id": request_id,
+                "client-request-id": (req.header("client-request-id") if req else None) or request_id,
+            },
+        }
+    }
     h = {"request-id": request_id}
     h.update(headers or {})
     return json_response(status, body, headers=h)
@@ -97,11 +111,15 @@ def entra_error(status: int, error: str, code: int, description: str) -> Respons
     trace = str(uuid.uuid4())
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     correlation = str(uuid.uuid4())
-    body = {"error": error,  # Entra separates the description's parts with CRLF
-            "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: "
-                                 f"{correlation}\r\nTimestamp: {stamp}",
-            "error_codes": [code], "timestamp": stamp, "trace_id": trace, "correlation_id": correlation,
-            "error_uri": "https://login.microsoftonline.com/error?code=" + str(code)}
+    body = {
+        "error": error,  # Entra separates the description's parts with CRLF
+        "error_description": f"AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {stamp}",
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": "https://login.microsoftonline.com/error?code=" + str(code),
+    }
     return json_response(status, body)
 
 
@@ -112,13 +130,13 @@ def entra_error(status: int, error: str, code: int, description: str) -> Respons
 class Route:
     method: str
     pattern: re.Pattern
-    name: str          # "GET /v1.0/devices/{id}", the key in stats
-    kind: str          # lab | discovery | entra_token | jamf_token | jamf | graph
+    name: str  # "GET /v1.0/devices/{id}", the key in stats
+    kind: str  # lab | discovery | entra_token | jamf_token | jamf | graph
     handler: object
 
 
 class RouteTable:
-    def __init__(self):
+    def __init__(self) -> None:
         self.routes: list[Route] = []
 
     def add(self, method: str, template: str, kind: str):

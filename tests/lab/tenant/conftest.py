@@ -35,17 +35,17 @@ class Client:
 
     def jamf_token(self, name: str = "full") -> str:
         c = self.server.credentials["jamf_clients"][name]
-        r = self.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"],
-                                                 "client_secret": c["client_secret"]})
+        r = self.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"]})
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
 
     def graph_token(self, name: str = "full") -> str:
         creds = self.server.credentials
         app = creds["graph_apps"][name]
-        r = self.post(f"/{creds['tenant_id']}/oauth2/v2.0/token",
-                      data={"grant_type": "client_credentials", "client_id": app["client_id"],
-                            "client_secret": app["client_secret"], "scope": f"{self.url}/.default"})
+        r = self.post(
+            f"/{creds['tenant_id']}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": f"{self.url}/.default"},
+        )
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
 

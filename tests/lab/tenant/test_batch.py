@@ -14,8 +14,7 @@ def _entra_ids(client, n):
 def test_deletes_in_a_batch_come_back_shuffled(client):
     ids = _entra_ids(client, 20)
     token = client.graph_token()
-    r = _batch(client, token, [{"id": str(i), "method": "DELETE", "url": f"/devices/{oid}"}
-                               for i, oid in enumerate(ids)])
+    r = _batch(client, token, [{"id": str(i), "method": "DELETE", "url": f"/devices/{oid}"} for i, oid in enumerate(ids)])
     assert r.status_code == 200
     responses = r.json()["responses"]
     assert sorted(int(x["id"]) for x in responses) == list(range(20))
@@ -33,8 +32,7 @@ def test_limits_and_malformed_batches(client):
     r = _batch(client, token, items)
     assert r.status_code == 400 and "20" in r.json()["error"]["message"]
     assert _batch(client, token, []).status_code == 400
-    assert _batch(client, token, [{"id": "1", "method": "GET", "url": "/devices"},
-                                  {"id": "1", "method": "GET", "url": "/devices"}]).status_code == 400
+    assert _batch(client, token, [{"id": "1", "method": "GET", "url": "/devices"}, {"id": "1", "method": "GET", "url": "/devices"}]).status_code == 400
     assert _batch(client, token, [{"id": "1", "method": "GET"}]).status_code == 400
     assert _batch(client, token, [{"id": "1", "method": "GET", "url": f"{client.url}/v1.0/devices"}]).status_code == 400
     assert _batch(client, None, [{"id": "1", "method": "GET", "url": "/devices"}]).status_code == 401
@@ -44,14 +42,17 @@ def test_items_are_processed_like_standalone_requests(client, mac):
     readonly = client.graph_token("readonly")
     t = client.server.tenant
     oid = t.entra_by_device_id(mac.device_ids[0]).id
-    r = _batch(client, readonly, [
-        {"id": "get", "method": "GET", "url": f"/devices?$filter=deviceId eq '{mac.device_ids[0]}'&$select=id"},
-        {"id": "del", "method": "DELETE", "url": f"/devices/{oid}"},
-        {"id": "missing", "method": "GET", "url": "/devices/00000000-0000-0000-0000-000000000000"},
-        {"id": "managed", "method": "GET",
-         "url": f"/deviceManagement/managedDevices?$filter=serialNumber eq '{mac.serial}'"},
-        {"id": "nested", "method": "POST", "url": "/$batch", "body": {"requests": []}},
-    ])
+    r = _batch(
+        client,
+        readonly,
+        [
+            {"id": "get", "method": "GET", "url": f"/devices?$filter=deviceId eq '{mac.device_ids[0]}'&$select=id"},
+            {"id": "del", "method": "DELETE", "url": f"/devices/{oid}"},
+            {"id": "missing", "method": "GET", "url": "/devices/00000000-0000-0000-0000-000000000000"},
+            {"id": "managed", "method": "GET", "url": f"/deviceManagement/managedDevices?$filter=serialNumber eq '{mac.serial}'"},
+            {"id": "nested", "method": "POST", "url": "/$batch", "body": {"requests": []}},
+        ],
+    )
     by_id = {x["id"]: x for x in r.json()["responses"]}
     assert by_id["get"]["status"] == 200 and by_id["get"]["body"]["value"] == [{"id": oid}]
     assert by_id["del"]["status"] == 403
@@ -69,8 +70,7 @@ def test_per_item_429_with_retry_after(client):
     faults.seed, faults.rate_429, faults.retry_after = 11, 0.5, 3
     # the outer request may itself draw a 429: retry until the batch is accepted
     for _ in range(20):
-        r = _batch(client, token, [{"id": str(i), "method": "DELETE", "url": f"/devices/{oid}"}
-                                   for i, oid in enumerate(ids)])
+        r = _batch(client, token, [{"id": str(i), "method": "DELETE", "url": f"/devices/{oid}"} for i, oid in enumerate(ids)])
         if r.status_code == 200:
             break
         assert r.status_code == 429 and r.headers["Retry-After"] == "3"
@@ -88,14 +88,24 @@ def test_per_item_429_with_retry_after(client):
 def test_depends_on(client):
     [a] = _entra_ids(client, 1)
     token = client.graph_token()
-    r = _batch(client, token, [
-        {"id": "2", "method": "GET", "url": f"/devices/{a}", "dependsOn": ["1"]},
-        {"id": "1", "method": "DELETE", "url": "/devices/00000000-0000-0000-0000-000000000000"},
-        {"id": "3", "method": "DELETE", "url": f"/devices/{a}"},
-        {"id": "4", "method": "GET", "url": f"/devices/{a}", "dependsOn": ["3"]},
-    ])
+    r = _batch(
+        client,
+        token,
+        [
+            {"id": "2", "method": "GET", "url": f"/devices/{a}", "dependsOn": ["1"]},
+            {"id": "1", "method": "DELETE", "url": "/devices/00000000-0000-0000-0000-000000000000"},
+            {"id": "3", "method": "DELETE", "url": f"/devices/{a}"},
+            {"id": "4", "method": "GET", "url": f"/devices/{a}", "dependsOn": ["3"]},
+        ],
+    )
     by_id = {x["id"]: x["status"] for x in r.json()["responses"]}
     assert by_id == {"1": 404, "2": 424, "3": 204, "4": 404}
     assert _batch(client, token, [{"id": "1", "method": "GET", "url": "/devices", "dependsOn": ["9"]}]).status_code == 400
-    assert _batch(client, token, [{"id": "1", "method": "GET", "url": "/devices", "dependsOn": ["2"]},
-                                  {"id": "2", "method": "GET", "url": "/devices", "dependsOn": ["1"]}]).status_code == 400
+    assert (
+        _batch(
+            client,
+            token,
+            [{"id": "1", "method": "GET", "url": "/devices", "dependsOn": ["2"]}, {"id": "2", "method": "GET", "url": "/devices", "dependsOn": ["1"]}],
+        ).status_code
+        == 400
+    )

@@ -27,8 +27,7 @@ except CleanupError as exc:
 
 
 def _run(*args, **kw):
-    return subprocess.run([sys.executable, "-c", RUNNER, *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, timeout=60, **kw)
+    return subprocess.run([sys.executable, "-c", RUNNER, *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=60, **kw)
 
 
 def test_scenarios_listed():
@@ -45,9 +44,28 @@ def test_unknown_scenario_is_a_usage_error(tmp_path):
 
 def test_start_serves_until_interrupted(tmp_path):
     env = dict(os.environ, COLUMNS="200")
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, "start", str(tmp_path), "--scenario", "stale-entra",
-                             "--serial", "C02TESTCLI01", "--name", "MBP-CLI", "--token-lifetime", "120"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            RUNNER,
+            "start",
+            str(tmp_path),
+            "--scenario",
+            "stale-entra",
+            "--serial",
+            "C02TESTCLI01",
+            "--name",
+            "MBP-CLI",
+            "--token-lifetime",
+            "120",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 30
@@ -68,13 +86,20 @@ def test_start_serves_until_interrupted(tmp_path):
         tenant_json = (tmp_path / "tenant.json").read_text()
         assert url in tenant_json
         config = tomllib.loads((tmp_path / "config.toml").read_text())
-        r = requests.post(url + "/api/oauth/token", verify=ca, timeout=10, data={
-            "grant_type": "client_credentials", "client_id": config["jamf"]["client_id"],
-            "client_secret": secrets["CLEANUP_JAMF_CLIENT_SECRET"]})
+        r = requests.post(
+            url + "/api/oauth/token",
+            verify=ca,
+            timeout=10,
+            data={"grant_type": "client_credentials", "client_id": config["jamf"]["client_id"], "client_secret": secrets["CLEANUP_JAMF_CLIENT_SECRET"]},
+        )
         assert r.json()["expires_in"] == 120
-        inv = requests.get(url + "/api/v1/computers-inventory", verify=ca, timeout=10,
-                           headers={"Authorization": "Bearer " + r.json()["access_token"]},
-                           params={"filter": "hardware.serialNumber==C02TESTCLI01", "section": "GENERAL"}).json()
+        inv = requests.get(
+            url + "/api/v1/computers-inventory",
+            verify=ca,
+            timeout=10,
+            headers={"Authorization": "Bearer " + r.json()["access_token"]},
+            params={"filter": "hardware.serialNumber==C02TESTCLI01", "section": "GENERAL"},
+        ).json()
         assert inv["results"][0]["general"]["name"] == "MBP-CLI"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0

@@ -24,22 +24,24 @@ class CaSession(requests.Session):
 
 def _app(tenant, client_id, credential, tenant_id=None):
     return msal.ConfidentialClientApplication(
-        client_id, client_credential=credential, authority=f"{tenant.url}/{tenant_id or tenant.credentials['tenant_id']}",
-        instance_discovery=False, http_client=CaSession(str(tenant.ca_pem)))
+        client_id,
+        client_credential=credential,
+        authority=f"{tenant.url}/{tenant_id or tenant.credentials['tenant_id']}",
+        instance_discovery=False,
+        http_client=CaSession(str(tenant.ca_pem)),
+    )
 
 
 def test_msal_client_secret(tenant):
     app_creds = tenant.credentials["graph_apps"]["full"]
-    result = _app(tenant, app_creds["client_id"], app_creds["client_secret"]).acquire_token_for_client(
-        [f"{tenant.url}/.default"])
+    result = _app(tenant, app_creds["client_id"], app_creds["client_secret"]).acquire_token_for_client([f"{tenant.url}/.default"])
     assert result["token_type"] == "Bearer" and result["expires_in"] == 3599
     header = jwt.get_unverified_header(result["access_token"])
     claims = jwt.decode(result["access_token"], options={"verify_signature": False})
     assert header["alg"] == "RS256" and header["kid"]
     assert claims["aud"] == "https://graph.microsoft.com"
     assert claims["tid"] == tenant.credentials["tenant_id"] and claims["appid"] == app_creds["client_id"]
-    assert sorted(claims["roles"]) == sorted(["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All",
-                                              *GRAPH_DIAGNOSE_ROLES])
+    assert sorted(claims["roles"]) == sorted(["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All", *GRAPH_DIAGNOSE_ROLES])
     assert claims["nbf"] <= claims["iat"] < claims["exp"]
 
 
@@ -48,15 +50,13 @@ def test_msal_certificate(tenant):
     app = _app(tenant, cert["client_id"], {"private_key": cert["private_key_pem"], "thumbprint": cert["thumbprint"]})
     result = app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
     assert "access_token" in result, result
-    r = requests.get(f"{tenant.url}/v1.0/devices", headers={"Authorization": "Bearer " + result["access_token"]},
-                     verify=str(tenant.ca_pem), timeout=10)
+    r = requests.get(f"{tenant.url}/v1.0/devices", headers={"Authorization": "Bearer " + result["access_token"]}, verify=str(tenant.ca_pem), timeout=10)
     assert r.status_code == 200
 
 
 def test_msal_certificate_with_sha256_thumbprint(tenant):
     cert = tenant.credentials["graph_apps"]["cert"]
-    app = _app(tenant, cert["client_id"], {"private_key": cert["private_key_pem"],
-                                           "public_certificate": cert["certificate_pem"]})
+    app = _app(tenant, cert["client_id"], {"private_key": cert["private_key_pem"], "public_certificate": cert["certificate_pem"]})
     assert "access_token" in app.acquire_token_for_client([f"{tenant.url}/.default"])
 
 
@@ -76,9 +76,15 @@ def test_assertion_signed_by_another_key_is_rejected(tenant):
 
 def test_wrong_secret_has_the_real_error_shape(client):
     creds = client.creds
-    r = client.post(f"/{creds['tenant_id']}/oauth2/v2.0/token",
-                    data={"grant_type": "client_credentials", "client_id": creds["graph_apps"]["full"]["client_id"],
-                          "client_secret": "nope", "scope": f"{client.url}/.default"})
+    r = client.post(
+        f"/{creds['tenant_id']}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": creds["graph_apps"]["full"]["client_id"],
+            "client_secret": "nope",
+            "scope": f"{client.url}/.default",
+        },
+    )
     assert r.status_code == 401
     body = r.json()
     assert body["error"] == "invalid_client" and body["error_codes"] == [7000215]
@@ -95,20 +101,24 @@ def test_wrong_secret_through_msal(tenant):
 
 def test_unknown_client_and_bad_scope(client):
     tid = client.creds["tenant_id"]
-    r = client.post(f"/{tid}/oauth2/v2.0/token", data={"grant_type": "client_credentials", "client_id": "x",
-                                                        "client_secret": "y", "scope": f"{client.url}/.default"})
+    r = client.post(
+        f"/{tid}/oauth2/v2.0/token", data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y", "scope": f"{client.url}/.default"}
+    )
     assert r.status_code == 400 and r.json()["error_codes"] == [700016]
     app = client.creds["graph_apps"]["full"]
-    r = client.post(f"/{tid}/oauth2/v2.0/token", data={"grant_type": "client_credentials", "client_id": app["client_id"],
-                                                        "client_secret": app["client_secret"], "scope": "User.Read"})
+    r = client.post(
+        f"/{tid}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": "User.Read"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
 
 
 def test_unknown_tenant_makes_msal_raise(tenant):
     app_creds = tenant.credentials["graph_apps"]["full"]
     with pytest.raises(ValueError):
-        _app(tenant, app_creds["client_id"], app_creds["client_secret"],
-             tenant_id="00000000-0000-0000-0000-000000000000").acquire_token_for_client([f"{tenant.url}/.default"])
+        _app(tenant, app_creds["client_id"], app_creds["client_secret"], tenant_id="00000000-0000-0000-0000-000000000000").acquire_token_for_client(
+            [f"{tenant.url}/.default"]
+        )
 
 
 def test_discovery_document(client):

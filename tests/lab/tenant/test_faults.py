@@ -38,13 +38,11 @@ def test_dropped_connections(client):
     token = client.graph_token()
     client.server.faults.drop_rate = 1.0
     with pytest.raises(requests.ConnectionError):
-        requests.get(client.url + "/v1.0/devices", headers={"Authorization": f"Bearer {token}"}, verify=client.ca,
-                     timeout=5)
+        requests.get(client.url + "/v1.0/devices", headers={"Authorization": f"Bearer {token}"}, verify=client.ca, timeout=5)
     # lab endpoints and discovery are never faulted
     assert requests.get(client.url + "/_lab/stats", verify=client.ca, timeout=5).status_code == 200
     tid = client.creds["tenant_id"]
-    assert requests.get(f"{client.url}/{tid}/v2.0/.well-known/openid-configuration", verify=client.ca,
-                        timeout=5).status_code == 200
+    assert requests.get(f"{client.url}/{tid}/v2.0/.well-known/openid-configuration", verify=client.ca, timeout=5).status_code == 200
 
 
 def test_token_endpoints_only_with_token_faults(client):
@@ -105,8 +103,7 @@ def test_kill_on_delete(client, mac, when):
         assert client.post("/_lab/faults", json={"kill_on_delete": hook}).status_code == 200
         assert client.delete(f"/v1.0/deviceManagement/managedDevices/{managed_id}", token).status_code == 204
         assert victim.poll() is None
-        r = client.post("/v1.0/$batch", token, json={"requests": [
-            {"id": "1", "method": "DELETE", "url": f"/devices/{extra.id}"}]})
+        r = client.post("/v1.0/$batch", token, json={"requests": [{"id": "1", "method": "DELETE", "url": f"/devices/{extra.id}"}]})
         assert r.status_code == 200
         assert victim.wait(timeout=5) == -9
         assert (extra.id in t.entra) == (when == "before")
@@ -136,7 +133,7 @@ def test_kill_on_delete_counts_jamf_deletes(client, mac):
 
 
 def test_stopped_tenant_stops_answering_kept_alive_connections(client):
-    assert client.get("/_lab/stats").status_code == 200   # the session now holds a kept-alive connection
+    assert client.get("/_lab/stats").status_code == 200  # the session now holds a kept-alive connection
     client.server.stop()
     with pytest.raises(requests.ConnectionError):
         client.get("/_lab/stats")

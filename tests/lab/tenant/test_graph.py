@@ -23,15 +23,22 @@ def test_device_filters(client, mac):
     t.add_entra_device("O'Brien's MacBook")
     [dev] = _devices(client, token, f"deviceId eq '{mac.device_ids[0]}'")
     assert dev["displayName"] == mac.name and dev["operatingSystem"] == "MacMDM" and dev["trustType"] == "Workplace"
-    assert {"id", "deviceId", "accountEnabled", "approximateLastSignInDateTime", "registrationDateTime",
-            "isCompliant", "isManaged", "physicalIds", "operatingSystemVersion", "deviceOwnership",
-            "profileType"} <= set(dev)
-    assert [d["deviceId"] for d in _devices(client, token, f"displayName eq '{mac.name.lower()}'")] == \
-        [mac.device_ids[0]]
-    assert [d["displayName"] for d in _devices(client, token, "displayName eq 'O''Brien''s MacBook'")] == \
-        ["O'Brien's MacBook"]
-    assert {d["displayName"] for d in _devices(client, token, "startswith(displayName,'MBP-')")} == \
-        {"MBP-ALICE", "MBP-BOB", "MBP-ERIN"}
+    assert {
+        "id",
+        "deviceId",
+        "accountEnabled",
+        "approximateLastSignInDateTime",
+        "registrationDateTime",
+        "isCompliant",
+        "isManaged",
+        "physicalIds",
+        "operatingSystemVersion",
+        "deviceOwnership",
+        "profileType",
+    } <= set(dev)
+    assert [d["deviceId"] for d in _devices(client, token, f"displayName eq '{mac.name.lower()}'")] == [mac.device_ids[0]]
+    assert [d["displayName"] for d in _devices(client, token, "displayName eq 'O''Brien''s MacBook'")] == ["O'Brien's MacBook"]
+    assert {d["displayName"] for d in _devices(client, token, "startswith(displayName,'MBP-')")} == {"MBP-ALICE", "MBP-BOB", "MBP-ERIN"}
     both = _devices(client, token, f"displayName eq 'MBP-BOB' or deviceId eq '{mac.device_ids[0]}'")
     assert {d["displayName"] for d in both} == {"MBP-BOB", "MBP-ALICE"}
     assert _devices(client, token, f"displayName eq 'MBP-BOB' and deviceId eq '{mac.device_ids[0]}'") == []
@@ -39,10 +46,15 @@ def test_device_filters(client, mac):
     assert set(selected[0]) == {"id", "displayName"}
 
 
-@pytest.mark.parametrize("flt, code", [("physicalIds eq 'x'", "Request_UnsupportedQuery"),
-                                       ("endswith(displayName,'x')", "Request_UnsupportedQuery"),
-                                       ("displayName eq 'unterminated", "BadRequest"),
-                                       ("displayName eq", "BadRequest")])
+@pytest.mark.parametrize(
+    "flt, code",
+    [
+        ("physicalIds eq 'x'", "Request_UnsupportedQuery"),
+        ("endswith(displayName,'x')", "Request_UnsupportedQuery"),
+        ("displayName eq 'unterminated", "BadRequest"),
+        ("displayName eq", "BadRequest"),
+    ],
+)
 def test_unsupported_device_filters(client, flt, code):
     r = client.get("/v1.0/devices", client.graph_token(), params={"$filter": flt})
     assert r.status_code == 400
@@ -78,8 +90,7 @@ def test_next_link_paging(client):
     assert client.delete(f"/v1.0/devices/{body['value'][0]['id']}", token).status_code == 204
     pages = 1
     while link:
-        body = client.session.get(link, headers={"Authorization": f"Bearer {token}"}, verify=client.ca,
-                                  timeout=10).json()
+        body = client.session.get(link, headers={"Authorization": f"Bearer {token}"}, verify=client.ca, timeout=10).json()
         names += [d["displayName"] for d in body["value"]]
         link = body.get("@odata.nextLink")
         pages += 1
@@ -135,8 +146,11 @@ def test_roles(client, mac):
     for path in (f"/v1.0/devices/{dev['id']}", f"{MANAGED}/{t.intune_by_serial(mac.serial)[0].id}"):
         r = client.delete(path, readonly)
         assert r.status_code == 403
-        assert r.json()["error"] == {**r.json()["error"], "code": "Authorization_RequestDenied",
-                                     "message": "Insufficient privileges to complete the operation."}
+        assert r.json()["error"] == {
+            **r.json()["error"],
+            "code": "Authorization_RequestDenied",
+            "message": "Insufficient privileges to complete the operation.",
+        }
     t.add_graph_app("entra-only", ["Device.Read.All"])
     entra_only = client.graph_token("entra-only")
     assert client.get("/v1.0/devices", entra_only).status_code == 200
@@ -175,11 +189,9 @@ def test_consistency_delay(client, mac):
     jamf = client.jamf_token()
     cid = client.server.tenant.jamf_by_serial(mac.serial)[0].id
     assert client.delete(f"/api/v1/computers-inventory/{cid}", jamf).status_code == 204
-    inv = client.get("/api/v1/computers-inventory", jamf,
-                     params={"filter": f"hardware.serialNumber=={mac.serial}"}).json()
+    inv = client.get("/api/v1/computers-inventory", jamf, params={"filter": f"hardware.serialNumber=={mac.serial}"}).json()
     assert inv["totalCount"] == 1
     time.sleep(0.65)
     assert client.get("/v1.0/devices", token, params=flt).json()["value"] == []
     assert client.get(MANAGED, token, params=serial_filter).json()["value"] == []
-    assert client.get("/api/v1/computers-inventory", jamf,
-                      params={"filter": f"hardware.serialNumber=={mac.serial}"}).json()["totalCount"] == 0
+    assert client.get("/api/v1/computers-inventory", jamf, params={"filter": f"hardware.serialNumber=={mac.serial}"}).json()["totalCount"] == 0

@@ -22,13 +22,11 @@ def _inventory(client, token, **params):
 
 def test_oauth_client_credentials(client):
     c = client.creds["jamf_clients"]["full"]
-    r = client.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"],
-                                               "client_secret": c["client_secret"]})
+    r = client.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"]})
     body = r.json()
     assert r.status_code == 200 and body["token_type"] == "Bearer"
     assert body["scope"] == "api-role:1" and body["expires_in"] == 599
-    r = client.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"],
-                                               "client_secret": "wrong"})
+    r = client.post("/api/oauth/token", data={"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": "wrong"})
     assert r.status_code == 401 and r.json() == {"error": "invalid_client"}
 
 
@@ -85,7 +83,7 @@ def test_missing_and_expired_tokens(client):
 @pytest.fixture
 def jamf(client):
     t = client.server.tenant
-    t.add_jamf_computer("C02AAA111111", "Lab \"Quoted\" Mac")
+    t.add_jamf_computer("C02AAA111111", 'Lab "Quoted" Mac')
     t.add_jamf_computer("C02AAA222222", "lab-mac-2")
     return client, client.jamf_token()
 
@@ -114,9 +112,8 @@ def test_rsql_operators(jamf, mac):
     assert serials("hardware.serialNumber==C02AAA*") == ["C02AAA111111", "C02AAA222222"]
     assert serials("hardware.serialNumber==*111") == ["C02AAA111111"]
     assert serials('general.name=="Lab \\"Quoted\\" Mac"') == ["C02AAA111111"]
-    assert serials("hardware.serialNumber==c02aaa111111") == ["C02AAA111111"]   # case-insensitive
-    assert serials("hardware.serialNumber==C02AAA111111,hardware.serialNumber==C02AAA222222") == \
-        ["C02AAA111111", "C02AAA222222"]
+    assert serials("hardware.serialNumber==c02aaa111111") == ["C02AAA111111"]  # case-insensitive
+    assert serials("hardware.serialNumber==C02AAA111111,hardware.serialNumber==C02AAA222222") == ["C02AAA111111", "C02AAA222222"]
     assert serials("hardware.serialNumber==C02AAA*;general.name==lab-mac-2") == ["C02AAA222222"]
     assert serials("hardware.serialNumber=in=(C02AAA111111,C02AAA222222)") == ["C02AAA111111", "C02AAA222222"]
     assert mac.serial not in serials("hardware.serialNumber!=" + mac.serial)
@@ -124,8 +121,9 @@ def test_rsql_operators(jamf, mac):
     assert serials(f"hardware.serialNumber=={mac.serial}") == [mac.serial]
 
 
-@pytest.mark.parametrize("expr", ["hardware.serialNumber=", "hardware.serialNumber==", "(general.name==a",
-                                  'general.name=="unterminated', "nosuchfield==1", "==x"])
+@pytest.mark.parametrize(
+    "expr", ["hardware.serialNumber=", "hardware.serialNumber==", "(general.name==a", 'general.name=="unterminated', "nosuchfield==1", "==x"]
+)
 def test_rsql_malformed(jamf, expr):
     client, token = jamf
     r = _inventory(client, token, filter=expr)
@@ -138,8 +136,9 @@ def test_paging_and_sort(client):
     token = client.jamf_token()
     seen = []
     for page in range(3):
-        body = _inventory(client, token, section="HARDWARE", filter="hardware.serialNumber==PGX*", page=page,
-                          sort="hardware.serialNumber:desc", **{"page-size": 10}).json()
+        body = _inventory(
+            client, token, section="HARDWARE", filter="hardware.serialNumber==PGX*", page=page, sort="hardware.serialNumber:desc", **{"page-size": 10}
+        ).json()
         assert body["totalCount"] == 25
         seen += [x["hardware"]["serialNumber"] for x in body["results"]]
     assert len(seen) == 25 and seen == sorted(seen, reverse=True)
@@ -180,8 +179,7 @@ def test_remove_mdm_profile(jamf, mac):
     r = client.post(f"/api/v1/computer-inventory/{cid}/remove-mdm-profile", token)
     assert r.status_code == 201 and r.json()["deviceId"] == cid and r.json()["commandUuid"]
     assert client.server.tenant.mdm_commands[0]["deviceId"] == cid
-    assert client.post(f"/api/v1/computer-inventory/{cid}/remove-mdm-profile",
-                       client.jamf_token("readonly")).status_code == 403
+    assert client.post(f"/api/v1/computer-inventory/{cid}/remove-mdm-profile", client.jamf_token("readonly")).status_code == 403
     assert client.post("/api/v1/computer-inventory/424242/remove-mdm-profile", token).status_code == 404
 
 
@@ -189,8 +187,7 @@ def test_groups_and_classic_api(jamf, mac):
     client, token = jamf
     groups = client.get("/api/v1/computer-groups", token).json()
     assert isinstance(groups, list) and {"id": "3", "name": "Cause6 Remediation", "smartGroup": False} in groups
-    r = client.get("/JSSResource/computergroups/name/All%20Managed%20Clients", token,
-                   headers={"Accept": "application/json"})
+    r = client.get("/JSSResource/computergroups/name/All%20Managed%20Clients", token, headers={"Accept": "application/json"})
     group = r.json()["computer_group"]
     assert group["is_smart"] is True and isinstance(group["id"], int)
     assert mac.serial in {c["serial_number"] for c in group["computers"]}

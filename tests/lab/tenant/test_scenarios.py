@@ -19,9 +19,19 @@ COUNTS = {  # (jamf, entra, intune)
     "look-alikes": (5, 9, 8),
     "wiped": (3, 6, 6),
     "empty": (0, 0, 0),
-    **dict.fromkeys(["cause1-permissions", "cause1-no-consent", "cause2-no-connector", "cause3-no-licence",
-                     "cause5-partner-disabled", "device-group-policy", "unresponsive", "compliance-mismatch"],
-                    (4, 7, 7)),  # "clean" plus one seeded cause (the integration set-up lives apart)
+    **dict.fromkeys(
+        [
+            "cause1-permissions",
+            "cause1-no-consent",
+            "cause2-no-connector",
+            "cause3-no-licence",
+            "cause5-partner-disabled",
+            "device-group-policy",
+            "unresponsive",
+            "compliance-mismatch",
+        ],
+        (4, 7, 7),
+    ),  # "clean" plus one seeded cause (the integration set-up lives apart)
 }
 
 
@@ -39,8 +49,7 @@ def test_scenario_counts(scenario):
     assert {d.operating_system for d in t.entra.values()} == {"MacMDM", "Windows", "iOS"}
     current = t.entra_by_device_id(mac.device_ids[0])
     assert current.display_name == mac.name and current.trust_type == "Workplace"
-    assert any(i.aad_device_id == mac.device_ids[0] and i.management_agent == "jamf"
-               for i in t.intune_by_serial(mac.serial))
+    assert any(i.aad_device_id == mac.device_ids[0] and i.management_agent == "jamf" for i in t.intune_by_serial(mac.serial))
 
 
 def test_scenario_details():
@@ -104,7 +113,7 @@ def test_lab_endpoints(client, mac):
     client.get("/api/v1/computer-groups")
     stats = client.get("/_lab/stats").json()
     assert stats["by_route"]["GET /api/v1/computer-groups"] == 1
-    assert stats["total"] == 1   # /_lab/* is not counted
+    assert stats["total"] == 1  # /_lab/* is not counted
     client.server.reset_stats()
     assert client.server.stats()["total"] == 0
 
@@ -116,13 +125,20 @@ def test_write_client_files(tenant, tmp_path):
     config = tomllib.loads((tmp_path / "client/config.toml").read_text())
     assert config == {
         "jamf": {"url": tenant.url, "auth": "client", "client_id": creds["jamf_clients"]["full"]["client_id"]},
-        "graph": {"tenant_id": creds["tenant_id"], "client_id": creds["graph_apps"]["full"]["client_id"],
-                  "auth": "secret", "authority_host": tenant.url, "endpoint": tenant.url},
+        "graph": {
+            "tenant_id": creds["tenant_id"],
+            "client_id": creds["graph_apps"]["full"]["client_id"],
+            "auth": "secret",
+            "authority_host": tenant.url,
+            "endpoint": tenant.url,
+        },
         "tls": {"ca_bundle": str(tenant.ca_pem.resolve())},
     }
     secrets_env = tmp_path / "client/secrets.env"
     assert stat.S_IMODE(secrets_env.stat().st_mode) == 0o600
     lines = dict(line.split("=", 1) for line in secrets_env.read_text().splitlines())
-    assert lines == {"CLEANUP_JAMF_CLIENT_SECRET": creds["jamf_clients"]["full"]["client_secret"],
-                     "CLEANUP_GRAPH_CLIENT_SECRET": creds["graph_apps"]["full"]["client_secret"]}
+    assert lines == {
+        "CLEANUP_JAMF_CLIENT_SECRET": creds["jamf_clients"]["full"]["client_secret"],
+        "CLEANUP_GRAPH_CLIENT_SECRET": creds["graph_apps"]["full"]["client_secret"],
+    }
     assert json.loads((tmp_path / "client/tenant.json").read_text()) == info
