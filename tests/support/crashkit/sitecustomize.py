@@ -16,8 +16,14 @@ import sys
 
 _spec = os.environ.get("CRASHKIT")
 DESTRUCTIVE_WORDS = (
-    "delete-generic-password", "delete-internet-password", "delete-certificate", "delete-identity",
-    "set-identity-preference", "removeMdmProfile", "removeFramework", "--forget",
+    "delete-generic-password",
+    "delete-internet-password",
+    "delete-certificate",
+    "delete-identity",
+    "set-identity-preference",
+    "removeMdmProfile",
+    "removeFramework",
+    "--forget",
 )
 DESTRUCTIVE_TOOLS = ("/sbin/shutdown", "/usr/bin/killall")
 

@@ -7,9 +7,9 @@ import pty
 import select
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from tests.conftest import REPO
+from tests.support.lab import REPO
 
 
 def on_pty(argv: list[str], env: dict, respond: Callable[[str, int], str | None], timeout: float = 60) -> tuple[int, str]:
