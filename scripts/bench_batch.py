@@ -50,8 +50,7 @@ def _serve(workdir: str, n: int, ready, stop) -> None:
 
     tenant = Tenant()
     add_duplicated_macs(tenant, n, stale=STALE)
-    server = TenantServer(Path(workdir), tenant=tenant,
-                          faults=Faults(latency_ms=LATENCY_MS, intune_write_limit=WRITE_LIMIT, intune_window=WINDOW)).start()
+    server = TenantServer(Path(workdir), tenant=tenant, faults=Faults(latency_ms=LATENCY_MS, intune_write_limit=WRITE_LIMIT, intune_window=WINDOW)).start()
     server.write_client_files(Path(workdir) / "client")
     ready.set()
     stop.wait()
@@ -94,9 +93,27 @@ def run_batch(emu: Emulator, state: Path, concurrency: int) -> tuple[float, int,
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     serials = state.parent / "serials.txt"
     serials.write_text("\n".join(flagged(emu.n)) + "\n")
-    args = [sys.executable, "-m", "cleanup", "batch", "run", "--playbook", "duplicates", "--serials-file", str(serials), "--yes",
-            "--max-deletions", "100000", "--concurrency", str(concurrency), "--intune-write-limit", str(WRITE_LIMIT),
-            "--intune-window", str(WINDOW), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "cleanup",
+        "batch",
+        "run",
+        "--playbook",
+        "duplicates",
+        "--serials-file",
+        str(serials),
+        "--yes",
+        "--max-deletions",
+        "100000",
+        "--concurrency",
+        str(concurrency),
+        "--intune-write-limit",
+        str(WRITE_LIMIT),
+        "--intune-window",
+        str(WINDOW),
+        "--json",
+    ]
     out_path, err_path = state.parent / "batch.out", state.parent / "batch.err"
     t0 = time.perf_counter()
     with open(out_path, "w") as out, open(err_path, "w") as err:
@@ -106,8 +123,12 @@ def run_batch(emu: Emulator, state: Path, concurrency: int) -> tuple[float, int,
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"batch failed ({proc.returncode}): {err_path.read_text()[-2000:]}")
-    result = json.loads(out_path.read_text())
-    return wall, result["counts"].get("done", 0), usage.ru_maxrss / 1024
+    return wall, summary(out_path.read_text())["counts"].get("done", 0), usage.ru_maxrss / 1024
+
+
+def summary(stdout: str) -> dict:
+    """The last line of `batch run --json` (JSON Lines, docs/json-batch.md): counts and report paths."""
+    return json.loads(stdout.rstrip().rsplit("\n", 1)[-1])["data"]
 
 
 def naive_baseline(emu: Emulator, limit_macs: int) -> tuple[float, int, int]:
@@ -120,12 +141,21 @@ def naive_baseline(emu: Emulator, limit_macs: int) -> tuple[float, int, int]:
     cfg = tomllib.loads(Path(emu.env["CLEANUP_CONFIG"]).read_text())
     s = requests.Session()
     s.verify = emu.ca
-    tok = s.post(f"{emu.url}/{cfg['graph']['tenant_id']}/oauth2/v2.0/token", verify=emu.ca, data={
-        "client_id": cfg["graph"]["client_id"], "client_secret": emu.env["CLEANUP_GRAPH_CLIENT_SECRET"],
-        "grant_type": "client_credentials", "scope": f"{emu.url}/.default"}).json()["access_token"]
-    jt = s.post(f"{emu.url}/api/oauth/token", verify=emu.ca, data={
-        "client_id": cfg["jamf"]["client_id"], "client_secret": emu.env["CLEANUP_JAMF_CLIENT_SECRET"],
-        "grant_type": "client_credentials"}).json()["access_token"]
+    tok = s.post(
+        f"{emu.url}/{cfg['graph']['tenant_id']}/oauth2/v2.0/token",
+        verify=emu.ca,
+        data={
+            "client_id": cfg["graph"]["client_id"],
+            "client_secret": emu.env["CLEANUP_GRAPH_CLIENT_SECRET"],
+            "grant_type": "client_credentials",
+            "scope": f"{emu.url}/.default",
+        },
+    ).json()["access_token"]
+    jt = s.post(
+        f"{emu.url}/api/oauth/token",
+        verify=emu.ca,
+        data={"client_id": cfg["jamf"]["client_id"], "client_secret": emu.env["CLEANUP_JAMF_CLIENT_SECRET"], "grant_type": "client_credentials"},
+    ).json()["access_token"]
     g = {"Authorization": f"Bearer {tok}"}
     j = {"Authorization": f"Bearer {jt}", "Accept": "application/json"}
 
@@ -179,13 +209,35 @@ def cause6_batch(n: int, wait: float) -> None:
             env[k] = v
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-m", "cleanup", "batch", "run", "--playbook", "cause6", "--serials-file", str(work / "serials.txt"),
-                              "--host-template", f"sim:{work / 'fleet'}/{{serial}}", "--yes", "--wait-seconds", str(wait),
-                              "--max-deletions", str(10 * n), "--json"], cwd=REPO, env=env, capture_output=True, text=True)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cleanup",
+                "batch",
+                "run",
+                "--playbook",
+                "cause6",
+                "--serials-file",
+                str(work / "serials.txt"),
+                "--host-template",
+                f"sim:{work / 'fleet'}/{{serial}}",
+                "--yes",
+                "--wait-seconds",
+                str(wait),
+                "--max-deletions",
+                str(10 * n),
+                "--json",
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.perf_counter() - t0
         if res.returncode != 0:
             raise SystemExit(f"cause6 batch failed: {res.stderr[-2000:]}")
-        counts = json.loads(res.stdout)["counts"]
+        counts = summary(res.stdout)["counts"]
         print(f"| cause6, {n} simulated Macs, wait {wait:g} s | {wall:.1f} s total | {counts} | one wait + {wall - wait:.1f} s of work |")
     finally:
         server.stop()
@@ -226,7 +278,10 @@ def main() -> None:
                 emu.close()
             base_rate = bdone / bwall
             base, ratio = f"{base_rate:.2f}", f"{(done / wall) / base_rate:.1f}×"
-        print(f"| {n} | {wall:.1f} s | {done / wall:.1f} | {reqs / n:.2f} ({bound:.2f}) | {floor:.1f} s | {wall / floor:.2f}× | {rss:.0f} MiB | {base} | {ratio} |")
+        print(
+            f"| {n} | {wall:.1f} s | {done / wall:.1f} | {reqs / n:.2f} ({bound:.2f}) | {floor:.1f} s | {wall / floor:.2f}× "
+            f"| {rss:.0f} MiB | {base} | {ratio} |"
+        )
     if args.cause6_macs:
         cause6_batch(args.cause6_macs, args.cause6_wait)
 

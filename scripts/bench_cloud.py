@@ -20,17 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cleanup.engine.context import RunOptions  # noqa: E402
-from cleanup.engine.loader import load_playbook  # noqa: E402
-from cleanup.engine.reporter import Reporter  # noqa: E402
-from cleanup.engine.runner import Runner, Selection  # noqa: E402
-from cleanup.engine.store import StateStore  # noqa: E402
-from cleanup.errors import Paused  # noqa: E402
-from cleanup.hosts import open_host  # noqa: E402
-from cleanup.lab.simmac.builder import create_sim_mac  # noqa: E402
-from cleanup.lab.simmac.tenant_link import link  # noqa: E402
-from cleanup.lab.tenant import Faults, MacIdentity, start_tenant  # noqa: E402
-from cleanup.lab.tenant.clientfiles import lab_cloud_opener  # noqa: E402
+from cleanup.engine.context import RunOptions
+from cleanup.engine.loader import load_playbook
+from cleanup.engine.reporter import Reporter
+from cleanup.engine.runner import Runner, Selection
+from cleanup.engine.store import StateStore
+from cleanup.errors import Paused
+from cleanup.hosts import open_host
+from cleanup.lab.simmac.builder import create_sim_mac
+from cleanup.lab.simmac.tenant_link import link
+from cleanup.lab.tenant import Faults, MacIdentity, start_tenant
+from cleanup.lab.tenant.clientfiles import lab_cloud_opener
 
 TOKEN_ROUTES = ("POST /api/oauth/token", "POST /api/v1/auth/token")
 
@@ -48,8 +48,12 @@ def one_reset(work: Path, scenario: str, latency_ms: float) -> dict:
     mac = work / "mac"
     info = create_sim_mac(mac, users=["alice"])
     ids = [info["device_ids"]["alice"]]
-    server = start_tenant(work / "tenant", scenario=scenario, faults=Faults(latency_ms=latency_ms),
-                          mac=MacIdentity(serial=info["serial"], name=info["computer_name"], device_ids=ids))
+    server = start_tenant(
+        work / "tenant",
+        scenario=scenario,
+        faults=Faults(latency_ms=latency_ms),
+        mac=MacIdentity(serial=info["serial"], name=info["computer_name"], device_ids=ids),
+    )
     try:
         client = work / "client"
         client.mkdir()
@@ -66,8 +70,8 @@ def one_reset(work: Path, scenario: str, latency_ms: float) -> dict:
                 if step.id == "re-enroll" and "reset" not in marks:
                     marks["reset"] = (server.stats(), time.perf_counter())
 
-        runner = Runner(StateStore(work / "state"), open_host(f"sim:{mac}"), pb, RunOptions(yes=True, wait_seconds=0, autoresume=False),
-                        Marker(), cloud_opener=opener)
+        store = StateStore(work / "state")
+        runner = Runner(store, open_host(f"sim:{mac}"), pb, RunOptions(yes=True, wait_seconds=0, autoresume=False), Marker(), cloud_opener=opener)
         t0 = time.perf_counter()
         run_id = None
         while True:
@@ -75,19 +79,29 @@ def one_reset(work: Path, scenario: str, latency_ms: float) -> dict:
                 run = runner.start(Selection()) if run_id is None else runner.resume(run_id)
                 break
             except Paused:
-                run_id = run_id or runner.store.latest()
+                run_id = run_id or store.latest()
         end = time.perf_counter()
         assert run.status == "done" and run.step("verify-registration").outcome.startswith("verified")
         reset_stats, t_mark = marks["reset"]
         final = server.stats()
         reset_wall, verify_wall = t_mark - t0, end - t_mark
-        verify_stats = {"by_route": {r: n - reset_stats["by_route"].get(r, 0) for r, n in final["by_route"].items()},
-                        "batch_items": final.get("batch_items", 0) - reset_stats.get("batch_items", 0)}
+        verify_stats = {
+            "by_route": {r: n - reset_stats["by_route"].get(r, 0) for r, n in final["by_route"].items()},
+            "batch_items": final.get("batch_items", 0) - reset_stats.get("batch_items", 0),
+        }
         tokens = sum(n for r, n in reset_stats["by_route"].items() if _is_token(r))
         bound = 3 + 2 * sum(records.values())
-        return {"records": records, "reset_requests": _requests(reset_stats), "reset_tokens": tokens, "bound": bound,
-                "reset_wall": reset_wall, "verify_requests": _requests(verify_stats), "verify_wall": verify_wall,
-                "routes": reset_stats["by_route"], "run_status": run.status}
+        return {
+            "records": records,
+            "reset_requests": _requests(reset_stats),
+            "reset_tokens": tokens,
+            "bound": bound,
+            "reset_wall": reset_wall,
+            "verify_requests": _requests(verify_stats),
+            "verify_wall": verify_wall,
+            "routes": reset_stats["by_route"],
+            "run_status": run.status,
+        }
     finally:
         server.stop()
 
@@ -96,15 +110,15 @@ def cloud_only(work: Path, scenario: str, latency_ms: float) -> tuple[int, float
     """Steps 0-11 of the cloud side alone (`--only cloud --serial SN`, no Mac): requests and wall time."""
     from cleanup.lab.simmac.builder import COMPUTER_NAME, SERIAL
 
-    server = start_tenant(work / "tenant", scenario=scenario, faults=Faults(latency_ms=latency_ms),
-                          mac=MacIdentity(serial=SERIAL, name=COMPUTER_NAME))
+    server = start_tenant(work / "tenant", scenario=scenario, faults=Faults(latency_ms=latency_ms), mac=MacIdentity(serial=SERIAL, name=COMPUTER_NAME))
     try:
         client = work / "client"
         server.write_client_files(client)
         opener = lab_cloud_opener(client)
         server.reset_stats()
-        runner = Runner(StateStore(work / "state"), open_host("none"), load_playbook("cause6"),
-                        RunOptions(yes=True, serial=SERIAL), Reporter(), cloud_opener=opener)
+        runner = Runner(
+            StateStore(work / "state"), open_host("none"), load_playbook("cause6"), RunOptions(yes=True, serial=SERIAL), Reporter(), cloud_opener=opener
+        )
         t0 = time.perf_counter()
         run = runner.start(Selection(only="cloud", stop="delete-intune-records"))
         wall = time.perf_counter() - t0
@@ -118,8 +132,11 @@ def _of_mac(tenant, serial: str, device_ids: list[str]) -> dict:
     with tenant.lock:
         intune = [d for d in tenant.intune.values() if d.serial == serial]
         dids = {d.aad_device_id.casefold() for d in intune} | {i.casefold() for i in device_ids}
-        return {"jamf": [c for c in tenant.jamf.values() if c.serial == serial], "intune": intune,
-                "entra": [d for d in tenant.entra.values() if d.device_id.casefold() in dids]}
+        return {
+            "jamf": [c for c in tenant.jamf.values() if c.serial == serial],
+            "intune": intune,
+            "entra": [d for d in tenant.entra.values() if d.device_id.casefold() in dids],
+        }
 
 
 def main() -> None:
@@ -129,8 +146,10 @@ def main() -> None:
     ap.add_argument("--routes", action="store_true", help="print the requests by route")
     args = ap.parse_args()
     print(f"emulator latency {args.latency_ms:g} ms per request; median of {args.repeat}")
-    print("| scenario | records (Jamf/Entra/Intune) | requests, reset | lower bound | ratio | wall, full reset (with device steps) "
-          "| wall, cloud steps alone | verification |")
+    print(
+        "| scenario | records (Jamf/Entra/Intune) | requests, reset | lower bound | ratio | wall, full reset (with device steps) "
+        "| wall, cloud steps alone | verification |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for scenario in ("clean", "intune-duplicates"):
         results, alone = [], []
@@ -145,9 +164,11 @@ def main() -> None:
         vreq = statistics.median(x["verify_requests"] for x in results)
         vwall = statistics.median(x["verify_wall"] for x in results)
         rec = r["records"]
-        print(f"| {scenario} | {rec['jamf']}/{rec['entra']}/{rec['intune']} | {reqs:g} | {r['bound']} | {reqs / r['bound']:.2f}× "
-              f"| {wall:.2f} s | {statistics.median(w for _, w in alone):.2f} s ({statistics.median(n for n, _ in alone):g} requests) "
-              f"| {vreq:g} requests, {vwall:.2f} s |")
+        print(
+            f"| {scenario} | {rec['jamf']}/{rec['entra']}/{rec['intune']} | {reqs:g} | {r['bound']} | {reqs / r['bound']:.2f}× "
+            f"| {wall:.2f} s | {statistics.median(w for _, w in alone):.2f} s ({statistics.median(n for n, _ in alone):g} requests) "
+            f"| {vreq:g} requests, {vwall:.2f} s |"
+        )
         if args.routes:
             for route, n in sorted(r["routes"].items()):
                 print(f"    {n:3d}  {route}")

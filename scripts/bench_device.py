@@ -39,6 +39,7 @@ def timed(args: list[str], state_dir: Path) -> tuple[float, int, int]:
     took = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):
+        assert proc.stderr is not None  # stderr=PIPE
         raise SystemExit(f"cleanup {' '.join(args)} failed with {code}: {proc.stderr.read().decode()[-500:]}")
     return took, usage.ru_maxrss, code
 
