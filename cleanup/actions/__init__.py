@@ -1,25 +1,11 @@
-"""The actions, one module per family. Importing this package registers every one of them with the engine
-(``cleanup.engine.action.registry()``); the CLI does it once. Adding an action is one module here plus its line
-in a playbook (and its name in the import below)."""
+"""The actions, one module per family. Importing this package imports every module in it, and each action
+class registers itself with the engine (``@register``; ``cleanup.engine.action.registry()``); the CLI does it
+once. Adding an action is one new module here plus its line in a playbook."""
 
 from __future__ import annotations
 
-from cleanup.actions import (  # noqa: F401 - imported for their @register
-    cloud_facts,
-    cloud_preflight,
-    company_portal,
-    duplicates,
-    enrollment,
-    entra_devices,
-    facts,
-    files,
-    intune_devices,
-    jamf_binary,
-    jamf_inventory,
-    keychain,
-    preflight,
-    reboot,
-    registration,
-    verify,
-    wait,
-)
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

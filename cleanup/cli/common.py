@@ -56,8 +56,8 @@ def cloud_opener(config: Path | None):
         return None
 
     def opener():
-        from cleanup.clients.cloud import open_cloud
+        from cleanup.clients.session import open_session
 
-        return open_cloud(config)
+        return open_session(cfg)
 
     return opener

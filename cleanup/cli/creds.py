@@ -286,13 +286,13 @@ def test(
     as_json: bool = JsonOpt,
 ) -> None:
     """Authenticate and tell whether the permissions suffice for a dry run (reads) and a run (deletes)."""
-    from cleanup.clients.cloud import CloudSession
+    from cleanup.clients.session import open_session
 
     if service not in (None, "jamf", "graph"):
         raise UsageError(f"{service!r} is not a service: use jamf or graph")
     services = [service] if service else ["jamf", "graph"]
     cfg = load_config(_path(config))
-    with CloudSession(cfg) as cloud:
+    with open_session(cfg) as cloud:
         report: dict[str, Any] = {s: _test_service(cloud, s) for s in services}
     report["run_possible"] = all(report[s].get("run") for s in services)
     if not as_json:

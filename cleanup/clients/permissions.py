@@ -86,7 +86,7 @@ def _check_graph(cloud: Cloud, needs: list[str]) -> list[Missing]:
 
 
 def check(cloud: Cloud, needs: list[str]) -> list[Missing]:
-    """What of ``needs`` our credentials lack (``cloud`` is a :class:`~cleanup.clients.cloud.CloudSession`)."""
+    """What of ``needs`` our credentials lack (``cloud`` is a :class:`~cleanup.clients.session.CloudSession`)."""
     for name in needs:
         _need(name)
     missing: list[Missing] = []

@@ -77,8 +77,10 @@ class CloudSession:
         self.close()
 
 
-def open_session(config_path: Path | None = None, *, gate: Gate | None = None) -> CloudSession:
-    """Load the config (file + environment), the secrets and the HTTP settings (CA bundle); ``gate`` is a batch's
-    shared Graph gate. Nothing is connected until a client is first used."""
-    config = load_config(config_path)
-    return CloudSession(config, Secrets(), HttpSettings(ca_bundle=config.ca_bundle), gate=gate)
+def open_session(config: Path | CloudConfig | None = None, *, gate: Gate | None = None, secrets: Secrets | None = None) -> CloudSession:
+    """The one way to open the cloud side: the config (a file read with the environment, or one already loaded),
+    the secrets (the keyring and environment unless given) and the HTTP settings (its CA bundle); ``gate`` is a
+    batch's shared Graph gate. Nothing is connected until a client is first used."""
+    if not isinstance(config, CloudConfig):
+        config = load_config(config)
+    return CloudSession(config, secrets or Secrets(), HttpSettings(ca_bundle=config.ca_bundle), gate=gate)

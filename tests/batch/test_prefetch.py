@@ -9,8 +9,8 @@ import pytest
 
 from cleanup.actions.cloud_facts import gather
 from cleanup.batch.prefetch import lookups
-from cleanup.clients.cloud import CloudSession
 from cleanup.clients.records import ZERO_GUID
+from cleanup.clients.session import CloudSession
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.errors import UsageError
 from cleanup.lab.tenant import Faults

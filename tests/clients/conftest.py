@@ -69,7 +69,7 @@ def lab(tenant):
 @pytest.fixture
 def make_cloud(lab):
     """Factory for CloudSessions against the lab tenant; all are closed after the test."""
-    from cleanup.clients.cloud import CloudSession
+    from cleanup.clients.session import CloudSession
 
     sessions = []
 

@@ -182,10 +182,10 @@ def test_batch_errors_per_item(make_cloud, lab):
 
 
 def test_next_link_to_another_host_is_refused(tmp_path):
-    from cleanup.clients.cloud import CloudSession
     from cleanup.clients.config import CloudConfig
     from cleanup.clients.http import HttpSettings
     from cleanup.clients.secrets import Secrets
+    from cleanup.clients.session import CloudSession
 
     ca = make_test_ca(tmp_path / "tls")
     hits: list[str] = []

@@ -83,7 +83,7 @@ def test_throttled_holds_every_request():
 def test_sixteen_threads_deleting_through_the_gate_get_no_429(lab):
     """The emulator counts Intune writes in a fixed window from the first write it receives; requests arrive
     some ms after the gate let them go. With the margin no write lands in the previous window."""
-    from cleanup.clients.cloud import CloudSession
+    from cleanup.clients.session import CloudSession
     from tests.support.clienthelpers import cloud_parts
 
     records = [lab.tenant.add_intune_device(f"GATE{n:08d}", f"GATE-{n}", "") for n in range(120)]

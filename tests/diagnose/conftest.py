@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cleanup.clients.cloud import CloudSession
 from cleanup.clients.http import HttpSettings
+from cleanup.clients.session import CloudSession
 from cleanup.lab.tenant.clientfiles import lab_cloud_opener
 from tests.support.cloudlab import make_lab  # noqa: F401 - the emulated tenant fixture
 

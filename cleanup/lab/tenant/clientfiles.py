@@ -54,12 +54,11 @@ def write_client_files(server, directory: Path) -> dict:
 def lab_cloud_opener(directory: Path):
     """An in-process opener of cleanup's cloud session from the client files (the demo and benchmarks use it;
     the secrets go straight to the session, not into this process's environment)."""
-    from cleanup.clients.cloud import CloudSession
     from cleanup.clients.config import load_config
-    from cleanup.clients.http import HttpSettings
     from cleanup.clients.secrets import Secrets
+    from cleanup.clients.session import open_session
 
     config = load_config(Path(directory) / "config.toml", env={})
     lines = (Path(directory) / "secrets.env").read_text().splitlines()
     env = dict(line.split("=", 1) for line in lines if "=" in line)
-    return lambda: CloudSession(config, Secrets(env=env), HttpSettings(ca_bundle=config.ca_bundle))
+    return lambda: open_session(config, secrets=Secrets(env=env))
