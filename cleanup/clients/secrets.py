@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeGuard
-
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail
+from typing import TYPE_CHECKING, TypeGuard
 
 from cleanup.errors import CleanupError, ConfigError, UsageError
+
+# keyring (and its backends) is imported when a secret is first needed: most commands never touch it, and it
+# costs a tenth of a second at every start of the command line
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 # secret name -> (environment variable, what it is, for messages)
 SECRET_NAMES: dict[str, tuple[str, str]] = {
@@ -68,6 +68,8 @@ def check_private_key(pem: str, where: str) -> str:
 
 
 def _usable(backend: KeyringBackend | None) -> TypeGuard[KeyringBackend]:
+    from keyring.backends import chainer, fail
+
     if backend is None or isinstance(backend, fail.Keyring):
         return False
     if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
@@ -86,6 +88,8 @@ class Secrets:
     # -- keyring plumbing ----------------------------------------------------------------------------
 
     def _backend(self) -> KeyringBackend | None:
+        import keyring
+
         try:
             return keyring.get_keyring()
         except Exception:  # a broken keyring configuration must not crash the tool
@@ -117,6 +121,8 @@ class Secrets:
 
     def get(self, name: str, account: str | None) -> str | None:
         """The secret from the environment, else from the keyring, else None."""
+        import keyring.errors
+
         value = self.env.get(env_var(name))
         if value:
             return value
@@ -138,6 +144,8 @@ class Secrets:
 
     def source(self, name: str, account: str | None) -> str:
         """Where :meth:`get` would find the secret; never the value."""
+        import keyring.errors
+
         var = env_var(name)
         if self.env.get(var):
             return f"environment ({var})"
@@ -153,6 +161,8 @@ class Secrets:
         return f"keyring ({backend.name})" if found else "not set"
 
     def set(self, name: str, account: str, value: str) -> None:
+        import keyring.errors
+
         if not value:
             raise UsageError(f"an empty {describe(name)} was given; nothing stored")
         user = self._user(name, account)
@@ -164,6 +174,8 @@ class Secrets:
 
     def delete(self, name: str, account: str) -> bool:
         """Remove the keyring entry; False if there was none. The environment is not touched."""
+        import keyring.errors
+
         user = self._user(name, account)
         backend = self._require_backend(name)
         try:
