@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import cleanup.actions  # noqa: F401 - registers the actions with the engine, as the CLI does
 from cleanup.engine.context import RunOptions
 from cleanup.engine.loader import load_playbook
 from cleanup.engine.reporter import Reporter

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 KEEP_ENV = "--keep-env" in sys.argv
 sys.path.insert(0, str(REPO))
 
+import cleanup.actions  # noqa: E402, F401 - registers the actions with the engine, as the CLI does
 from cleanup.lab.simmac.builder import create_sim_mac  # noqa: E402
 
 
