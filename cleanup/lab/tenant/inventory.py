@@ -168,32 +168,41 @@ def run_query(tenant, query: InventoryQuery) -> tuple[int, list[dict]]:
     return len(recs), [render(tenant, r, query.sections) for r in page]
 
 
+def local_user(
+    username: str,
+    *,
+    full_name: str | None = None,
+    user_guid: str | None = None,
+    computer_aad_id: str | None = None,
+    user_aad_id: str | None = None,
+    aad_state: str = "UNKNOWN",
+) -> dict:
+    """One entry of a computer's LOCAL_USER_ACCOUNTS section, in the Jamf Pro API's shape."""
+    return {
+        "uid": "501",
+        "userGuid": user_guid,
+        "username": username,
+        "fullName": full_name or username,
+        "admin": True,
+        "homeDirectory": f"/Users/{username}",
+        "homeDirectorySize": None,
+        "fileVault2Enabled": True,
+        "userAccountType": "LOCAL",
+        "passwordMinLength": None,
+        "passwordMaxAge": None,
+        "passwordMinComplexCharacters": None,
+        "passwordHistoryDepth": None,
+        "passwordRequireAlphanumeric": None,
+        "computerAzureActiveDirectoryId": computer_aad_id,
+        "userAzureActiveDirectoryId": user_aad_id,
+        "azureActiveDirectoryId": aad_state,
+    }
+
+
 def _local_users(c: JamfComputer) -> list[dict]:
     if c.local_users is not None:
         return [dict(u) for u in c.local_users]
-    if not c.username:
-        return []
-    return [
-        {
-            "uid": "501",
-            "userGuid": None,
-            "username": c.username,
-            "fullName": c.username,
-            "admin": True,
-            "homeDirectory": f"/Users/{c.username}",
-            "homeDirectorySize": None,
-            "fileVault2Enabled": True,
-            "userAccountType": "LOCAL",
-            "passwordMinLength": None,
-            "passwordMaxAge": None,
-            "passwordMinComplexCharacters": None,
-            "passwordHistoryDepth": None,
-            "passwordRequireAlphanumeric": None,
-            "computerAzureActiveDirectoryId": None,
-            "userAzureActiveDirectoryId": None,
-            "azureActiveDirectoryId": "UNKNOWN",
-        }
-    ]
+    return [local_user(c.username)] if c.username else []
 
 
 def render(tenant, c: JamfComputer, sections) -> dict:

@@ -7,6 +7,7 @@ import time
 
 from cleanup.errors import UsageError
 from cleanup.lab.tenant import directory
+from cleanup.lab.tenant.inventory import local_user
 from cleanup.lab.tenant.model import MacIdentity, Tenant, new_guid
 
 SCENARIOS = {
@@ -85,27 +86,7 @@ def _unrelated(t: Tenant, mac: MacIdentity, now: float) -> None:
 
 def _local_users(upn: str, device_id: str) -> list[dict]:
     user = upn.split("@")[0]
-    return [
-        {
-            "uid": "501",
-            "userGuid": new_guid().upper(),
-            "username": user,
-            "fullName": user.title(),
-            "admin": True,
-            "homeDirectory": f"/Users/{user}",
-            "homeDirectorySize": None,
-            "fileVault2Enabled": True,
-            "userAccountType": "LOCAL",
-            "passwordMinLength": None,
-            "passwordMaxAge": None,
-            "passwordMinComplexCharacters": None,
-            "passwordHistoryDepth": None,
-            "passwordRequireAlphanumeric": None,
-            "computerAzureActiveDirectoryId": device_id,
-            "userAzureActiveDirectoryId": new_guid(),
-            "azureActiveDirectoryId": "ACTIVATED",
-        }
-    ]
+    return [local_user(user, full_name=user.title(), user_guid=new_guid().upper(), computer_aad_id=device_id, user_aad_id=new_guid(), aad_state="ACTIVATED")]
 
 
 def _mac_everywhere(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float) -> None:
