@@ -13,12 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("cli.md", "actions.md", "exit-codes.md")
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("docs")
+def _generate(out: Path, columns: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
-    env["COLUMNS"] = "60"  # a narrow terminal must not change the output
-    res = subprocess.run(
+    env["COLUMNS"] = columns  # the terminal's width must not change the output
+    return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--out", str(out)],
         cwd=ROOT,
         env=env,
@@ -27,6 +25,12 @@ def generated(tmp_path_factory) -> Path:
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("docs")
+    res = _generate(out, "60")
     assert res.returncode == 0, f"scripts/gen_docs.py failed:\n{res.stderr}"
     return out
 
@@ -45,16 +49,6 @@ def test_generated_page_is_fresh(generated: Path, page: str) -> None:
 
 
 def test_generator_is_deterministic(generated: Path, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
-    env["COLUMNS"] = "200"
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--out", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    assert _generate(tmp_path, "200").returncode == 0
     for page in PAGES:
         assert (tmp_path / page).read_bytes() == (generated / page).read_bytes(), f"{page} depends on the terminal"
