@@ -7,12 +7,17 @@ every process that shares the counter file (a run and its resumes):
 - ``change-before`` / ``change-after``: just before the n-th destructive operation (a delete/remove command
   or a file removal), or after it took effect but before its result reaches the audit log
 - ``count``: only count; the counter file then holds the totals and a description of each destructive operation
+- ``snap``: count as ``count`` does, and at each point where one of the four modes above would kill, copy the
+  folders named in ``CRASHKIT_SNAP`` (``<snapshot dir>|<folder>|<folder>...``) to ``<snapshot dir>/<mode>-<n>``:
+  what a SIGKILL at that point would leave on disk, so a test can resume from it without replaying the prefix
 """
 
 import json
 import os
 import signal
 import sys
+
+from crashcopy import copy_tree  # this folder is on PYTHONPATH
 
 _spec = os.environ.get("CRASHKIT")
 DESTRUCTIVE_WORDS = (
@@ -33,6 +38,14 @@ def _install(spec: str) -> None:
     n = int(n)
     busy = False
     armed = False
+    after: list[tuple[str, int]] = []  # snap mode: the "-after" points waiting for their event
+    snap_to, *snap_dirs = (os.environ.get("CRASHKIT_SNAP") or "").split("|") if mode == "snap" else ("",)
+
+    def snapshot(name, n):
+        dest = os.path.join(snap_to, f"{name}-{n}")
+        for d in snap_dirs:
+            if os.path.lexists(d):
+                copy_tree(d, os.path.join(dest, os.path.basename(d)))
 
     def load():
         try:
@@ -70,6 +83,12 @@ def _install(spec: str) -> None:
             return
         busy = True
         try:
+            if after:
+                audit_open = event == "open" and str(args[0]).endswith("audit.jsonl")
+                for pending in list(after):
+                    if pending[0] == "save-after" or audit_open:
+                        snapshot(*pending)
+                        after.remove(pending)
             if armed:
                 if mode == "save-after" or (event == "open" and str(args[0]).endswith("audit.jsonl")):
                     die()
@@ -85,10 +104,14 @@ def _install(spec: str) -> None:
                 return
             kind = "saves" if is_save else "changes"
             data[kind] += 1
-            if mode == "count":
+            if mode in ("count", "snap"):
                 if what:
                     data["log"].append(what)
                 store(data)
+                if mode == "snap":
+                    side = "save" if is_save else "change"
+                    snapshot(f"{side}-before", data[kind])
+                    after.append((f"{side}-after", data[kind]))
                 return
             store(data)
             if data[kind] == n and mode.startswith("save" if is_save else "change"):
