@@ -27,8 +27,8 @@ from cleanup.engine.store import StateStore
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
 from tests.support import crashkit
-from tests.support.crashkit.crashcopy import copy_tree
 from tests.support.lab import lab_state, run_cli
+from tests.support.treecopy import copy_tree
 
 pytestmark = pytest.mark.slow
 

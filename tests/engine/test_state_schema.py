@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from cleanup.errors import StateError
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
 from tests.support.lab import one_error, run_cli
+from tests.support.treecopy import copy_tree
 
 
 def _set(path: str, value):
@@ -60,10 +62,22 @@ def _paused_run(mac: Path, state_dir: Path) -> Path:
     return store.run_dir(store.latest())
 
 
+@pytest.fixture(scope="module")
+def _paused_template(tmp_path_factory):
+    """One real paused run; each test gets a fresh copy of it at the same place (its files name that place)."""
+    tmp = tmp_path_factory.mktemp("paused")
+    live, pristine = tmp / "live", tmp / "pristine"
+    run_dir = _paused_run(live / "mac", live / "state")
+    copy_tree(str(live), str(pristine))
+    return live, pristine, run_dir
+
+
 @pytest.fixture
-def paused_run(tmp_path, state_dir):
-    mac = tmp_path / "mac"
-    return mac, _paused_run(mac, state_dir)
+def paused_run(_paused_template):
+    live, pristine, run_dir = _paused_template
+    shutil.rmtree(live)
+    copy_tree(str(pristine), str(live))
+    return live / "mac", run_dir
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +130,9 @@ def test_a_foreign_document_is_left_to_the_format_check():
 
 
 @pytest.mark.parametrize("name", ["users-a-string", "options-a-list", "choices-a-string", "unknown-step-state", "steps-not-a-list"])
-def test_resume_of_a_damaged_checkpoint_runs_nothing(paused_run, state_dir, name):
+def test_resume_of_a_damaged_checkpoint_runs_nothing(paused_run, name):
     mac, run_dir = paused_run
+    state_dir = mac.parent / "state"
     damage, field = DAMAGE[name]
     data = json.loads((run_dir / "state.json").read_text())
     damage(data)
@@ -130,9 +145,10 @@ def test_resume_of_a_damaged_checkpoint_runs_nothing(paused_run, state_dir, name
     assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == files  # no audit record, no checkpoint write
 
 
-def test_resume_of_the_undamaged_checkpoint_does_act(paused_run, state_dir):
+def test_resume_of_the_undamaged_checkpoint_does_act(paused_run):
     """The control for the test above: the same checkpoint, untouched, goes on with step 10."""
     mac, run_dir = paused_run
+    state_dir = mac.parent / "state"
     before = tree_manifest(mac)
     res = run_cli("resume", run_dir.name, "--wait-seconds", "0", state_dir=state_dir)
     assert res.returncode in (0, 3), res.stdout + res.stderr

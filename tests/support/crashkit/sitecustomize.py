@@ -12,12 +12,20 @@ every process that shares the counter file (a run and its resumes):
   what a SIGKILL at that point would leave on disk, so a test can resume from it without replaying the prefix
 """
 
+import importlib.util
 import json
 import os
 import signal
 import sys
 
-from crashcopy import copy_tree  # this folder is on PYTHONPATH
+
+def _copy_tree(src: str, dest: str) -> None:
+    # tests/support/treecopy.py, loaded by path: this process has the crash kit's folder on its path, not the repository
+    spec = importlib.util.spec_from_file_location("treecopy", os.path.join(os.path.dirname(__file__), os.pardir, "treecopy.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.copy_tree(src, dest)
+
 
 _spec = os.environ.get("CRASHKIT")
 DESTRUCTIVE_WORDS = (
@@ -45,7 +53,7 @@ def _install(spec: str) -> None:
         dest = os.path.join(snap_to, f"{name}-{n}")
         for d in snap_dirs:
             if os.path.lexists(d):
-                copy_tree(d, os.path.join(dest, os.path.basename(d)))
+                _copy_tree(d, os.path.join(dest, os.path.basename(d)))
 
     def load():
         try:
