@@ -9,9 +9,12 @@ import time
 import pytest
 
 from cleanup.engine.audit import AuditLog
+from cleanup.engine.store import StateStore
 from cleanup.errors import StateError
+from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
 from tests.support.lab import one_error, run_cli, set_lab_state
+from tests.support.treecopy import copy_tree, restore
 
 
 def runs(state_dir):
@@ -53,17 +56,31 @@ def test_a_config_that_is_a_device_a_fifo_or_huge(make_mac, state_dir, tmp_path,
     assert runs(state_dir) == []
 
 
-@pytest.fixture
-def finished_run(make_mac, store, state_dir):
-    mac = make_mac(logged_out=[])
+@pytest.fixture(scope="module")
+def _finished_template(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("finished")
+    live, pristine = tmp / "live", tmp / "pristine"
+    mac, state_dir = live / "mac", live / "state"
+    create_sim_mac(mac, logged_out=[])
     res = run_cli("run", "--host", f"sim:{mac}", "--only", "device", "--yes", "--to", "3", state_dir=state_dir)
     assert res.returncode == 0, res.stdout + res.stderr
-    return mac, store.run_dir(store.latest())
+    copy_tree(str(live), str(pristine))
+    store = StateStore(state_dir)
+    return live, pristine, store.run_dir(store.latest())
+
+
+@pytest.fixture
+def finished_run(_finished_template):
+    """A real run of steps 0-3, finished; each test gets a fresh copy of it."""
+    live, pristine, run_dir = _finished_template
+    restore(str(pristine), str(live))
+    return live / "mac", run_dir
 
 
 @pytest.mark.parametrize("which", ["fifo", "huge", "dev-zero-link"])
-def test_a_state_file_replaced_by_a_fifo_or_a_huge_file(finished_run, state_dir, which):
+def test_a_state_file_replaced_by_a_fifo_or_a_huge_file(finished_run, which):
     mac, run_dir = finished_run
+    state_dir = mac.parent / "state"
     state = run_dir / "state.json"
     state.unlink()
     if which == "fifo":
@@ -82,8 +99,9 @@ def test_a_state_file_replaced_by_a_fifo_or_a_huge_file(finished_run, state_dir,
     assert tree_manifest(mac) == before
 
 
-def test_a_stored_playbook_replaced_by_a_fifo(finished_run, state_dir):
-    _mac, run_dir = finished_run
+def test_a_stored_playbook_replaced_by_a_fifo(finished_run):
+    mac, run_dir = finished_run
+    state_dir = mac.parent / "state"
     (run_dir / "playbook.toml").unlink()
     os.mkfifo(run_dir / "playbook.toml")
     line = one_error(run_cli("resume", run_dir.name, state_dir=state_dir, timeout=60), 2)

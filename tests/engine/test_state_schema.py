@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from cleanup.errors import StateError
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
 from tests.support.lab import one_error, run_cli
-from tests.support.treecopy import copy_tree
+from tests.support.treecopy import copy_tree, restore
 
 
 def _set(path: str, value):
@@ -75,8 +74,7 @@ def _paused_template(tmp_path_factory):
 @pytest.fixture
 def paused_run(_paused_template):
     live, pristine, run_dir = _paused_template
-    shutil.rmtree(live)
-    copy_tree(str(pristine), str(live))
+    restore(str(pristine), str(live))
     return live / "mac", run_dir
 
 

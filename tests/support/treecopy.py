@@ -19,3 +19,9 @@ def copy_tree(src: str, dest: str) -> None:
         shutil.copy2(src, dest, follow_symlinks=False)
     else:
         raise OSError(f"cannot copy {src}: not a file, folder or link")
+
+
+def restore(pristine: str, live: str) -> None:
+    """Put ``live`` back to the copy ``pristine`` (same place: the files of a run and a simulated Mac name it)."""
+    shutil.rmtree(live, ignore_errors=True)
+    copy_tree(pristine, live)
