@@ -90,9 +90,11 @@ class GatherFacts(Action):
             views = []
         for view in views:
             who = view.owner.name if view.owner else "System"
-            if view.locked:
+            if view.locked and not view.listed:
                 notes.append(f"{view.who} is locked: its Workplace Join deviceId cannot be read now")
                 continue
+            if view.locked:
+                notes.append(f"{view.who} is locked, but security(1) listed its items: its Workplace Join deviceId is read from them")
             certs = [i for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == issuer]
             ids = [did for cert in certs if (did := _device_id(cert, view, notes))]
             if ids:

@@ -1,7 +1,10 @@
 """Steps 7 and 8: keychain items of Microsoft, Intune, Company Portal and Workplace Join.
 
-Step 7 removes what a broad rule matches (never the JAMF keys); step 8 removes exact items and clears
-identity preferences. Login keychains are changed as their user; a locked one blocks the step.
+Step 7 removes what its rules match: what the registration uses, never the JAMF keys, never what a ``protect``
+rule names (the users' own data, each with its reason); the article's literal wording ("everything that
+references Microsoft") is a rule marked ``literal``, applied only when the step says ``literal = true``. Step 8
+removes exact items and clears identity preferences. Login keychains are changed as their user; a locked one
+blocks the step.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from cleanup.actions.keychain_delete import (
 from cleanup.actions.keychain_items import (
     SECURITY,
     KeychainView,
+    block_locked,
     describe,
     fold,
     in_parallel,
-    is_locked,
     item_text,
-    locked_reason,
+    locked_failure,
     paired_private_key,
     plan_deletions,
     read_all,
@@ -50,28 +53,55 @@ _RULE = {
     "contains": Param("str_list", required=True, help="case-insensitive text any matched field contains"),
     "fields": Param("str_list"),
     "classes": Param("str_list"),
+    "literal": Param("bool", default=False, help="the article's literal wording: this rule removes only when the step says literal = true"),
+}
+_PROTECT = {
+    "name": Param("str", required=True),
+    "contains": Param("str_list", help="case-insensitive text any matched field contains"),
+    "fields": Param("str_list"),
+    "classes": Param("str_list"),
+    "not_issued_by": Param("str_list", help="only certificates whose issuer contains none of these texts"),
+    "reason": Param("str", help="what the item protects: the dry-run shows it with the kept item"),
+    "user_data": Param("bool", default=False, help="the users' own data: literal = true removes it, and the dry-run shows each as a user-data loss"),
 }
 
 
-def _rule_check(rule: dict) -> str | None:
+def _fields_check(rule: dict) -> str | None:
     for key, allowed in (("fields", FIELDS), ("classes", CLASSES)):
         if key in rule:
             msg = _subset(allowed)(rule[key])
             if msg:
                 return f"{key}: {msg}"
-    if not rule["contains"] or any(not c.strip() for c in rule["contains"]):
-        return "contains: needs at least one non-empty text"
+    return None
+
+
+def _texts_check(rule: dict, key: str) -> str | None:
+    if key in rule and (not rule[key] or any(not c.strip() for c in rule[key])):
+        return f"{key}: needs at least one non-empty text"
     return None
 
 
 def _delete_rule_check(rule: dict) -> str | None:
     """A rule that deletes what it matches: every text inside the article's scope (a protect rule may be anything)."""
-    problem = _rule_check(rule)
+    problem = _fields_check(rule) or _texts_check(rule, "contains")
     if problem:
         return problem
     for n, text in enumerate(rule["contains"]):
         if (why := keychain_text_problem(text)) is not None:
             return f"contains[{n}]: {why}"
+    return None
+
+
+def _protect_check(rule: dict) -> str | None:
+    problem = _fields_check(rule) or _texts_check(rule, "contains") or _texts_check(rule, "not_issued_by")
+    if problem:
+        return problem
+    if "contains" not in rule and "not_issued_by" not in rule:
+        return "a protect rule needs contains or not_issued_by (or it would keep everything)"
+    if "not_issued_by" in rule and rule.get("classes", ["cert"]) != ["cert"]:
+        return 'not_issued_by: only certificates have an issuer (classes = ["cert"])'
+    if rule.get("user_data") and not (rule.get("reason") or "").strip():
+        return "reason: a user_data rule says what the item protects (the dry-run shows it)"
     return None
 
 
@@ -85,6 +115,21 @@ def _rule_matches(rule: dict, item) -> str | None:
             if fold(needle) in fold(value):
                 return f"rule {rule['name']!r}: {field}={value!r} contains {needle!r}"
     return None
+
+
+def _protect_matches(rule: dict, item) -> bool:
+    if rule.get("classes") and item.item_class not in rule["classes"]:
+        return False
+    if "not_issued_by" in rule:
+        issuer = fold(item.issuer_cn or "")
+        if item.item_class != "cert" or any(fold(t) in issuer for t in rule["not_issued_by"]):
+            return False
+    return "contains" not in rule or _rule_matches(rule, item) is not None
+
+
+def _kept(rule: dict) -> str:
+    reason = (rule.get("reason") or "").strip()
+    return f"protected by rule {rule['name']!r}" + (f": {reason}" if reason else "")
 
 
 def _run_change(ctx: RunContext, change: Change) -> Outcome:
@@ -101,49 +146,68 @@ def _run_change(ctx: RunContext, change: Change) -> Outcome:
         if still.ok and parse_identity_preference_sha1(still.stdout) == d.get("sha1"):
             raise StepFailed(f"{change.target}: security(1) reported it cleared, but it is still set")
         return Outcome.done("removed")
+    if locked_failure(ctx, owner, res):
+        raise ChangeBlocked(f"{d['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=f"login:{owner.name}" if owner else None)
     if res.returncode == ITEM_NOT_FOUND:
         return Outcome.unchanged("already gone")
-    if is_locked(res):
-        raise ChangeBlocked(
-            f"{change.details['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=f"login:{owner.name}" if owner else None
-        )
     raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")
 
 
 @register
 class PurgeMatching(Action):
     name = "keychain.purge_matching"
-    summary = "Remove keychain items a rule matches (Microsoft, Intune, Company Portal, JAMF references), keeping protected ones"
+    summary = "Remove keychain items the registration uses (Company Portal, Workplace Join, Entra device login, jamfAAD), keeping the users' own data"
     acts_on = ActsOn.DEVICE
     destructive = True
     params = {
         "rules": Param("table_list", required=True, item=_RULE, check=_delete_rule_check),
-        "protect": Param("table_list", default=[], item=_RULE, check=_rule_check),
+        "protect": Param("table_list", default=[], item=_PROTECT, check=_protect_check),
+        "literal": Param("bool", default=False, help="the article's literal step 7: rules marked literal remove too, and user_data protection no longer holds"),
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         plan = StepPlan()
         for view in read_all(ctx, plan.notes):
+            changes, notes = self._view_plan(view, step.params)
             if view.locked:
-                plan.blocked.append(locked_reason(view))
-                plan.waiting_for += [f"login:{view.owner.name}"] if view.owner else []
+                block_locked(plan, view, changes, notes)
                 continue
-            chosen = []
-            for item in view.items:
-                why = next((m for r in step.params["rules"] if (m := _rule_matches(r, item))), None)
-                if not why:
-                    continue
-                guard = next((m for r in step.params["protect"] if (m := _rule_matches(r, item))), None)
-                if guard:
-                    plan.notes.append(f"kept {describe(item)} in {view.who}: protected by {guard}")
-                    continue
-                chosen.append((item, why))
-            changes, notes = plan_deletions(view, chosen)
             plan.changes += changes
             plan.notes += notes
         if not plan.changes and not plan.blocked:
             plan.noop_reason = "no keychain item matches the rules"
         return plan
+
+    @staticmethod
+    def _view_plan(view: KeychainView, params: dict) -> tuple[list[Change], list[str]]:
+        literal = params.get("literal", False)
+        rules = [r for r in params["rules"] if not r.get("literal")]
+        wording = [r for r in params["rules"] if r.get("literal")]
+        chosen: list = []
+        notes: list[str] = []
+        losses: dict[int, str] = {}
+        for item in view.items:
+            why = next((m for r in rules if (m := _rule_matches(r, item))), None)
+            worded = None if why else next((m for r in wording if (m := _rule_matches(r, item))), None)
+            if not why and not worded:
+                continue
+            guard = next((r for r in params["protect"] if _protect_matches(r, item)), None)
+            if guard is not None and literal and guard.get("user_data"):
+                losses[id(item)] = reason = guard["reason"].strip()
+                chosen.append((item, f"user-data loss ({reason}); {why or worded}"))
+            elif guard is not None:
+                notes.append(f"kept {describe(item)} in {view.who}: {_kept(guard)}")
+            elif why or literal:
+                chosen.append((item, why or worded))
+            else:
+                notes.append(
+                    f"kept {describe(item)} in {view.who}: none of what the registration uses; only the article's literal step 7 "
+                    f"(literal = true) removes it ({worded})"
+                )
+        changes, more = plan_deletions(view, chosen, losses=losses)
+        lost = [c for c in changes if "user_data_loss" in c.details]
+        notes += [f"user-data loss: {c.target} is removed because the step is literal: {c.details['user_data_loss']}" for c in lost]
+        return changes, notes + more
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return _run_change(ctx, change)
@@ -211,21 +275,20 @@ class DeleteExact(Action):
         views = read_all(ctx, plan.notes)
         prefs = in_parallel(lambda v: [] if v.locked else self._identity_preferences(ctx, v, specs), views)
         for view, view_prefs in zip(views, prefs, strict=True):
-            if view.locked:
-                plan.blocked.append(locked_reason(view))
-                plan.waiting_for += [f"login:{view.owner.name}"] if view.owner else []
-                continue
             chosen = []
             for item in view.items:
                 spec = next((s for s in specs if s["kind"] != "identity-preference" and _exact_match(s, item)), None)
                 if spec:
                     chosen.append((item, "exact item: " + _spec_text(spec)))
             changes, notes = plan_deletions(view, chosen, keys_go_with_certs=True)
+            notes += self._invisible_keys(view, chosen)
+            if view.locked:
+                block_locked(plan, view, changes, notes)
+                continue
             # Preferences first: once their certificate is gone, security(1) no longer shows them.
             plan.changes += view_prefs
             plan.changes += changes
             plan.notes += notes
-            plan.notes += self._invisible_keys(view, chosen)
         if not plan.changes and not plan.blocked:
             plan.noop_reason = "none of the listed items is present"
         return plan

@@ -8,6 +8,7 @@ from cleanup.actions.keychain_items import (
     identity_problem,
     is_locked,
     item_identity,
+    locked_failure,
     read_keychain,
     runner,
 )
@@ -16,7 +17,7 @@ from cleanup.engine.context import RunContext
 from cleanup.engine.plan import Change
 from cleanup.errors import ChangeBlocked, StepFailed, UnsafePath
 from cleanup.hosts.base import Host, LocalUser
-from cleanup.parsers.security import ITEM_NOT_FOUND, parse_items
+from cleanup.parsers.security import ITEM_NOT_FOUND, certificate_not_found, parse_items
 
 
 def owner_of(ctx: RunContext, change: Change) -> LocalUser | None:
@@ -49,7 +50,7 @@ def identity_argv(host: Host, owner: LocalUser | None, details: dict) -> tuple[l
     if problem is None and private and private[0].get("labl") != details.get("key"):
         problem = f"its private key is now {private[0].get('labl')!r}, not the planned {details.get('key')!r}"
     if view.locked or not private:
-        return alone, None  # delete-identity would find no identity: the certificate goes alone either way
+        return alone, None  # nothing for delete-identity to take along: the certificate goes alone either way
     return (alone, problem) if problem else (argv, None)
 
 
@@ -59,10 +60,23 @@ def items_left(host: Host, owner: LocalUser | None, details: dict) -> int:
     cert = details["class"] == "cert"
     argv = [SECURITY, "find-certificate", "-a", "-Z", path] if cert else [SECURITY, "dump-keychain", path]
     res = runner(host, owner)(argv)
+    if is_locked(res):
+        raise ChangeBlocked(f"{path} locked before the delete could be confirmed; it is read again once its user logs in", waiting_for=_login(owner))
     if not res.ok:
         raise StepFailed(f"cannot confirm the delete in {path}: security could not read it again (exit {res.returncode}): {res.stderr.strip()[:200]}")
     ident = details["identity"]
     return sum(1 for i in parse_items(res.stdout) if item_identity(i) == ident)
+
+
+def _login(owner: LocalUser | None) -> str | None:
+    return f"login:{owner.name}" if owner else None
+
+
+def _found_nothing(argv: list[str], res) -> bool:
+    """security(1) said it found nothing to delete: exit 44 for passwords, exit 1 and its text for certificates."""
+    if argv[1] in ("delete-certificate", "delete-identity"):
+        return certificate_not_found(res.returncode, res.stderr)
+    return res.returncode == ITEM_NOT_FOUND
 
 
 def delete_confirmed(ctx: RunContext, change: Change) -> Outcome:
@@ -73,20 +87,15 @@ def delete_confirmed(ctx: RunContext, change: Change) -> Outcome:
     run = runner(ctx.host, owner)
     argv, alone = identity_argv(ctx.host, owner, d) if d["argv"][1] == "delete-identity" else (d["argv"], None)
     res = run(argv)
-    if res.returncode == ITEM_NOT_FOUND and argv[1] == "delete-identity":
-        # Its private key may already be gone with another certificate of the same key pair: the
-        # certificate alone is then no identity, so remove it as a certificate.
-        argv = [argv[0], "delete-certificate", *argv[2:]]
-        res = run(argv)
-    if is_locked(res):
-        raise ChangeBlocked(f"{d['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=f"login:{owner.name}" if owner else None)
+    if locked_failure(ctx, owner, res):
+        raise ChangeBlocked(f"{d['keychain']} is locked; {change.target} stays until its user logs in", waiting_for=_login(owner))
     if items_left(ctx.host, owner, d) <= d["same"] - d["nth"] - 1:
         if not res.ok:
             return Outcome.unchanged("already gone")
         return Outcome.done(f"removed the certificate alone: {alone}" if alone else "removed")
     if res.ok:
         raise StepFailed(f"{change.target}: security(1) reported it deleted, but it is still in {d['keychain']}")
-    if res.returncode == ITEM_NOT_FOUND:
+    if _found_nothing(argv, res):
         raise StepFailed(
             f"{change.target} is still in {d['keychain']}: `{' '.join(argv)}` found nothing to delete "
             "(security(1) cannot address this item exactly); remove it in Keychain Access"

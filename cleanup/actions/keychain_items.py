@@ -9,13 +9,13 @@ from functools import partial
 from typing import Any
 
 from cleanup.engine.context import RunContext
-from cleanup.engine.plan import Change, ChangeKind
+from cleanup.engine.plan import Change, ChangeKind, StepPlan
 from cleanup.errors import HostError
-from cleanup.hosts.base import Host, LocalUser
-from cleanup.hosts.probes import home_is_safe
+from cleanup.hosts.base import CommandResult, Host, LocalUser
+from cleanup.hosts.probes import gui_session_uids, home_is_safe
 from cleanup.parsers.security import (
-    INTERACTION_NOT_ALLOWED,
     KeychainItem,
+    interaction_refused,
     parse_items,
 )
 
@@ -41,6 +41,8 @@ class KeychainView:
     owner: LocalUser | None  # None: the System keychain, handled as root
     locked: bool
     items: list[KeychainItem]
+    #: locked, yet security(1) listed its attributes: its items are known, none can be changed until its user logs in
+    listed: bool = False
 
     @property
     def who(self) -> str:
@@ -112,25 +114,49 @@ def reachable(host: Host, path: str, what: str, notes: list[str]) -> bool:
     return True
 
 
-def is_locked(res) -> bool:
-    """security(1) could not ask its user: exit 36, or exit 1 with errSecInteractionNotAllowed's text."""
-    return res.returncode == INTERACTION_NOT_ALLOWED or (res.returncode == 1 and _NO_INTERACTION in res.stderr)
+def is_locked(res: CommandResult) -> bool:
+    """security(1) could not ask the keychain's user: errSecInteractionNotAllowed's text, whatever the exit status
+    (dump-keychain exits 1 for it, other verbs 36; 36 alone proves nothing)."""
+    return not res.ok and interaction_refused(res.stderr)
 
 
-_NO_INTERACTION = "User interaction is not allowed"
+_ASK = frozenset({-1})  # logged_in's default: ask the Mac now
 
 
-def read_keychain(host: Host, path: str, owner: LocalUser | None) -> KeychainView:
+def logged_in(ctx: RunContext, owner: LocalUser | None, uids: frozenset[int] | None = _ASK) -> bool | None:
+    """Whether ``owner`` has a login session, so that their login keychain is unlocked; None when it cannot be told.
+
+    The session is asked of the Mac (who owns a ``loginwindow``, then who is at the console), never of
+    security(1): a locked keychain does not always make it fail. ``uids``: a ``gui_session_uids`` answer already read."""
+    if owner is None:
+        return True  # the System keychain
+    found = gui_session_uids(ctx.host) if uids is _ASK else uids
+    if found is not None:
+        return owner.uid in found
+    return True if ctx.facts.get("console_user") == owner.name else None
+
+
+def locked_failure(ctx: RunContext, owner: LocalUser | None, res: CommandResult) -> bool:
+    """A failed security(1) change that failed because the keychain is locked: it said so, or its user is not logged in."""
+    return not res.ok and owner is not None and (interaction_refused(res.stderr) or logged_in(ctx, owner) is False)
+
+
+def read_keychain(host: Host, path: str, owner: LocalUser | None, session: bool | None = None) -> KeychainView:
+    """One keychain, read as its user. ``session``: whether its user is logged in (None: unknown).
+
+    Locked is decided by the session and by errSecInteractionNotAllowed's text, never by an exit status alone. A
+    locked keychain whose attributes security(1) still lists (current macOS may allow it) comes back ``listed``."""
     run = runner(host, owner)
     dump = run([SECURITY, "dump-keychain", path])
-    if is_locked(dump):
-        return KeychainView(path, owner, True, [])
-    certs = run([SECURITY, "find-certificate", "-a", "-Z", path])
+    certs = run([SECURITY, "find-certificate", "-a", "-Z", path]) if dump.ok else dump
     for res in (dump, certs):
+        if not res.ok and (interaction_refused(res.stderr) or (owner is not None and session is False)):
+            return KeychainView(path, owner, True, [])
         if not res.ok:
             raise HostError(f"security could not read {path} (exit {res.returncode}): {res.stderr.strip()[:200]}")
     items = [i for i in parse_items(dump.stdout) if i.item_class != "cert"] + parse_items(certs.stdout)
-    return KeychainView(path, owner, False, items)
+    locked = owner is not None and session is False
+    return KeychainView(path, owner, locked, items, listed=locked)
 
 
 def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainView]:
@@ -144,7 +170,9 @@ def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainVi
     found = keychains(ctx, sink)
     cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
     todo = [(p, o) for p, o in found if p not in cache]
-    for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, *po), todo), strict=True):
+    uids = gui_session_uids(ctx.host) if any(o is not None for _, o in todo) else None
+    sessions = {p: logged_in(ctx, o, uids) for p, o in todo}
+    for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, po[0], po[1], sessions[po[0]]), todo), strict=True):
         if isinstance(view, HostError):
             if notes is None:
                 raise view
@@ -154,9 +182,9 @@ def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainVi
     return [cache[p] for p, _ in found if p in cache]
 
 
-def _read_or_error(host: Host, path: str, owner: LocalUser | None) -> KeychainView | HostError:
+def _read_or_error(host: Host, path: str, owner: LocalUser | None, session: bool | None) -> KeychainView | HostError:
     try:
-        return read_keychain(host, path, owner)
+        return read_keychain(host, path, owner, session)
     except HostError as exc:
         return exc
 
@@ -261,11 +289,14 @@ def item_identity(item: KeychainItem) -> list:
     return [item.item_class, *(item.get(a) for a in ("svce", "srvr", "acct", "labl"))]
 
 
-def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], keys_go_with_certs: bool = False) -> tuple[list[Change], list[str]]:
+def plan_deletions(
+    view: KeychainView, chosen: list[tuple[KeychainItem, str]], keys_go_with_certs: bool = False, losses: dict[int, str] | None = None
+) -> tuple[list[Change], list[str]]:
     """Exact delete commands for ``chosen`` (item, why) in one keychain; items that cannot be deleted safely become notes.
 
     ``keys_go_with_certs``: a chosen certificate's own private key is planned with it (step 8's exact items);
-    otherwise that key goes only when it is chosen itself."""
+    otherwise that key goes only when it is chosen itself. ``losses``: id(item) -> why deleting it loses user data
+    (recorded on its change as ``user_data_loss``)."""
     changes: list[Change] = []
     notes: list[str] = []
     chosen_ids = {id(i) for i, _ in chosen}
@@ -273,6 +304,8 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
     seen_keys: dict[str, int] = {}
     for item, why in chosen:
         base: dict[str, Any] = {"keychain": view.path, "owner": view.owner.name if view.owner else None, "class": item.item_class, "matched": why}
+        if losses and id(item) in losses:
+            base["user_data_loss"] = losses[id(item)]
         label = describe(item)
         if is_protected_key(item):
             notes.append(f"kept {label} in {view.who}: JAMF keys are never removed")
@@ -336,4 +369,14 @@ def plan_deletions(view: KeychainView, chosen: list[tuple[KeychainItem, str]], k
 
 def locked_reason(view: KeychainView) -> str:
     name = view.owner.name if view.owner else "root"
-    return f"{view.who} is locked ({name} is not logged in): its items cannot be listed or removed until {name} logs in; `cleanup resume` retries"
+    seen = f"its {len(view.items)} item(s) could be listed, but " if view.listed else "its items cannot be listed and "
+    return f"{view.who} is locked ({name} is not logged in): {seen}none can be removed until {name} logs in; `cleanup resume` retries"
+
+
+def block_locked(plan: StepPlan, view: KeychainView, changes: list[Change], notes: list[str]) -> None:
+    """A locked keychain blocks the step; what it would change once its user logs in is named in the notes."""
+    plan.blocked.append(locked_reason(view))
+    if view.owner:
+        plan.waiting_for.append(f"login:{view.owner.name}")
+        plan.notes += [f"once {view.owner.name} logs in: {c.target}  [{c.details.get('matched', '')}]" for c in changes]
+    plan.notes += notes

@@ -9,7 +9,7 @@ from typing import TypeVar
 from cleanup.errors import HostError, SafetyRefusal
 from cleanup.hosts.base import CommandResult, Host, LocalUser
 from cleanup.identifiers import SERIAL_RE
-from cleanup.parsers import dscl, profiles, sysinfo
+from cleanup.parsers import dscl, profiles, ps, sysinfo
 
 T = TypeVar("T")
 
@@ -20,6 +20,7 @@ __all__ = [
     "IOREG",
     "PKGUTIL",
     "PROFILES",
+    "PS",
     "SCUTIL",
     "SW_VERS",
     "USER_RE",
@@ -28,6 +29,7 @@ __all__ = [
     "console_user_name",
     "effective_uid",
     "enrollment",
+    "gui_session_uids",
     "home_is_safe",
     "installed_pkgs",
     "local_users",
@@ -47,6 +49,7 @@ SW_VERS = "/usr/bin/sw_vers"
 SCUTIL = "/usr/sbin/scutil"
 ID = "/usr/bin/id"
 PKGUTIL = "/usr/sbin/pkgutil"
+PS = "/bin/ps"
 
 
 def check(host: Host, argv: Sequence[str]) -> CommandResult:
@@ -122,6 +125,15 @@ def local_users(host: Host) -> list[LocalUser]:
 
 def console_user_name(host: Host) -> str | None:
     return host.console_user()
+
+
+def gui_session_uids(host: Host) -> frozenset[int] | None:
+    """The uids of the users with a GUI login session (each owns a ``loginwindow``), or None when ``ps`` cannot
+    tell. A login keychain is unlocked only while its user is logged in: this says who is, without asking
+    security(1)."""
+    res = host.run([PS, "-axo", "uid=,comm="])
+    uids = ps.parse_loginwindow_uids(res.stdout) if res.ok else frozenset()
+    return uids or None  # a Mac always runs a loginwindow (root's at the login window): none seen is no answer
 
 
 def enrollment(host: Host) -> profiles.EnrollmentStatus:

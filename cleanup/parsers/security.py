@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-ITEM_NOT_FOUND = 44  # exit status of security(1) for errSecItemNotFound
-INTERACTION_NOT_ALLOWED = 36  # keychain locked / no UI (errSecInteractionNotAllowed)
+ITEM_NOT_FOUND = 44  # exit status of find-*, delete-*-password, get-identity-preference for errSecItemNotFound
+#: errSecInteractionNotAllowed as the low byte of an exit status (find-certificate, delete-*-password); dump-keychain
+#: exits 1 for it instead, so only its text says "locked": see ``interaction_refused``
+INTERACTION_NOT_ALLOWED = 36
+NO_INTERACTION_TEXT = "User interaction is not allowed."
+#: delete-certificate and delete-identity for a certificate that is not there: exit 1 and this text (no newline)
+CERT_NOT_FOUND_TEXT = "Unable to delete certificate matching"
 
 CERT_CLASS = 0x80001000
 #: CSSM record types of keys -> key_kind
@@ -50,6 +55,18 @@ class KeychainItem:
         if value is None:
             return None
         return str(value)
+
+
+def interaction_refused(stderr: str) -> bool:
+    """security(1) needed its user and could not ask (a locked keychain, no GUI session): errSecInteractionNotAllowed.
+
+    Its text is the signal, whatever the exit status: dump-keychain exits 1 for it, other verbs 36."""
+    return NO_INTERACTION_TEXT.rstrip(".") in (stderr or "")
+
+
+def certificate_not_found(returncode: int, stderr: str) -> bool:
+    """``delete-certificate`` / ``delete-identity`` found no certificate to delete (exit 1, not 44)."""
+    return returncode == 1 and CERT_NOT_FOUND_TEXT in (stderr or "")
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -123,6 +140,8 @@ def _decode_raw(name: str, vtype: str, raw: str) -> bytes | str | int | None:
     vtype = vtype.strip().lower()
     if raw == "<NULL>":
         return None
+    if raw == "" and vtype not in ("uint32", "sint32"):
+        raw = '""'  # an empty (not NULL) value: security(1) prints neither hex nor quotes
     data: bytes | None = None
     m = _HEX_VALUE.match(raw)
     if m:
@@ -223,6 +242,14 @@ def _cn_from_hex(value) -> str | None:
     return der_name_common_name(der)
 
 
+def _keychain_path(raw: str) -> str:
+    """The ``keychain:`` value: a path printed like any value (quoted, or hex when it holds a backslash or non-ASCII)."""
+    value = _decode_raw("path", "blob", raw)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else raw.strip()
+
+
 def parse_items(text: str) -> list[KeychainItem]:
     """Items from ``find-certificate [-Z]``, ``find-generic-password``, ``find-internet-password`` or
     ``dump-keychain`` output. A block starts at ``keychain:`` or at the hash lines just before it.
@@ -247,7 +274,7 @@ def parse_items(text: str) -> list[KeychainItem]:
         if m:
             if current is not None:
                 items.append(current.build())
-            current = _Block(_unquote(m.group("value")), pending.get("sha1"), pending.get("sha256"))
+            current = _Block(_keychain_path(m.group("value")), pending.get("sha1"), pending.get("sha256"))
             pending = {}
             continue
         if current is None:

@@ -25,8 +25,9 @@ def _by_label(kc: dict, label: str) -> list[dict]:
     return [i for i in kc["items"] if item_label(i) == label]
 
 
-def _cause6_without_protect() -> str:
-    text = load_playbook("cause6").text
+def _cause6_literal_without_protect() -> str:
+    """Step 7 as the article words it (literal = true), with no protect rule at all."""
+    text = load_playbook("cause6").text.replace("\nliteral = false\n", "\nliteral = true\n", 1)
     start = text.index("[[steps.params.protect]]")
     end = text.index("[[steps]]", start)
     edited = text[:start] + text[end:]
@@ -59,10 +60,11 @@ def _add_jamf_identity_cert(mac, kc_path: str) -> dict:
 
 
 def test_jamf_keys_survive_even_without_the_playbooks_protect_rule(sim_mac):
+    # the article's literal wording takes every JAMF reference: the strongest rules there are
     mac = sim_mac(users=["alice"], logged_out=[])  # alice's login keychain holds JAMF keys, as does the System one
-    mac.playbook = parse_playbook(_cause6_without_protect(), "no-protect.toml")
+    mac.playbook = parse_playbook(_cause6_literal_without_protect(), "no-protect.toml")
     step = mac.step("purge-keychains")
-    assert step.params["protect"] == []
+    assert step.params["protect"] == [] and step.params["literal"] is True
     certs = {p: _add_jamf_identity_cert(mac, p) for p in (SYSTEM_KC, login_kc("alice"))}
     keys_before = {p: _jamf_keys(mac.keychain(p)) for p in certs}
     assert all(len(k) == 2 for k in keys_before.values())
@@ -100,9 +102,9 @@ def test_login_keychain_changes_run_as_their_user(sim_mac):
     label = "com.microsoft.CompanyPortal.HockeySDK"
     for user in ("alice", "bob"):
         change = next(c for c in plan.changes if c.details["owner"] == user and c.details.get("labl") == label)
-        # control: the simulated security(1) refuses root on a login keychain ...
+        # control: the simulated security(1) refuses root a login keychain's search (reported as "not found") ...
         res = mac.host.run(change.details["argv"])
-        assert res.returncode == 36 and _by_label(mac.keychain(login_kc(user)), label)
+        assert res.returncode == 44 and _by_label(mac.keychain(login_kc(user)), label)
         # ... so the product's successful delete proves it ran as that user
         assert mac.apply(ctx, step, change) == Outcome.done("removed")
         assert not _by_label(mac.keychain(login_kc(user)), label)

@@ -89,7 +89,7 @@ def test_identity_delete_is_not_used_when_a_jamf_key_shares_the_certificates_key
 def test_purge_removes_a_certificate_alone_when_its_private_key_is_not_matched(sim_mac):
     mac = sim_mac(users=["alice"], logged_out=[])
     pair = _sha("pair:teams")
-    cert = _cert("Microsoft Teams Signing", "Contoso Issuing CA", pair)
+    cert = _cert("DeviceLogin.microsoft.com", "MS-Organization-P2P-Access [2025]", pair)
     _add_items(mac, login_kc("alice"), cert, _key("private", "Contoso Device Key", pair))
     ctx = mac.context()
     step = mac.step("purge-keychains")
@@ -127,9 +127,9 @@ def test_a_jamf_key_that_appears_after_planning_is_not_taken_by_the_identity_del
 
 def test_labels_with_a_newline_or_a_no_break_space_are_matched_and_really_removed(sim_mac):
     mac = sim_mac(users=["alice"], logged_out=[])
-    nl = _genp("com.example.chat", "Microsoft\nTeams")
-    nbsp = _genp("com.example.meet", "Microsoft\xa0Teams")
-    multi = _genp("com.microsoft.multi", "multi\nline")  # matched by its service; the label must address it
+    nl = _genp("com.example.chat", "Company\nPortal")
+    nbsp = _genp("com.example.meet", "Company\xa0Portal")
+    multi = _genp("com.microsoft.CompanyPortal.multi", "multi\nline")  # matched by its service; the label must address it
     _add_items(mac, login_kc("alice"), nl, nbsp, multi)
     ctx = mac.context()
     step = mac.step("purge-keychains")
@@ -142,24 +142,24 @@ def test_labels_with_a_newline_or_a_no_break_space_are_matched_and_really_remove
         assert argv[argv.index("-l") + 1] == item["labl"]
         assert mac.apply(ctx, step, planned[item["svce"]]) == Outcome.done("removed")
     left = {i.get("svce") for i in mac.keychain(login_kc("alice"))["items"]}
-    assert not left & {"com.example.chat", "com.example.meet", "com.microsoft.multi"}
+    assert not left & {"com.example.chat", "com.example.meet", "com.microsoft.CompanyPortal.multi"}
 
 
 def test_a_label_security_cannot_address_is_refused_with_a_note_and_kept(sim_mac):
     mac = sim_mac(users=["alice"], logged_out=[])
-    binary = _genp("com.microsoft.binary", [0x4D, 0xFF, 0x00, 0x41])  # not UTF-8: no argv can carry it
-    nul = _genp("com.microsoft.nul", "Microsoft\0Teams")  # a NUL cannot be passed in argv
+    binary = _genp("com.microsoft.CompanyPortal.binary", [0x4D, 0xFF, 0x00, 0x41])  # not UTF-8: no argv can carry it
+    nul = _genp("com.microsoft.CompanyPortal.nul", "Company\0Portal")  # a NUL cannot be passed in argv
     _add_items(mac, login_kc("alice"), binary, nul)
     ctx = mac.context()
     step = mac.step("purge-keychains")
     plan = mac.plan(ctx, step)
 
-    for svce in ("com.microsoft.binary", "com.microsoft.nul"):
+    for svce in ("com.microsoft.CompanyPortal.binary", "com.microsoft.CompanyPortal.nul"):
         assert not [c for c in plan.changes if c.details.get("svce") == svce]
         assert [n for n in plan.notes if n.startswith("refused") and svce in n and "alice" in n], plan.notes
     mac.apply_all(ctx, step, plan)
     left = {i.get("svce") for i in mac.keychain(login_kc("alice"))["items"]}
-    assert {"com.microsoft.binary", "com.microsoft.nul"} <= left
+    assert {"com.microsoft.CompanyPortal.binary", "com.microsoft.CompanyPortal.nul"} <= left
 
 
 def test_a_delete_that_removes_nothing_is_never_reported_already_gone(sim_mac):
@@ -191,7 +191,9 @@ def test_the_fake_security_prints_labels_as_the_real_one_does(sim_mac):
     nl = blocks['"com.example.nl"']
     assert '    0x00000007 <blob>=0x6D756C74690A6C696E65  "multi\\012line"\n' in nl
     assert '"labl"' not in nl  # passwords print their label only as 0x00000007
-    assert '    0x00000007 <blob>="say "hi" \\134o/"\n' in blocks['"com.example.q"']
+    # a backslash is not printable for security(1): the value prints as hex, then its rendering with `"` raw
+    raw = b'say "hi" \\o/'.hex().upper()
+    assert f'    0x00000007 <blob>=0x{raw}  "say "hi" \\134o/"\n' in blocks['"com.example.q"']
 
 
 # --------------------------------------------------------------------------- 3. two users, one home

@@ -32,10 +32,17 @@ def test_find_generic_password_block(sim):
         '    "acct"<blob>="com.microsoft.workplacejoin.thumbprint"\n'
         '    "cdat"<timedate>=0x32303235303630383136303533305A00  "20250608160530Z\\000"\n'
         '    "crtr"<uint32>=<NULL>\n'
+        '    "cusi"<sint32>=<NULL>\n'
         '    "desc"<blob>=<NULL>\n'
         '    "gena"<blob>=<NULL>\n'
+        '    "icmt"<blob>=<NULL>\n'
+        '    "invi"<sint32>=<NULL>\n'
         '    "mdat"<timedate>=0x32303235303630383136303533305A00  "20250608160530Z\\000"\n'
+        '    "nega"<sint32>=<NULL>\n'
+        '    "prot"<blob>=<NULL>\n'
+        '    "scrp"<sint32>=<NULL>\n'
         '    "svce"<blob>="com.microsoft.workplacejoin.thumbprint"\n'
+        '    "type"<uint32>=<NULL>\n'
     )
     assert p.stderr == f'password: "{wpj(sim)["sha1"]}"\n'
     p = sim.run("/usr/bin/security", "find-generic-password", "-s", "nope", ALICE_KC, user="alice")
@@ -53,7 +60,7 @@ def test_find_certificate_Z(sim):
     lines = p.stdout.splitlines()
     assert lines[0] == f"SHA-256 hash: {cert['sha256']}" and re.fullmatch(r"SHA-256 hash: [0-9A-F]{64}", lines[0])
     assert lines[1] == f"SHA-1 hash: {cert['sha1']}" and re.fullmatch(r"SHA-1 hash: [0-9A-F]{40}", lines[1])
-    assert lines[2:6] == [f'keychain: "{ALICE_KC}"', "version: 512", "class: 0x80001000", "attributes:"]
+    assert lines[2:6] == [f'keychain: "{ALICE_KC}"', "version: 512", "class: 0x80001000 ", "attributes:"]
     attrs = [l[4:].split("<")[0] for l in lines[6:]]
     assert attrs == ['"alis"', '"cenc"', '"ctyp"', '"hpky"', '"issu"', '"labl"', '"skid"', '"snbr"', '"subj"']
     assert lines[6] == f'    "alis"<blob>="{did}"'
@@ -69,17 +76,19 @@ def test_find_certificate_Z(sim):
 
 
 def test_locked_keychain_and_access(sim):
-    # bob is logged out: his keychain is locked even for bob
-    for argv in (["dump-keychain", BOB_KC], ["find-generic-password", "-s", "com.microsoft.CompanyPortal", BOB_KC]):
+    # bob is logged out: his keychain is locked even for bob; dump-keychain exits 1, find-certificate 36
+    for code, argv in ((1, ["dump-keychain", BOB_KC]), (36, ["find-certificate", "-a", "-Z", BOB_KC])):
         p = sim.run("/usr/bin/security", *argv, user="bob")
-        assert (p.returncode, p.stderr) == (36, "security: SecKeychainSearchCopyNext: User interaction is not allowed.\n")
-    p = sim.run("/usr/bin/security", "delete-generic-password", "-s", "com.microsoft.CompanyPortal", BOB_KC, user="bob")
-    assert (p.returncode, p.stderr) == (36, "security: SecKeychainItemDelete: User interaction is not allowed.\n")
+        assert (p.returncode, p.stderr) == (code, "security: SecKeychainSearchCopyNext: User interaction is not allowed.\n")
+    # a password search the keychain refuses finds nothing (SecurityTool's find_first_*_password): "not found"
+    for verb in ("find-generic-password", "delete-generic-password"):
+        p = sim.run("/usr/bin/security", verb, "-s", "com.microsoft.CompanyPortal", BOB_KC, user="bob")
+        assert (p.returncode, p.stderr) == (44, NOT_FOUND)
     p = sim.run("/usr/bin/security", "show-keychain-info", BOB_KC, user="bob")
     assert (p.returncode, p.stderr) == (36, f"security: SecKeychainCopySettings {BOB_KC}: User interaction is not allowed.\n")
     # root cannot use alice's (unlocked) keychain either; alice can
     p = sim.run("/usr/bin/security", "dump-keychain", ALICE_KC)
-    assert p.returncode == 36
+    assert p.returncode == 1
     p = sim.run("/usr/bin/security", "show-keychain-info", ALICE_KC, user="alice")
     assert (p.returncode, p.stdout) == (0, f'Keychain "{ALICE_KC}" no-timeout\n')
     # System keychain: readable by a user, deletes need root
@@ -110,7 +119,7 @@ def test_dump_keychain_keys(sim):
 def test_delete_generic_password(sim):
     p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint", ALICE_KC, user="alice")
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith(f'keychain: "{ALICE_KC}"\n') and p.stdout.endswith("password has been deleted.\n")
+    assert p.stdout.startswith(f'keychain: "{ALICE_KC}"\n') and p.stderr == "password has been deleted.\n"
     assert not [i for i in sim.login("alice")["items"] if i.get("acct") == "com.microsoft.workplacejoin.thumbprint"]
     p = sim.run("/usr/bin/security", "delete-generic-password", "-a", "com.microsoft.workplacejoin.thumbprint", ALICE_KC, user="alice")
     assert (p.returncode, p.stderr) == (44, NOT_FOUND)
@@ -119,7 +128,7 @@ def test_delete_generic_password(sim):
     svcs = [i.get("svce") for i in sim.login("alice")["items"]]
     assert "https://device.login.microsoftonline.com/" in svcs and "https://device.login.microsoftonline.com" not in svcs
     p = sim.run("/usr/bin/security", "delete-internet-password", "-s", "login.microsoftonline.com", user="alice")
-    assert p.returncode == 0 and p.stdout.endswith("password has been deleted.\n")
+    assert p.returncode == 0 and p.stderr == "password has been deleted.\n"
 
 
 def test_delete_identity_and_certificate(sim):
@@ -132,19 +141,20 @@ def test_delete_identity_and_certificate(sim):
     assert [k["key_kind"] for k in wpj_keys] == ["public"]
     assert len([i for i in kc["items"] if i["class"] == "key" and i["labl"] == "JAMF"]) == 2
     p = sim.run("/usr/bin/security", "delete-identity", "-Z", cert["sha1"], ALICE_KC, user="alice")
-    assert p.returncode == 44
+    assert (p.returncode, p.stderr) == (1, f'Unable to delete certificate matching "{cert["sha1"]}"')
     p = sim.run("/usr/bin/security", "delete-certificate", "-c", "DeviceLogin.microsoft.com", ALICE_KC, user="alice")
     assert p.returncode == 0
     p = sim.run("/usr/bin/security", "delete-certificate", "-c", "DeviceLogin.microsoft.com", ALICE_KC, user="alice")
-    assert p.returncode == 44
+    assert (p.returncode, p.stderr) == (1, 'Unable to delete certificate matching "DeviceLogin.microsoft.com"')
 
 
 def test_delete_identity_secure_enclave(make_sim):
     sim = make_sim(scenario="secure-enclave")
     cert = wpj(sim)
-    # the private key is not visible: no identity; the certificate can still be deleted
-    assert sim.run("/usr/bin/security", "delete-identity", "-Z", cert["sha1"], user="alice").returncode == 44
-    assert sim.run("/usr/bin/security", "delete-certificate", "-Z", cert["sha1"], user="alice").returncode == 0
+    # the private key is not visible: delete-identity deletes the certificate alone and still exits 0
+    assert sim.run("/usr/bin/security", "delete-identity", "-Z", cert["sha1"], user="alice").returncode == 0
+    assert not [i for i in sim.login("alice")["items"] if i.get("sha1") == cert["sha1"]]
+    assert sim.run("/usr/bin/security", "delete-certificate", "-Z", cert["sha1"], user="alice").returncode == 1
 
 
 def test_identity_preferences(sim):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cleanup.lab.simmac import common as C
+from cleanup.lab.simmac import sso_model
 
 SCENARIOS = (
     "default",
@@ -25,7 +26,9 @@ SCENARIOS = (
     "secure-enclave",
     "cause4-log",
     "cause5-log",
-)  # cause4/5-log: "default" plus a Company Portal log with that cause's line
+    "device-compliance",
+    "platform-sso",
+)  # cause4/5-log: "default" plus a Company Portal log with that cause's line; the 2026 models: see sso_model
 
 USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 SERIAL = "C02ZK1ABMD6M"
@@ -168,6 +171,7 @@ def _ms_login_items(user: str, device_id: str, secure_enclave: bool) -> tuple[li
         _genp("com.jamf.management.jamfAAD", "aad-token", acct=upn),
         _genp("Microsoft Office Identities Cache 2", "office-cache", acct="MicrosoftOfficeIdentitiesCache"),
         _inet("login.microsoftonline.com", upn, "/common/oauth2/token", "web-token"),
+        _inet("enterpriseregistration.windows.net", upn, "/EnrollmentServer/device/", "drs-token"),
         wpj,
     ]
     if not secure_enclave:
@@ -179,6 +183,24 @@ def _ms_login_items(user: str, device_id: str, secure_enclave: bool) -> tuple[li
     ]
     prefs = {"https://enterpriseregistration.windows.net": wpj["sha1"], "https://enterpriseregistration.windows.net/": wpj["sha1"]}
     return items, prefs
+
+
+def _ms_user_data(user: str) -> list[dict]:
+    """Microsoft items that are the user's own data, not the registration's: a literal "delete everything
+    Microsoft" would take them (integration reference, section 5)."""
+    upn = f"{user}@{UPN_DOMAIN}"
+    cn = f"{user.replace('_', ' ').title()} Microsoft Admin"
+    own = _cert(cn, "Contoso Issuing CA 01", f"own:{user}")
+    return [
+        _genp("Microsoft Edge Safe Storage", "ZWRnZS1vc2NyeXB0", acct="Microsoft Edge"),
+        _genp("Microsoft Teams Safe Storage", "dGVhbXMtb3NjcnlwdA==", acct="Microsoft Teams"),
+        _genp("com.microsoft.teams", "teams-token", acct=upn),
+        _genp("com.helpshift.data_com.microsoft.Outlook", "outlook-helpshift", acct="com.helpshift.data_com.microsoft.Outlook"),
+        _genp("MicrosoftOfficeRMSCredential", "rms-credential", acct=upn),
+        _genp("com.microsoft.onedrive.cookies", "onedrive-cookies", acct="cookies"),
+        own,
+        _key("private", cn, own["hpky"]),
+    ]
 
 
 def _keychain(owner: str, items: list[dict], prefs: dict | None = None) -> bytes:
@@ -342,6 +364,7 @@ def create_sim_mac(
         "policies_run": [],
         "recons": 0,
     }
+    state.update(sso_model.state_for(scenario, serial, users))
     w.mkdir("/" + C.LAB_DIR)
     C.save_state(r, state)
 
@@ -423,12 +446,15 @@ def create_sim_mac(
         if i == 0:
             items += _jamf_keys("user:" + u)
             items.append(_cert("Apple Root CA", "Apple Root CA", "appleroot"))
-        if has_ms:
+        if has_ms and scenario == "platform-sso":
+            ms, prefs = sso_model.psso_login_items(_genp, f"{u}@{UPN_DOMAIN}"), {}  # the registration is in the Secure Enclave
+        elif has_ms:
             did = device_id_for(serial, u)
             device_ids[u] = did
             ms, prefs = _ms_login_items(u, did, secure_enclave)
             wpj_sha1[u] = prefs["https://enterpriseregistration.windows.net"]
-            items = ms + items
+        if has_ms:
+            items = ms + _ms_user_data(u) + items
             w.file(f"{lib}/Preferences/com.jamf.management.jamfAAD.plist", _plist({"have_an_Azure_id": True, "last_aad_token_timestamp": TOKEN_TS}))
             traps = set()
             if i == 0:
@@ -456,6 +482,8 @@ def create_sim_mac(
         w.file(f"{lib}/Keychains/login.keychain-db", _keychain(u, items, prefs), 0o600)
         if i == 0 and scenario in PORTAL_LOG_LINES:
             w.file(f"{home}/{PORTAL_LOGS}/{PORTAL_LOG_NAME}", _portal_log(scenario))
+    models = sso_model.install(w, scenario, serial, users, has_jamf, JAMF_URL)
+    device_ids.update(models.pop("device_ids", {}))
 
     return {
         "root": r,
@@ -472,4 +500,5 @@ def create_sim_mac(
         "jamf_url": JAMF_URL,
         "mdm": dict(state["mdm"]),
         "boottime": BOOTTIME,
+        **models,
     }

@@ -37,12 +37,16 @@ FAKE_TOOLS = {
     "ioreg": "/usr/sbin/ioreg",
     "scutil": "/usr/sbin/scutil",
     "open": "/usr/bin/open",
+    "ps": "/bin/ps",
+    "app-sso": "/usr/bin/app-sso",
 }
 JAMF_BIN = "/usr/local/jamf/bin/jamf"
 JAMF_LINK = "/usr/local/bin/jamf"
 JAMF_SUPPORT = "/Library/Application Support/JAMF"
 JAMF_CA_APP = JAMF_SUPPORT + "/Jamf.app/Contents/MacOS/Jamf Conditional Access.app"
 JAMF_CA_BIN = JAMF_CA_APP + "/Contents/MacOS/Jamf Conditional Access"
+#: the spelling field scripts also use; APFS is case-insensitive, Linux is not: a second copy of the fake
+JAMF_CA_BIN_UPPER = JAMF_CA_APP + "/Contents/MacOS/JAMF Conditional Access"
 JAMF_DAEMONS = ("com.jamfsoftware.task.1.plist", "com.jamfsoftware.jamf.daemon.plist")
 JAMF_AGENTS = ("com.jamf.management.agent.plist",)
 JAMF_PKGS = ("com.jamfsoftware.jamf",)
@@ -367,6 +371,7 @@ def install_jamf_framework(root: str) -> None:
     sup = host_path(root, JAMF_SUPPORT)
     files = {
         JAMF_CA_BIN: (fake_script("jamfaad", root), 0o755),
+        JAMF_CA_BIN_UPPER: (fake_script("jamfaad", root), 0o755),
         JAMF_CA_APP + "/Contents/Info.plist": (
             _plist({"CFBundleIdentifier": "com.jamf.management.Jamf-Conditional-Access", "CFBundleShortVersionString": "2.1.0"}),
             0o644,

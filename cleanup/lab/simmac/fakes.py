@@ -13,14 +13,13 @@ Decisions (where the spec left a choice):
   ``profiles: The device is not assigned to an MDM server via Automated Device Enrollment.``, exit 1;
   non-root: ``profiles: this command requires root privileges.``, exit 1. A renew (and opening
   ``<jamf_url>/enroll...``) re-installs the Jamf framework *and* ``Self Service.app``.
-- ``security delete-identity`` needs the certificate *and* a visible private key (klbl == hpky): a
-  certificate whose key is not visible (Secure Enclave) is not an identity -> exit 44.
-- ``security delete-certificate -c`` matching more than one certificate: exit 1 ("is ambiguous").
-- A blob prints as ``"text"`` when all bytes are printable ASCII, else ``0x<HEX>`` followed by
-  ``  "<escaped>"`` when at least one byte is printable (as the real tool does).
+- ``security``: see tool_security (SecurityTool's own behaviour: delete-identity without a visible private key
+  deletes the certificate and exits 0; a certificate not there is exit 1; a locked keychain's search finds
+  nothing; the ``locked_keychains_list`` knob lets a locked keychain list its attributes).
 - ``launchctl asuser``/``sudo`` with a command that does not exist in DIR: exit 127 / exit 1.
-- Extra fake (not in the spec's list): ``Jamf Conditional Access`` inside the JAMF folder
-  (``clean`` / ``gatherAADInfo`` / ``registerWithIntune`` / ``version``, run as the logged-in user).
+- Extra fakes (not in the spec's list): ``Jamf Conditional Access`` inside the JAMF folder, under both spellings
+  (``clean`` / ``gatherAADInfo`` / ``registerWithIntune`` as the logged-in user, ``getPSSOStatus`` / ``version``),
+  ``app-sso platform -s`` and ``profiles list|show``: see ``tool_sso``.
 - Fault "after" kills happen in the final *fake* of a launchctl/sudo chain; a chain ending in a
   non-fake program is counted but its "after" kill is lost.
 - The fake scripts' shebang is ``#!<sys.executable> -S`` (no site: faster start, stdlib only).
@@ -300,10 +299,11 @@ def t_sudo(ctx: Ctx, argv: list[str]):
 #: tool name -> (module, function); modules are imported on demand to keep start-up short
 TOOLS = {
     "security": ("tool_security", "t_security"),
-    "profiles": ("tool_mdm", "t_profiles"),
+    "profiles": ("tool_sso", "t_profiles"),  # list/show here, status/renew in tool_mdm
     "jamf": ("tool_mdm", "t_jamf"),
     "open": ("tool_mdm", "t_open"),
-    "jamfaad": ("tool_mdm", "t_jamfaad"),
+    "jamfaad": ("tool_sso", "t_jamf_ca"),
+    "app-sso": ("tool_sso", "t_app_sso"),
     "pkgutil": ("tool_misc", "t_pkgutil"),
     "killall": ("tool_misc", "t_killall"),
     "sysctl": ("tool_misc", "t_sysctl"),
@@ -314,6 +314,7 @@ TOOLS = {
     "sw_vers": ("tool_misc", "t_sw_vers"),
     "ioreg": ("tool_misc", "t_ioreg"),
     "scutil": ("tool_misc", "t_scutil"),
+    "ps": ("tool_session", "t_ps"),
     "launchctl": (None, "t_launchctl"),
     "sudo": (None, "t_sudo"),
 }

@@ -5,25 +5,37 @@ from __future__ import annotations
 import os
 
 from cleanup.lab.simmac import common as C
-from cleanup.lab.simmac.fakes import Ctx, Fail, err, out, usage
+from cleanup.lab.simmac.fakes import ERR, Ctx, Fail, err, out, usage
 
 # --------------------------------------------------------------------------- security: formatting
+# As SecurityTool's print_buffer: bytes that are all printable ASCII (a backslash is not) print quoted, with `"`
+# raw; anything else prints as hex followed by one space, then (when some byte is printable) one more space and
+# the quoted rendering, where a backslash or a byte that is not printable ASCII is an octal escape.
+
+
+def _printable(c: int) -> bool:
+    return 0x20 <= c <= 0x7E and c != 0x5C
 
 
 def _esc(b: bytes) -> str:
-    """The quoted rendering: ``"`` raw, a backslash or a byte that is not printable ASCII as octal."""
-    return "".join(chr(c) if 0x20 <= c <= 0x7E and c != 0x5C else f"\\{c:03o}" for c in b)
+    return "".join(chr(c) if _printable(c) else f"\\{c:03o}" for c in b)
+
+
+def buf(b: bytes) -> str:
+    ascii_ = any(_printable(c) for c in b)
+    hex_ = not all(_printable(c) for c in b)
+    out = ""
+    if hex_:
+        out = "0x" + b.hex().upper() + ("  " if ascii_ else " ")
+    if ascii_:
+        out += '"' + _esc(b) + '"'
+    return out
 
 
 def blob(v) -> str:
     if v is None:
         return "<NULL>"
-    b = v.encode() if isinstance(v, str) else bytes(v)
-    printable = [0x20 <= c <= 0x7E for c in b]
-    if all(printable):
-        return '"' + _esc(b) + '"'
-    s = "0x" + b.hex().upper()
-    return s + ('  "' + _esc(b) + '"' if any(printable) else " ")  # a hex-only value ends with one space
+    return buf(v.encode() if isinstance(v, str) else bytes(v))
 
 
 def timedate(v) -> str:
@@ -31,100 +43,120 @@ def timedate(v) -> str:
 
 
 def u32(v) -> str:
-    return "<NULL>" if v is None else f"0x{int(v):08X}"
+    """A uint32 as security(1) prints it: its 4 bytes, big-endian, through the same rendering as a blob."""
+    if v is None:
+        return "<NULL>"
+    if isinstance(v, str):  # a four-char code ("htps", "aapl")
+        return buf(v.encode()[:4].ljust(4, b"\0"))
+    return buf(int(v).to_bytes(4, "big", signed=int(v) < 0))
 
 
 def hexblob(h) -> str:
     return "<NULL>" if not h else blob(bytes.fromhex(h))
 
 
+def _attr(tag, fmt: str, value: str) -> str:
+    name = buf(tag.encode()) if isinstance(tag, str) else u32(tag)  # "acct" or 0x00000007 + its trailing space
+    return f"    {name}<{fmt}>={value}"
+
+
+def _password_attrs(item: dict) -> list[tuple]:
+    """The attributes of a generic (genp) or internet (inet) password, in the order security(1) prints them."""
+    common = [
+        (7, "blob", blob(item.get("labl"))),  # the label (Keychain Access "Name"): never printed as "labl"
+        (8, "blob", "<NULL>"),
+        ("acct", "blob", blob(item.get("acct"))),
+    ]
+    if item["class"] == "inet":
+        common.append(("atyp", "blob", blob(item.get("atyp", "dflt"))))
+    common += [
+        ("cdat", "timedate", timedate(item.get("cdat"))),
+        ("crtr", "uint32", u32(item.get("crtr"))),
+        ("cusi", "sint32", "<NULL>"),
+        ("desc", "blob", blob(item.get("desc"))),
+    ]
+    if item["class"] == "genp":
+        common.append(("gena", "blob", blob(item.get("gena"))))
+    common += [
+        ("icmt", "blob", blob(item.get("icmt"))),
+        ("invi", "sint32", "<NULL>"),
+        ("mdat", "timedate", timedate(item.get("mdat"))),
+        ("nega", "sint32", "<NULL>"),
+    ]
+    if item["class"] == "genp":
+        return common + [
+            ("prot", "blob", "<NULL>"),
+            ("scrp", "sint32", "<NULL>"),
+            ("svce", "blob", blob(item.get("svce"))),
+            ("type", "uint32", "<NULL>"),
+        ]
+    return common + [
+        ("path", "blob", blob(item.get("path"))),
+        ("port", "uint32", u32(item.get("port", 0))),
+        ("prot", "blob", "<NULL>"),
+        ("ptcl", "uint32", u32(item.get("ptcl") or 0)),
+        ("scrp", "sint32", "<NULL>"),
+        ("sdmn", "blob", blob(item.get("sdmn"))),
+        ("srvr", "blob", blob(item.get("srvr"))),
+        ("type", "uint32", "<NULL>"),
+    ]
+
+
+def _cert_attrs(item: dict) -> list[tuple]:
+    subj = item.get("subject_cn") or item.get("labl") or ""
+    return [
+        ("alis", "blob", blob(item.get("alis"))),
+        ("cenc", "uint32", u32(3)),
+        ("ctyp", "uint32", u32(1)),
+        ("hpky", "blob", hexblob(item.get("hpky"))),
+        ("issu", "blob", blob(C.der_name(item.get("issuer_cn") or ""))),
+        ("labl", "blob", blob(item.get("labl"))),
+        ("skid", "blob", hexblob(item.get("skid") or item.get("hpky"))),
+        ("snbr", "blob", hexblob(item.get("snbr") or (item.get("sha1") or "")[:32])),
+        ("subj", "blob", blob(C.der_name(subj))),
+    ]
+
+
+def _key_attrs(item: dict, kcls: int) -> list[tuple]:
+    private = item.get("key_kind") == "private"
+    p, q = (1 if private else 0), (0 if private else 1)
+    flags = [1, 1, p, 0, p, 0, q, p, p, q, p, q, p]  # 0x0E..0x1A: permanent, private, ... decrypt, sign, verify ...
+    return [
+        (0, "uint32", u32(kcls)),
+        (1, "blob", blob(item.get("labl"))),
+        (2, "blob", "<NULL>"),
+        (3, "uint32", u32(1)),
+        (4, "uint32", u32(0)),
+        (5, "uint32", u32(0)),
+        (6, "blob", hexblob(item.get("klbl"))),
+        (7, "blob", "<NULL>"),
+        (8, "blob", blob(b"{87191102-0c2c-11d1-b86b-00c04fa4a8de}" + b"\0" * 8)),
+        (9, "uint32", u32(0x2A)),
+        (10, "uint32", u32(0x800)),
+        (11, "uint32", u32(0x800)),
+        (12, "blob", blob(bytes(8))),
+        (13, "blob", blob(bytes(8))),
+        *((0x0E + i, "uint32", u32(f)) for i, f in enumerate(flags)),
+    ]
+
+
 def block(kc_mac: str, item: dict) -> list[str]:
     cls = item["class"]
-    lines = [f'keychain: "{kc_mac}"', "version: 512"]
-    if cls == "genp":
-        lines += [
-            'class: "genp"',
-            "attributes:",
-            f"    0x00000007 <blob>={blob(item.get('labl'))}",
-            "    0x00000008 <blob>=<NULL>",
-            f'    "acct"<blob>={blob(item.get("acct"))}',
-            f'    "cdat"<timedate>={timedate(item.get("cdat"))}',
-            f'    "crtr"<uint32>={u32(item.get("crtr"))}',
-            f'    "desc"<blob>={blob(item.get("desc"))}',
-            f'    "gena"<blob>={blob(item.get("gena"))}',
-            f'    "mdat"<timedate>={timedate(item.get("mdat"))}',
-            f'    "svce"<blob>={blob(item.get("svce"))}',
-        ]
-    elif cls == "inet":
-        ptcl = item.get("ptcl")
-        lines += [
-            'class: "inet"',
-            "attributes:",
-            f"    0x00000007 <blob>={blob(item.get('labl'))}",
-            "    0x00000008 <blob>=<NULL>",
-            f'    "acct"<blob>={blob(item.get("acct"))}',
-            '    "atyp"<blob>="dflt"',
-            f'    "cdat"<timedate>={timedate(item.get("cdat"))}',
-            f'    "crtr"<uint32>={u32(item.get("crtr"))}',
-            f'    "desc"<blob>={blob(item.get("desc"))}',
-            '    "icmt"<blob>=<NULL>',
-            f'    "mdat"<timedate>={timedate(item.get("mdat"))}',
-            f'    "path"<blob>={blob(item.get("path"))}',
-            f'    "port"<uint32>={u32(item.get("port", 0))}',
-            f'    "ptcl"<uint32>={blob(ptcl) if ptcl else "0x00000000"}',
-            '    "sdmn"<blob>=<NULL>',
-            f'    "srvr"<blob>={blob(item.get("srvr"))}',
-        ]
+    lines = [f"keychain: {blob(kc_mac)}", "version: 512"]
+    if cls in ("genp", "inet"):
+        lines.append(f"class: {buf(cls.encode())}")
+        attrs = _password_attrs(item)
     elif cls == "cert":
-        subj = item.get("subject_cn") or item.get("labl") or ""
-        lines += [
-            "class: 0x80001000",
-            "attributes:",
-            f'    "alis"<blob>={blob(item.get("alis"))}',
-            '    "cenc"<uint32>=0x00000003',
-            '    "ctyp"<uint32>=0x00000001',
-            f'    "hpky"<blob>={hexblob(item.get("hpky"))}',
-            f'    "issu"<blob>={blob(C.der_name(item.get("issuer_cn") or ""))}',
-            f'    "labl"<blob>={blob(item.get("labl"))}',
-            f'    "skid"<blob>={hexblob(item.get("skid") or item.get("hpky"))}',
-            f'    "snbr"<blob>={hexblob(item.get("snbr") or (item.get("sha1") or "")[:32])}',
-            f'    "subj"<blob>={blob(C.der_name(subj))}',
-        ]
+        lines.append(f"class: {u32(0x80001000)}")
+        attrs = _cert_attrs(item)
     elif cls == "key":
-        private = item.get("key_kind") == "private"
-        kcls = 0x10 if private else 0x0F
-        lines += [
-            f"class: 0x{kcls:08X}",
-            "attributes:",
-            f"    0x00000000 <uint32>=0x{kcls:08X}",
-            f"    0x00000001 <blob>={blob(item.get('labl'))}",
-            "    0x00000002 <blob>=<NULL>",
-            "    0x00000003 <uint32>=0x00000001",
-            "    0x00000004 <uint32>=0x00000000",
-            "    0x00000005 <uint32>=0x00000000",
-            f"    0x00000006 <blob>={hexblob(item.get('klbl'))}",
-            "    0x00000007 <blob>=<NULL>",
-            "    0x00000008 <blob>=" + blob(b"{87191102-0c2c-11d1-b86b-00c04fa4a8de}" + b"\0" * 8),
-            "    0x00000009 <uint32>=0x0000002A",
-            "    0x0000000A <uint32>=0x00000800",
-            "    0x0000000B <uint32>=0x00000800",
-            "    0x0000000C <blob>=0x0000000000000000",
-            "    0x0000000D <blob>=0x0000000000000000",
-            "    0x0000000E <uint32>=0x00000001",
-            "    0x0000000F <uint32>=0x00000001",
-            "    0x00000010 <uint32>=0x%08X" % (1 if private else 0),
-            "    0x00000011 <uint32>=0x00000000",
-            "    0x00000012 <uint32>=0x%08X" % (1 if private else 0),
-            "    0x00000013 <uint32>=0x00000000",
-            "    0x00000014 <uint32>=0x%08X" % (0 if private else 1),
-            "    0x00000015 <uint32>=0x%08X" % (1 if private else 0),
-            "    0x00000016 <uint32>=0x%08X" % (1 if private else 0),
-            "    0x00000017 <uint32>=0x%08X" % (0 if private else 1),
-            "    0x00000018 <uint32>=0x%08X" % (1 if private else 0),
-            "    0x00000019 <uint32>=0x%08X" % (0 if private else 1),
-            "    0x0000001A <uint32>=0x%08X" % (1 if private else 0),
-        ]
-    return lines
+        kcls = 0x10 if item.get("key_kind") == "private" else 0x0F
+        lines.append(f"class: {u32(kcls)}")
+        attrs = _key_attrs(item, kcls)
+    else:
+        attrs = []
+    lines.append("attributes:")
+    return lines + [_attr(*a) for a in attrs]
 
 
 # --------------------------------------------------------------------------- security: keychains
@@ -179,8 +211,8 @@ def _kc_mac(ctx: Ctx, arg: str) -> str:
     return base
 
 
-def open_keychains(ctx: Ctx, args: list[str], op: str, prefix: str) -> list[Keychain]:
-    """Open the named keychains (or the search list), checking access for ``op`` ("read"/"write")."""
+def open_keychains(ctx: Ctx, args: list[str], op: str, prefix: str, code: int = 36) -> list[Keychain]:
+    """Open the named keychains (or the search list), checking access for ``op`` (see ``check_access``)."""
     explicit = bool(args)
     macs = [_kc_mac(ctx, a) for a in args] if explicit else search_list(ctx)
     kcs = []
@@ -195,25 +227,44 @@ def open_keychains(ctx: Ctx, args: list[str], op: str, prefix: str) -> list[Keyc
         except Exception:
             raise Fail(50, f"security: SecKeychainOpen {mac}: The specified keychain is not a valid keychain file.") from None
         kc = Keychain(mac, hp, data)
-        check_access(ctx, kc, op, prefix)
+        check_access(ctx, kc, op, prefix, code)
         kcs.append(kc)
     return kcs
 
 
+def searchable(ctx: Ctx, args: list[str]) -> list[Keychain]:
+    """The keychains a find-*/delete-*-password search sees. A search a locked keychain refuses finds nothing:
+    SecurityTool's find_first_*_password turns any search error into errSecItemNotFound (exit 44)."""
+    kcs = open_keychains(ctx, args, "open", "SecKeychainSearchCopyNext")
+    return [kc for kc in kcs if unlocked(ctx, kc) or locked_keychains_list(ctx)]
+
+
 def unlocked(ctx: Ctx, kc: Keychain) -> bool:
-    owner = kc.owner
-    if owner == "root":
+    """Unlocked for the caller: the System keychain, or a login keychain read by its own user while logged in."""
+    if kc.owner == "root":
         return True
-    return owner in (ctx.state.get("logged_in") or [])
+    return ctx.me["name"] == kc.owner and kc.owner in (ctx.state.get("logged_in") or [])
 
 
-def check_access(ctx: Ctx, kc: Keychain, op: str, prefix: str) -> None:
+def locked_keychains_list(ctx: Ctx) -> bool:
+    """Lab knob ``locked_keychains_list`` (state.json): whether the attributes of a locked keychain can still be
+    listed. The reference leaves it open for current macOS; default False (every search is refused)."""
+    return bool(ctx.state.get("locked_keychains_list"))
+
+
+def check_access(ctx: Ctx, kc: Keychain, op: str, prefix: str, code: int = 36) -> None:
+    """``op``: "open" (no check), "list" (attributes), "secret" (a password's data) or "write". A keychain that would
+    need its user fails with errSecInteractionNotAllowed: exit ``code`` (dump-keychain 1, the other verbs its low
+    byte, 36)."""
+    if op == "open":
+        return
     if kc.owner == "root":
         if op == "write" and not ctx.is_root:
             raise Fail(51, f"security: {prefix}: UNIX[Operation not permitted]")
         return
-    if ctx.me["name"] != kc.owner or not unlocked(ctx, kc):
-        raise Fail(36, f"security: {prefix}: {NO_INTERACTION}")
+    if unlocked(ctx, kc) or (op == "list" and locked_keychains_list(ctx)):
+        return
+    raise Fail(code, f"security: {prefix}: {NO_INTERACTION}")
 
 
 def _getopt(argv: list[str], spec: str, use: str):
@@ -277,16 +328,20 @@ def _find_pw(ctx: Ctx, argv: list[str], cls: str):
     spec = "a:c:C:D:G:j:l:s:gw" if cls == "genp" else "a:c:C:d:D:j:l:p:P:r:s:t:gw"
     opts, args = _getopt(argv, spec, use)
     attrs = _PW_ATTRS if cls == "genp" else _INET_ATTRS
-    for kc in open_keychains(ctx, args, "read", "SecKeychainSearchCopyNext"):
+    for kc in searchable(ctx, args):
         for item in kc.items:
             if _match_attrs(item, cls, opts, attrs):
+                secret = unlocked(ctx, kc)  # a locked keychain may list attributes, never a password
                 if "w" in opts:
+                    if not secret:
+                        return 36
                     out(item.get("password") or "")
                     return 0
                 for line in block(kc.mac, item):
                     out(line)
                 if "g" in opts:
-                    err(f"password: {blob(item.get('password') or '')}")
+                    err(f"password: {blob(item.get('password') or '') if secret else ''}")
+                    return 0 if secret else 36
                 return 0
     raise Fail(44, NOT_FOUND)
 
@@ -298,15 +353,19 @@ def _delete_pw(ctx: Ctx, argv: list[str], cls: str):
     opts, args = _getopt(argv, spec, use)
     attrs = _PW_ATTRS if cls == "genp" else _INET_ATTRS
     ctx.lock()
-    for kc in open_keychains(ctx, args, "read", "SecKeychainItemDelete"):
+    for kc in searchable(ctx, args):
         for idx, item in enumerate(kc.items):
             if _match_attrs(item, cls, opts, attrs):
-                check_access(ctx, kc, "write", "SecKeychainItemDelete")
                 for line in block(kc.mac, item):
                     out(line)
+                # SecurityTool prints the confirmation whatever SecKeychainItemDelete returned, and exits with its status
+                err("password has been deleted.")
+                try:
+                    check_access(ctx, kc, "write", "SecKeychainItemDelete")
+                except Fail as refused:
+                    return refused.code
                 del kc.items[idx]
                 kc.save()
-                out("password has been deleted.")
                 return 0
     raise Fail(44, NOT_FOUND)
 
@@ -323,8 +382,8 @@ def sec_find_certificate(ctx: Ctx, argv: list[str]):
     name = opts.get("c", [None])[-1]
     email = opts.get("e", [None])[-1]
     found = []
-    for kc, item in _certs(open_keychains(ctx, args, "read", "SecKeychainSearchCopyNext")):
-        if name is not None and name not in (item.get("labl") or ""):
+    for kc, item in _certs(open_keychains(ctx, args, "list", "SecKeychainSearchCopyNext")):
+        if name is not None and name.casefold() not in _common_name(item).casefold():
             continue
         if email is not None and email != item.get("email"):
             continue
@@ -342,7 +401,8 @@ def sec_find_certificate(ctx: Ctx, argv: list[str]):
 
 def sec_dump_keychain(ctx: Ctx, argv: list[str]):
     opts, args = _getopt(argv, "adir", "usage: dump-keychain [-adir] [keychain...]")
-    for kc in open_keychains(ctx, args, "read", "SecKeychainSearchCopyNext"):
+    # dump-keychain returns 1 for any search error (errSecInteractionNotAllowed included), never the status
+    for kc in open_keychains(ctx, args, "secret" if "d" in opts else "list", "SecKeychainSearchCopyNext", code=1):
         for item in kc.items:
             for line in block(kc.mac, item):
                 out(line)
@@ -352,43 +412,55 @@ def sec_dump_keychain(ctx: Ctx, argv: list[str]):
     return 0
 
 
-def _select_certs(ctx, kcs, opts, what: str):
-    if "Z" in opts:
-        h = opts["Z"][-1].upper()
-        key = h
-        sel = [(kc, it) for kc, it in _certs(kcs) if (it.get("sha1") or "").upper() == h]
-    elif "c" in opts:
-        key = opts["c"][-1]
-        sel = [(kc, it) for kc, it in _certs(kcs) if key in (it.get("labl") or "")]
-    else:
-        usage(f"usage: delete-{what} [-c name] [-Z hash] [-t] [keychain...]")
-    return key, sel
+def _common_name(item: dict) -> str:
+    return item.get("subject_cn") or item.get("labl") or ""
+
+
+def _cert_by_hash(kcs, sha1: str):
+    return next(((kc, it) for kc, it in _certs(kcs) if (it.get("sha1") or "").upper() == sha1.upper()), None)
+
+
+def _unique_by_name(kcs, name: str):
+    """SecurityTool's find_unique_certificate for ``-c``: the common name contains ``name`` (case-insensitive);
+    a whole-name match beats a partial one; two of the same kind are ambiguous (None, after an error line)."""
+    found = None
+    exact = False
+    for kc, it in _certs(kcs):
+        cn = _common_name(it)
+        if name.casefold() not in cn.casefold():
+            continue
+        is_exact = cn.casefold() == name.casefold()
+        if found is not None:
+            if exact and not is_exact:
+                continue
+            if exact == is_exact:
+                err(f'security: "{name}" is ambiguous, matches more than one certificate')
+                return None
+        found, exact = (kc, it), is_exact
+    return found
 
 
 def _delete_cert_like(ctx: Ctx, argv: list[str], identity: bool):
     what = "identity" if identity else "certificate"
-    opts, args = _getopt(argv, "c:Z:t", f"usage: delete-{what} [-c name] [-Z hash] [-t] [keychain...]")
+    use = f"usage: delete-{what} [-c name] [-Z hash] [-t] [keychain...]"
+    opts, args = _getopt(argv, "c:Z:t", use)
+    if "Z" not in opts and "c" not in opts:
+        usage(use)
     ctx.lock()
-    kcs = open_keychains(ctx, args, "read", "SecKeychainItemDelete")
-    key, sel = _select_certs(ctx, kcs, opts, what)
-    if identity:
-        sel = [
-            (kc, it) for kc, it in sel if any(k.get("class") == "key" and k.get("key_kind") == "private" and k.get("klbl") == it.get("hpky") for k in kc.items)
-        ]
-    if not sel:
-        raise Fail(44, f'Unable to delete {what} matching "{key}"')
-    if len(sel) > 1 and "Z" not in opts:
-        raise Fail(1, f'security: delete-{what}: "{key}" is ambiguous ({len(sel)} {what}s match); use -Z')
-    kc, cert = sel[0]
+    kcs = searchable(ctx, args)  # a refused search ends find_unique_certificate's loop: "Unable to delete ..."
+    key = opts["Z"][-1] if "Z" in opts else opts["c"][-1]
+    found = _cert_by_hash(kcs, key) if "Z" in opts else _unique_by_name(kcs, key)
+    if found is None:
+        ERR.write(f'Unable to delete certificate matching "{key}"')  # SecurityTool prints no newline here
+        return 1
+    kc, cert = found
     check_access(ctx, kc, "write", "SecKeychainItemDelete")
-    keep = []
-    for it in kc.items:
-        if it is cert:
-            continue
-        if identity and it.get("class") == "key" and it.get("key_kind") == "private" and it.get("klbl") == cert.get("hpky"):
-            continue
-        keep.append(it)
-    kc.data["items"] = keep
+    # delete-identity takes the private key whose hash is the certificate's public-key hash, when one is visible;
+    # without one it deletes the certificate alone and still succeeds
+    taken = None
+    if identity:
+        taken = next((k for k in kc.items if k.get("class") == "key" and k.get("key_kind") == "private" and k.get("klbl") == cert.get("hpky")), None)
+    kc.data["items"] = [it for it in kc.items if it is not cert and it is not taken]
     kc.save()
     return 0
 
@@ -402,7 +474,7 @@ def sec_get_identity_preference(ctx: Ctx, argv: list[str]):
     if "s" not in opts:
         usage("usage: get-identity-preference [-s service] [-u keyUsage] [-Z] [keychain...]")
     svc = opts["s"][-1]
-    kcs = _pref_keychains(ctx, args, "read", "SecIdentityCopyPreferred")
+    kcs = _pref_keychains(ctx, args, "list", "SecIdentityCopyPreferred")
     notfound = "security: SecIdentityCopyPreferred: The specified item could not be found in the keychain."
     for kc in kcs:
         sha1 = (kc.data.get("identity_preferences") or {}).get(svc)
@@ -435,11 +507,11 @@ def sec_set_identity_preference(ctx: Ctx, argv: list[str]):
                 del prefs[svc]
                 kc.save()
         return 0
-    _key, sel = _select_certs(ctx, kcs, opts, "identity")
-    if not sel:
+    found = _cert_by_hash(kcs, opts["Z"][-1]) if "Z" in opts else _unique_by_name(kcs, opts["c"][-1])
+    if found is None:
         raise Fail(44, "security: SecIdentitySetPreferred: The specified item could not be found in the keychain.")
     target = kcs[0]
-    target.data.setdefault("identity_preferences", {})[svc] = sel[0][1]["sha1"]
+    target.data.setdefault("identity_preferences", {})[svc] = found[1]["sha1"]
     target.save()
     return 0
 
@@ -453,7 +525,7 @@ def sec_show_keychain_info(ctx: Ctx, argv: list[str]):
     if not os.path.isfile(hp):
         raise Fail(50, f"security: SecKeychainCopySettings {mac}: The specified keychain could not be found.")
     kc = Keychain(mac, hp, C.load_keychain(hp))
-    check_access(ctx, kc, "read", f"SecKeychainCopySettings {mac}")
+    check_access(ctx, kc, "secret", f"SecKeychainCopySettings {mac}")
     out(f'Keychain "{mac}" no-timeout')
     return 0
 
