@@ -1,15 +1,17 @@
 """What the three cloud deletes (steps 4, 5, 11) share: act only on objects recorded in step 0, re-read each one
-right before deleting it, refuse if its identity changed, and treat 404 as "already gone"."""
+right before deleting it, refuse if its identity changed, save it whole to the run's folder (no export, no
+delete), and treat 404 as "already gone"."""
 
 from __future__ import annotations
 
+from cleanup.actions.cloud_export import export_before_delete, full_object
 from cleanup.actions.recorded import chosen, cloud_facts
 from cleanup.clients import records as R
 from cleanup.engine.action import Action, Outcome
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, ChangeKind, StepPlan
-from cleanup.errors import CleanupError
+from cleanup.errors import CleanupError, StepFailed
 
 GONE = Outcome.unchanged("already gone")
 DELETED = Outcome.done("deleted")
@@ -64,7 +66,8 @@ class CloudDelete(Action):
             )
             for rec in targets
         ]
-        return StepPlan(changes=changes, notes=notes)
+        saved = f"each object is saved whole (secrets left out) in the run's folder right before its delete: `cleanup show {ctx.run_id or 'RUN'} --deleted`"
+        return StepPlan(changes=changes, notes=notes + [saved])
 
     def notes(self, facts: dict) -> list[str]:
         return []
@@ -92,6 +95,7 @@ class CloudDelete(Action):
                 outcome[oid] = R.refuse_changed(self.service, {**change.details["expect"], "id": oid}, why)
             else:
                 go.append(oid)
+        go = self._export(ctx, changes, current, go, outcome)
         if go:
             try:
                 outcome.update(self.delete(ctx, go))
@@ -103,3 +107,24 @@ class CloudDelete(Action):
                     # losing the answer, and the first send deleted it
                     outcome[oid] = RESENT_DELETE
         return [outcome[c.details["id"]] for c in changes]
+
+    def _export(self, ctx: RunContext, changes: list[Change], current: dict[str, dict | None], go: list[str], outcome: dict) -> list[str]:
+        """Save each object about to be deleted to the run's folder (cloud_export); returns the ids to delete: an
+        object whose export failed, or that is gone or changed at the export's own read, is not deleted."""
+        expect = {c.details["id"]: c.details["expect"] for c in changes}
+        saved: list[str] = []
+        for oid in go:
+            try:
+                obj = full_object(ctx, self.service, oid, current[oid] or {})
+                if obj is None:
+                    outcome[oid] = GONE
+                elif why := self.changed(expect[oid], obj):
+                    outcome[oid] = R.refuse_changed(self.service, {**expect[oid], "id": oid}, why)
+                else:
+                    export_before_delete(ctx, self.service, oid, obj)
+                    saved.append(oid)
+            except CleanupError as exc:
+                outcome[oid] = exc
+            except OSError as exc:
+                outcome[oid] = StepFailed(f"could not save the export of {self.service} object {oid} to the run's folder ({exc}); it was not deleted")
+        return saved

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from cleanup.actions import escrowed
+from cleanup.actions.jamf_inventory import DeleteJamfRecord
 from cleanup.clients import records as R
 from cleanup.clients.lookup import claims_for, device_id_sources
 from cleanup.engine.action import Action, ActsOn, included_actions, register
@@ -50,7 +52,12 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
         pre_jamf, pre_intune = pre.get("jamf"), pre.get("intune")
         jamf_f = pool.submit(lambda: pre_jamf) if pre_jamf is not None else pool.submit(cloud.jamf.computers_by_serial, serial)
         intune_f = pool.submit(lambda: pre_intune) if pre_intune is not None else pool.submit(cloud.graph.managed_devices_by_serial, serial)
-        jamf = [R.jamf_summary(r) for r in jamf_f.result()]
+        jamf_raw = jamf_f.result()
+        jamf = [R.jamf_summary(r) for r in jamf_raw]
+        if DeleteJamfRecord.name in ctx.included_actions():
+            # what each record escrowed (kinds and account names, never a value), saved before step 4 deletes it
+            for summary, raw in zip(jamf, jamf_raw, strict=True):
+                summary["escrow"] = escrowed.gather(cloud.jamf, raw)
         intune_all = [R.intune_summary(d) for d in intune_f.result()]
         notes: list[str] = []
         intune = [d for d in intune_all if R.is_mac_intune(d)]

@@ -3,13 +3,15 @@ every cloud delete has exactly one candidate (or the operator's explicit choice)
 
 from __future__ import annotations
 
+from cleanup.actions import escrowed
 from cleanup.actions.cloud_delete import CloudDelete
+from cleanup.actions.jamf_inventory import DeleteJamfRecord
 from cleanup.actions.recorded import cloud_facts
 from cleanup.engine.action import Action, ActsOn, included_actions, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
-from cleanup.errors import PermissionMissing
+from cleanup.errors import Ambiguous, PermissionMissing
 
 
 def needs_for(actions: list[Action], dry_run: bool) -> list[str]:
@@ -20,6 +22,20 @@ def needs_for(actions: list[Action], dry_run: bool) -> list[str]:
         if not dry_run:
             needs += action.needs_write
     return list(dict.fromkeys(needs))
+
+
+def _checked(ctx: RunContext, needs: list[str]) -> list:
+    """permissions.check of ``needs``; a batch checks its credentials once per set of needs."""
+    from cleanup.clients.permissions import check
+
+    memo = getattr(ctx.cloud, "permission_memo", None)
+    if memo is None:
+        return check(ctx.cloud, needs)
+    with ctx.cloud.permission_lock:
+        key = tuple(needs)
+        if key not in memo:
+            memo[key] = check(ctx.cloud, needs)
+        return list(memo[key])
 
 
 @register
@@ -37,18 +53,8 @@ class CloudPreflight(Action):
             return StepPlan(noop_reason="no cloud step in this run")
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(noop_reason="no cloud connection configured")
-        from cleanup.clients.permissions import check
-
         needs = needs_for(actions, ctx.options.dry_run)
-        memo = getattr(ctx.cloud, "permission_memo", None)  # a batch checks its credentials once
-        if memo is None:
-            missing = check(ctx.cloud, needs)
-        else:
-            with ctx.cloud.permission_lock:
-                key = tuple(needs)
-                if key not in memo:
-                    memo[key] = check(ctx.cloud, needs)
-                missing = memo[key]
+        missing = _checked(ctx, needs)
         known = [m for m in missing if m.known]
         if known:
             names = ", ".join(f"{m.service} {m.permission_name}" for m in known)
@@ -62,5 +68,13 @@ class CloudPreflight(Action):
             for action in sorted(actions, key=lambda a: a.name):
                 if isinstance(action, CloudDelete):
                     action.targets(ctx, facts)  # raises Ambiguous before anything changes
+        jamf_delete = next((a for a in actions if isinstance(a, DeleteJamfRecord)), None)
+        if jamf_delete is not None and ctx.facts.get("cloud"):
+            # what the Jamf records to delete escrowed can be read and saved, or the run stops here
+            try:
+                targets = jamf_delete.targets(ctx, cloud_facts(ctx))
+            except Ambiguous:
+                targets = []  # a dry-run reports the ambiguity at step 4
+            notes += escrowed.preflight(ctx, targets, lambda wanted: _checked(ctx, wanted))
         mode = "read (dry-run)" if ctx.options.dry_run else "read and delete"
         return StepPlan(noop_reason=f"credentials may {mode}: " + ", ".join(needs), notes=notes)

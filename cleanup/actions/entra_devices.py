@@ -61,8 +61,31 @@ class DeleteEntraDevice(GraphDelete):
             ]
         return notes + R.claim_notes(facts, (facts.get("entra") or []) + (facts.get("entra_other") or []))
 
+    def plan(self, ctx, step):
+        plan = super().plan(ctx, step)
+        recorded = {d["id"]: d for d in (ctx.facts.get("cloud") or {}).get("entra") or []}
+        plan.notes += [soft_delete_note(recorded.get(c.details["id"]) or {"id": c.details["id"], **c.details["expect"]}, ctx.run_id) for c in plan.changes]
+        return plan
+
     def get_one(self, graph, oid):
         return graph.device(oid)
 
     def delete_one(self, graph, oid):
         return graph.delete_device(oid)
+
+
+#: the trust types Entra's device soft delete keeps for 30 days (registered and joined devices); hybrid-joined
+#: devices and those with no recognised trust type (created through Graph) are hard-deleted at once
+SOFT_DELETED_TRUST_TYPES = frozenset({"workplace", "azuread"})
+
+
+def soft_delete_note(dev: dict, run_id: str) -> str:
+    """What deleting ``dev`` leaves behind, by its trust type."""
+    trust = dev.get("trustType")
+    if str(trust or "").casefold() in SOFT_DELETED_TRUST_TYPES:
+        return (
+            f"Entra device {dev.get('id')} (trust type {trust}) is soft-deleted where the tenant keeps deleted devices: for 30 days every "
+            f"read answers 404 and its deviceId {dev.get('deviceId')} stays reserved, and `cleanup restore {run_id or 'RUN'} --entra` brings it "
+            "back; where the tenant keeps none, the delete is final"
+        )
+    return f"Entra device {dev.get('id')} (trust type {trust or 'none'}) is hard-deleted at once, never soft-deleted: it cannot be restored"

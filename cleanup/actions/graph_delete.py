@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cleanup.actions.cloud_delete import DELETED, GONE, CloudDelete
+from cleanup.clients.graph import error_message
 from cleanup.engine.action import Outcome
 from cleanup.engine.context import RunContext
 from cleanup.errors import CleanupError
@@ -54,4 +55,4 @@ class GraphDelete(CloudDelete):
 def _code(answer: dict) -> str:
     body = answer.get("body")
     err = body.get("error") if isinstance(body, dict) else None
-    return f"{err.get('code')}: {err.get('message')}" if isinstance(err, dict) else ""
+    return f"{err.get('code')}: {error_message(err)}" if isinstance(err, dict) else ""

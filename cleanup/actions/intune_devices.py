@@ -35,6 +35,9 @@ class DeleteIntuneRecords(GraphDelete):
             return f"it is not a Mac ({current.get('operatingSystem')})"
         return None
 
+    def notes(self, facts: dict) -> list[str]:
+        return ["Intune keeps no deleted records: these cannot be restored (each one's export stays in the run's folder)"] if facts.get("intune") else []
+
     def get_one(self, graph, oid):
         return graph.managed_device(oid)
 

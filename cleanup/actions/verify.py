@@ -1,5 +1,9 @@
 """After steps 12-13: poll (bounded, with backoff) until Jamf Pro has a new record for the serial and Entra and
-Intune each have exactly one record for the Mac, managed by Jamf. ``cleanup verify RUN`` runs the same check."""
+Intune each have exactly one record for the Mac, managed by Jamf. ``cleanup verify RUN`` runs the same check.
+
+The new record's FileVault key is reported too (``individualRecoveryKeyValidityStatus``): when step 4 deleted a
+record that escrowed one and the new record holds no valid key, the Mac is not called fully verified, and the
+summary says to re-escrow the key by rotating it. Waiting does not bring that key, so the poll does not wait for it."""
 
 from __future__ import annotations
 
@@ -19,15 +23,22 @@ class Verification:
     verified: bool
     found: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    #: why a verified registration is not fully verified (the new record's FileVault key)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fully_verified(self) -> bool:
+        return self.verified and not self.warnings
 
     def summary(self) -> str:
         if self.verified:
             f = self.found
-            return f"verified: Jamf Pro record {f['jamf']}, Entra device {f['entra']}, Intune record {f['intune']}"
+            text = f"verified: Jamf Pro record {f['jamf']}, Entra device {f['entra']}, Intune record {f['intune']}"
+            return text + ("; but not fully: " + "; ".join(self.warnings) if self.warnings else "")
         return "not yet: " + "; ".join(self.missing)
 
     def to_json(self) -> dict:
-        return {"verified": self.verified, "found": self.found, "missing": self.missing}
+        return {"verified": self.verified, "fully_verified": self.fully_verified, "found": self.found, "missing": self.missing, "warnings": self.warnings}
 
 
 def check_registration(cloud, cloud_facts: dict) -> Verification:
@@ -37,6 +48,7 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
     old_intune = {r["id"] for r in cloud_facts.get("intune", [])}
     old_entra = {r["id"] for r in cloud_facts.get("entra", [])}
     missing: list[str] = []
+    warnings: list[str] = []
     found: dict = {}
     now_jamf = cloud.jamf.computers_by_serial(serial)
     missing += _jamf_leftovers(cloud, serial, [str(r.get("id")) for r in now_jamf if str(r.get("id")) in old_jamf])
@@ -45,6 +57,7 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
         missing.append(f"no new Jamf Pro record for serial {serial} (re-enrollment not seen yet)")
     else:
         found["jamf"] = new_jamf[-1]["id"]
+        warnings += _filevault(cloud, cloud_facts, found)
     intune = [d for d in cloud.graph.managed_devices_by_serial(serial) if R.is_mac_intune(d) and d["id"] not in old_intune]
     jamf_managed = [d for d in intune if (d.get("managementAgent") or "").casefold() == "jamf"]
     if len(intune) != 1 or len(jamf_managed) != 1:
@@ -58,7 +71,26 @@ def check_registration(cloud, cloud_facts: dict) -> Verification:
         else:
             found["entra"] = devices[0]["id"]
             found["device_id"] = did
-    return Verification(not missing, found, missing)
+    return Verification(not missing, found, missing, warnings if not missing else [])
+
+
+def _filevault(cloud, cloud_facts: dict, found: dict) -> list[str]:
+    """The new record's FileVault key validity (in ``found``), and a warning when it holds no valid key although a
+    record step 4 deleted held one (or Jamf Pro reports its key invalid)."""
+    new_id = found["jamf"]
+    sections = cloud.jamf.escrow_sections(new_id) or {}
+    status = R.get_path(sections, "diskEncryption", "individualRecoveryKeyValidityStatus")
+    found["filevault"] = status
+    had_key = any(item.get("kind") == "filevault" for r in cloud_facts.get("jamf", []) for item in (r.get("escrow") or {}).get("items") or [])
+    if status == "VALID" or not (had_key or status == "INVALID"):
+        return []
+    serial = cloud_facts["serial"]
+    return [
+        f"Jamf Pro holds no valid FileVault personal recovery key for the new record {new_id} (individualRecoveryKeyValidityStatus {status}): "
+        f"re-escrow it by rotating the key (a FileVault escrow profile scoped to the Mac, then a new personal recovery key, e.g. "
+        f"`fdesetup changerecovery -personal` or a Jamf Pro policy); until then the key saved before step 4 is the one: "
+        f"`cleanup escrow show {serial} --kind filevault`"
+    ]
 
 
 def _jamf_leftovers(cloud, serial: str, listed: list[str]) -> list[str]:
@@ -104,6 +136,7 @@ class VerifyRegistration(Action):
             ctx.data["verification"] = result.to_json()
             if result.verified:
                 plan.noop_reason = result.summary()
+                plan.notes += result.warnings
                 return None
             if time.monotonic() + interval > deadline:
                 return Pause(

@@ -138,6 +138,16 @@ def open_cloud(config: Path | None, limits: Limits = Limits()):
     return session
 
 
+def _escrow(cloud, root: Path | None):
+    """Where the batch's runs save what a Jamf Pro record escrowed before step 4: the keyring, else escrow files
+    encrypted to the config's [escrow] recipient (a batch on a server without a keyring); ``root`` None: the
+    default state folder's (a dry-run only names it)."""
+    from cleanup.engine.store import default_state_dir
+    from cleanup.escrow import open_escrow
+
+    return open_escrow(cloud.config, root or default_state_dir())
+
+
 def select_macs(which: Which, config: Path | None = None) -> list[dict]:
     """`batch select`: the flagged Macs with their reasons and evidence. Changes nothing."""
     from cleanup.batch.select import select
@@ -178,7 +188,7 @@ def dry_run(request: Request) -> Iterator[Planned]:
     """Select and plan in a scratch folder outside the state folder: a dry-run leaves nothing behind."""
     playbook = _check(request, dry_run=True)
     with open_cloud(request.config, request.limits) as cloud, tempfile.TemporaryDirectory(prefix="cleanup-dry-run-") as scratch:
-        runner = BatchRunner(StateStore(Path(scratch)), playbook, request.opts, cloud)
+        runner = BatchRunner(StateStore(Path(scratch)), playbook, request.opts, cloud, escrow=_escrow(cloud, None))
         ledger = Ledger.create(Path(scratch), playbook.name, request.opts.to_json(), playbook.text)
         try:
             total = _select_and_plan(runner, ledger, request.which)
@@ -199,9 +209,9 @@ def run(request: Request, store: StateStore, watcher: Watcher | None = None) -> 
         if unfinished is not None:
             watcher.continuing(unfinished.batch_id)
             with _closing(unfinished):
-                yield _execute(BatchRunner(store, approved_playbook(unfinished), request.opts, cloud), unfinished, watcher)
+                yield _execute(BatchRunner(store, approved_playbook(unfinished), request.opts, cloud, escrow=_escrow(cloud, store.root)), unfinished, watcher)
             return
-        runner = BatchRunner(store, playbook, request.opts, cloud)
+        runner = BatchRunner(store, playbook, request.opts, cloud, escrow=_escrow(cloud, store.root))
         with _closing(_approve(runner, request)) as ledger:
             yield _execute(runner, ledger, watcher)
 
@@ -266,7 +276,7 @@ def resume(store: StateStore, batch_id: str | None, *, no_wait: bool = False, co
         opts = _approved_options(ledger)
         opts.no_wait = no_wait
         with open_cloud(config) as cloud:
-            yield _execute(BatchRunner(store, playbook, opts, cloud), ledger, watcher or Watcher())
+            yield _execute(BatchRunner(store, playbook, opts, cloud, escrow=_escrow(cloud, store.root)), ledger, watcher or Watcher())
 
 
 def _approved_options(ledger: Ledger) -> BatchOptions:

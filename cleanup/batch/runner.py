@@ -135,7 +135,8 @@ def deleted_objects(store: StateStore, run_id: str) -> list[dict]:
 
 
 class BatchRunner:
-    def __init__(self, store: StateStore, playbook: Playbook, opts: BatchOptions, cloud, on_mac: Callable[[dict], None] | None = None):
+    def __init__(self, store: StateStore, playbook: Playbook, opts: BatchOptions, cloud, on_mac: Callable[[dict], None] | None = None, escrow=None):
+        self.escrow = escrow  # where step 4 saves what a Jamf Pro record escrowed (cleanup.escrow.Escrow), for every run
         self.store = store
         self.playbook = playbook
         self.opts = opts
@@ -196,7 +197,7 @@ class BatchRunner:
         try:
             host = host_for(self.playbook, mac, self.opts)
             changes["host"] = host
-            options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups)
+            options = RunOptions(dry_run=True, serial=serial, batch_id="plan", lookups=lookups, escrow=self.escrow)
             report = Runner(None, open_host(host), self.playbook, options, cloud_opener=self._opener()).plan(self._selection(host))
             deletions = planned_deletions(report)
             changes["plan"] = {"cloud": report.facts.get("cloud"), "deletions": [c.target for c in deletions], "approved": sorted({c.key for c in deletions})}
@@ -283,6 +284,7 @@ class BatchRunner:
                 serial=serial,
                 batch_id=ledger.batch_id,
                 prefetched=(plan or {}).get("cloud"),
+                escrow=self.escrow,
             )
             runner = Runner(self.store, open_host(mac["host"]), self.playbook, options, Reporter(), cloud_opener=self._opener(serial, approved_keys(plan)))
             if rid:

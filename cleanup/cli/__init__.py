@@ -42,7 +42,13 @@ def _register() -> None:
     diagnose.register(app)
     agent.register(app)  # `cleanup host-agent` (hidden): the Mac's end of --host ssh://
     batch.register(app)
+    from cleanup.cli import restore  # `cleanup restore RUN`
+
+    restore.register(app)
     app.add_typer(creds.app, name="creds")
+    from cleanup.cli import escrow
+
+    escrow.register(app)  # `cleanup escrow list | show`
     app.add_typer(playbooks.app, name="playbooks")
     app.add_typer(lab.app, name="lab")
 

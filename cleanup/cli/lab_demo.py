@@ -9,9 +9,13 @@ it says so and does the lab equivalent. The 30-minute wait is shortened by ``--w
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from cleanup.cli.render import console, print_cloud_records
+from cleanup.cli.render import console, lit, print_cloud_records
 from cleanup.cli.reporter import ConsoleReporter
 from cleanup.engine.action import Pause
 from cleanup.engine.context import RunOptions
@@ -23,6 +27,7 @@ from cleanup.hosts import open_host
 from cleanup.lab.sessions import set_logged_in
 from cleanup.lab.simmac.builder import create_sim_mac
 from cleanup.lab.simmac.snapshot import diff_manifests, tree_manifest
+from cleanup.lab.tenant.scenarios import seed_escrowed_secrets
 
 KEYCHAIN_SUFFIXES = (".keychain", ".keychain-db")
 
@@ -93,7 +98,43 @@ def _lab_cloud(workdir: Path, info: dict, scenario: str):
     client_dir.mkdir(parents=True, exist_ok=True)
     server.write_client_files(client_dir)
     link(str(info["root"]), server.url, str(server.ca_pem))
+    seed_escrowed_secrets(server.tenant, info["serial"])  # the Mac's record holds a FileVault key and a LAPS account
     return server, lab_cloud_opener(client_dir)
+
+
+def _demo_escrow(client_dir: Path, state_dir: Path):
+    """The demo's escrow: files encrypted to a key pair made for it, in a folder that outlives the demo's (a
+    temporary one by default), so the `cleanup escrow show` it prints works afterwards. Never the user's keyring."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    from cleanup.clients.config import load_config
+    from cleanup.escrow import open_escrow
+
+    folder = Path(tempfile.mkdtemp(prefix="cleanup-demo-escrow-"))
+    key = x25519.X25519PrivateKey.generate()
+    private = folder / "escrow-key.pem"
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    public = folder / "escrow-recipient.pem"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    config = replace(load_config(client_dir / "config.toml", env={}), escrow_store="file", escrow_recipient=str(public), escrow_dir=str(folder / "saved"))
+    return open_escrow(config, state_dir), private
+
+
+def _show_escrow(escrow, private: Path, serial: str) -> None:
+    from cleanup.clients.jamf import ESCROW_KINDS
+    from cleanup.escrow.index import read
+
+    saved = [r for r in read(escrow.folder) if r.serial == serial]
+    console.print(f"[bold]Saved before step 4 deleted the Jamf Pro record[/] ({lit(escrow.where())}):")
+    for r in saved:
+        console.print(f"   record {r.record}: {ESCROW_KINDS[r.kind]}" + (f" of {r.account!r}" if r.account else ""), markup=False)
+    if any(r.kind == "filevault" for r in saved):
+        command = ["cleanup", "escrow", "show", serial, "--kind", "filevault", "--escrow-dir", str(escrow.folder), "--key", str(private), "--yes"]
+        console.print("[bold]The saved FileVault recovery key back[/] (the demo keeps the escrow folder):")
+        console.print("   " + shlex.join(command), markup=False)
 
 
 def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplicates") -> None:
@@ -102,19 +143,21 @@ def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplica
     info = create_sim_mac(mac, users=["alice", "bob"], logged_out=["bob"])
     server, opener = _lab_cloud(workdir, info, scenario)
     try:
-        _demo(mac, store, info, server, opener, wait_seconds, scenario)
+        escrow, private = _demo_escrow(workdir / "client", store.root)
+        _demo(mac, store, info, server, opener, wait_seconds, scenario, escrow)
+        _show_escrow(escrow, private, info["serial"])
     finally:
         server.stop()
 
 
-def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds: float, scenario: str) -> None:
+def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds: float, scenario: str, escrow) -> None:
     console.print(f"[bold]Simulated Mac {info['serial']} ({info['computer_name']})[/] in {mac}: alice at the console, bob logged out (locked keychain)")
     console.print(f"[bold]Emulated Jamf Pro + Entra + Intune[/] at {server.url} (scenario {scenario!r}), real HTTPS and msal")
     before_tree, before_kc = tree_manifest(mac), keychain_items(mac)
     before_cloud = cloud_view(server.tenant, info["serial"], info["computer_name"])
     host = open_host(f"sim:{mac}")
     playbook = load_playbook("cause6")
-    dry = Runner(None, host, playbook, RunOptions(dry_run=True), cloud_opener=opener).plan(Selection())
+    dry = Runner(None, host, playbook, RunOptions(dry_run=True, escrow=escrow), cloud_opener=opener).plan(Selection())
     planned = sum(len(p.changes) for _, p in dry.plans if p)
     console.print(
         f"[bold]Dry-run:[/] {planned} changes planned; the Mac is unchanged: {tree_manifest(mac) == before_tree}; "
@@ -122,7 +165,7 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
     )
     print_cloud_records(dry.facts.get("cloud"))
     console.print(f"[bold]Running all 13 steps[/] (the 30-minute wait shortened to {wait_seconds:g} s by --wait-seconds, recorded as an override)")
-    options = RunOptions(yes=True, wait_seconds=wait_seconds, autoresume=False)
+    options = RunOptions(yes=True, wait_seconds=wait_seconds, autoresume=False, escrow=escrow)
     runner = Runner(store, host, playbook, options, ConsoleReporter(), cloud_opener=opener)
     run_id = None
     for _ in range(8):

@@ -37,6 +37,12 @@ SerialOpt = typer.Option(None, "--serial", help="The serial number the Mac must 
 JamfPickOpt = typer.Option([], "--jamf-record", help="When several Jamf Pro records share the serial: the id to delete (repeatable, recorded).")
 EntraPickOpt = typer.Option([], "--entra-device", help="When several Entra devices match: the object id to delete (repeatable, recorded).")
 AutoOpt = typer.Option(True, "--autoresume/--no-autoresume", help="On this Mac, install a one-shot LaunchDaemon that resumes after the restart.")
+DiscardOpt = typer.Option(
+    False,
+    "--discard-escrowed-secrets",
+    help="Delete Jamf Pro records without saving what they escrowed (FileVault key, LAPS passwords, Recovery Lock password); "
+    "explicit, recorded in the state and audit log.",
+)
 
 
 def _selection(only: str | None, start: str | None, stop: str | None) -> Selection:
@@ -100,7 +106,7 @@ def plan(
 
     pb = load_playbook(playbook)
     selection = _selection(only, start, stop)
-    options = RunOptions(dry_run=True, serial=serial and valid_serial(serial), choices=_choices(jamf_record, entra_device))
+    options = RunOptions(dry_run=True, serial=serial and valid_serial(serial), choices=_choices(jamf_record, entra_device), escrow=_escrow(config, None))
     report = Runner(None, open_host(host_spec(host, only)), pb, options, cloud_opener=cloud_opener(config)).plan(selection)
     data = render.dry_run_json(report) if as_json else None
     if not as_json:
@@ -128,6 +134,7 @@ def run(
     wait_seconds: float | None = WaitOpt,
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
+    discard_escrowed_secrets: bool = DiscardOpt,
     state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -148,6 +155,8 @@ def run(
         autoresume=autoresume,
         serial=serial and valid_serial(serial),
         choices=_choices(jamf_record, entra_device),
+        escrow=_escrow(config, state_dir),
+        discard_escrowed_secrets=discard_escrowed_secrets,
     )
     opener = cloud_opener(config)
     the_host = open_host(host_spec(host, only))
@@ -155,6 +164,13 @@ def run(
         raise UsageError("the target Mac is not confirmed: give --serial SN (or --yes) when no one can answer at a terminal")
     runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json), cloud_opener=opener)
     _finish(runner, lambda: runner.start(selection, skip), as_json)
+
+
+def _escrow(config: Path | None, state_dir: Path | None):
+    """Where step 4 saves what a Jamf Pro record escrowed (cleanup.escrow; chosen on first use)."""
+    from cleanup.cli.escrow import run_escrow
+
+    return run_escrow(config, state_dir)
 
 
 def _confirm_target(host) -> bool:
@@ -194,6 +210,7 @@ def resume(
     wait_seconds: float | None = WaitOpt,
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
+    discard_escrowed_secrets: bool = DiscardOpt,
     config: Path | None = ConfigOpt,
     state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
@@ -211,6 +228,8 @@ def resume(
         autoresume=autoresume and bool(state.options.get("autoresume", True)),
         serial=state.serial,
         choices=dict(state.options.get("choices") or {}),
+        escrow=_escrow(config, state_dir),
+        discard_escrowed_secrets=discard_escrowed_secrets or any(o.get("kind") == "discard-escrowed-secrets" for o in state.overrides),
     )
     runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json), cloud_opener=cloud_opener(config))
     _finish(runner, lambda: runner.resume(rid, skip), as_json, rid)
@@ -254,6 +273,9 @@ def verify(
     if not result.verified:
         output.partial(data)
         raise Paused(f"registration of {state.serial} not verified yet")
+    if not result.fully_verified:
+        output.partial(data)
+        raise Paused(f"registration of {state.serial} verified, but not fully: " + "; ".join(result.warnings))
     if as_json:
         output.answer(data)
 
@@ -299,3 +321,6 @@ def register(app: typer.Typer) -> None:
     app.command()(abandon)
     app.command()(status)
     app.command()(verify)
+    from cleanup.cli.deleted import show  # `cleanup show RUN [--deleted]`
+
+    app.command("show")(show)

@@ -15,6 +15,10 @@ Secrets never live here (see :mod:`cleanup.clients.secrets`). The file looks lik
     endpoint = "https://graph.microsoft.com"
     [tls]
     ca_bundle = "/path/to/ca.pem"
+    [escrow]                   # where step 4 saves what Jamf Pro escrowed for a record (docs/escrow.md)
+    store = "auto"             # auto (the keyring, else files) | keyring | file
+    recipient = "/path/to/escrow-public.pem"   # files are encrypted to this public key (X25519 or RSA)
+    dir = "/path/to/escrow"    # default: the state folder's escrow/
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class CloudConfig:
     authority_host: str = DEFAULT_AUTHORITY_HOST
     graph_endpoint: str = DEFAULT_GRAPH_ENDPOINT
     ca_bundle: str | None = None
+    escrow_store: str = "auto"  # auto | keyring | file
+    escrow_recipient: str | None = None  # a public key file (absolute path)
+    escrow_dir: str | None = None  # absolute path; None: the state folder's escrow/
     path: str | None = None  # the file it came from
 
     def jamf_configured(self) -> bool:
@@ -78,10 +85,13 @@ FIELDS: dict[tuple[str, str], tuple[str, str]] = {
     ("graph", "authority_host"): ("authority_host", "CLEANUP_AUTHORITY_HOST"),
     ("graph", "endpoint"): ("graph_endpoint", "CLEANUP_GRAPH_ENDPOINT"),
     ("tls", "ca_bundle"): ("ca_bundle", "CLEANUP_CA_BUNDLE"),
+    ("escrow", "store"): ("escrow_store", "CLEANUP_ESCROW_STORE"),
+    ("escrow", "recipient"): ("escrow_recipient", "CLEANUP_ESCROW_RECIPIENT"),
+    ("escrow", "dir"): ("escrow_dir", "CLEANUP_ESCROW_DIR"),
 }
-SECTIONS = ("jamf", "graph", "tls")
+SECTIONS = ("jamf", "graph", "tls", "escrow")
 _URL_FIELDS = {"jamf_url", "authority_host", "graph_endpoint"}
-_CHOICES = {"jamf_auth": ("client", "user"), "graph_auth": ("secret", "certificate")}
+_CHOICES = {"jamf_auth": ("client", "user"), "graph_auth": ("secret", "certificate"), "escrow_store": ("auto", "keyring", "file")}
 _GUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DOMAIN_RE = re.compile(r"(?=.{3,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 _THUMBPRINT_RE = re.compile(r"[0-9A-Fa-f]{40}")
@@ -166,6 +176,17 @@ def _validate(field: str, value: str, label: str, base_dir: Path | None) -> str:
             path = base_dir / path
         if not path.is_file():
             raise UsageError(f"{label}: CA bundle {str(path)!r} does not exist")
+        return str(path.resolve())
+    if field in ("escrow_recipient", "escrow_dir"):
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or not path.is_absolute():
+            raise UsageError(f"{label}: {value!r} is not an absolute path")
+        if field == "escrow_recipient" and not path.is_file():
+            raise UsageError(f"{label}: escrow recipient key {str(path)!r} does not exist")
+        if field == "escrow_dir" and path.exists() and not path.is_dir():
+            raise UsageError(f"{label}: escrow folder {str(path)!r} is not a folder")
         return str(path.resolve())
     if not _NAME_RE.fullmatch(value):
         raise UsageError(f"{label}: {value!r} is not a valid value (no spaces or control characters)")

@@ -7,6 +7,7 @@ were configured with, so a forged link cannot send our token elsewhere.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -34,6 +35,11 @@ from cleanup.identifiers import odata_literal, valid_guid, valid_serial
 API_VERSION = "v1.0"
 DEVICES = "/devices"
 MANAGED_DEVICES = "/deviceManagement/managedDevices"
+#: soft-deleted Entra devices (a preview in 2026): Microsoft documents their list on beta only, so the whole
+#: deleted-items part (list and restore) uses beta, named here once
+DELETED_ITEMS_VERSION = "beta"
+DELETED_DEVICES = "/directory/deletedItems/microsoft.graph.device"
+DELETED_ITEM = "/directory/deletedItems/{id}"
 BATCH_LIMIT = 20
 POOL_SIZE = 64  # `cleanup batch run --concurrency` is at most 64
 _DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -69,6 +75,22 @@ def _header(headers: Mapping[str, object] | None, name: str) -> str | None:
     return None
 
 
+def error_message(error: object) -> str:
+    """The first line of a Graph error's ``message``. Intune often sends a whole JSON document as that string
+    (``{"_version": 3, "Message": "An error has occurred - Operation ID ...", ...}``): its inner ``Message`` then."""
+    text = str(error.get("message") or "").strip() if isinstance(error, dict) else ""
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            doc = None
+        inner = doc.get("Message") or doc.get("message") if isinstance(doc, dict) else None
+        if isinstance(inner, str) and inner.strip():
+            text = inner.strip()
+    lines = text.splitlines()
+    return lines[0].strip() if lines else ""
+
+
 def _error_parts(body: object, headers: Mapping[str, object] | None = None) -> tuple[str | None, str, str | None]:
     """(code, message, request-id) of a Graph error body."""
     error = body.get("error") if isinstance(body, dict) else None
@@ -76,8 +98,7 @@ def _error_parts(body: object, headers: Mapping[str, object] | None = None) -> t
         return None, "", _header(headers, "request-id")
     inner = error.get("innerError") or error.get("innererror") or {}
     request_id = inner.get("request-id") if isinstance(inner, dict) else None
-    message = str(error.get("message") or "").strip().splitlines()
-    return error.get("code"), message[0] if message else "", request_id or _header(headers, "request-id")
+    return error.get("code"), error_message(error), request_id or _header(headers, "request-id")
 
 
 def error_text(status: int, body: object, headers: Mapping[str, object] | None = None) -> str:
@@ -297,6 +318,29 @@ class GraphClient:
     def delete_device(self, object_id: str) -> bool:
         """True if deleted now, False if it was already gone (404)."""
         return self._delete(f"{DEVICES}/{valid_guid(object_id)}")
+
+    # -- soft-deleted Entra devices ------------------------------------------------------------------
+
+    def _deleted_items_url(self, path: str) -> str:
+        return f"{self.endpoint}/{DELETED_ITEMS_VERSION}{path}"
+
+    def deleted_devices(self) -> list[dict[str, Any]]:
+        """Every soft-deleted Entra device of the tenant (all pages). Empty where the tenant keeps none."""
+        return self._get_all(self._deleted_items_url(DELETED_DEVICES), [("$top", self.page_size)])
+
+    def restore_deleted_device(self, object_id: str) -> dict[str, Any] | None:
+        """Restore a soft-deleted device: the restored object, or None when it is not (or no longer) among the
+        deleted items (404). Other answers raise GraphError (403: the app lacks the role or permission)."""
+        url = self._deleted_items_url(DELETED_ITEM.format(id=valid_guid(object_id)) + "/restore")
+        response = self.request("POST", url)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "POST", url)
+        body = self._json(response, "POST", url)
+        if not isinstance(body, dict):
+            raise GraphError(f"Graph POST {self._display_path(url)}: answer without the restored object", method="POST", status=200)
+        return body
 
     # -- Intune managed devices ----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ server-side RSQL filter is never trusted alone.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,14 @@ REMOVE_MDM = "/api/v1/computer-inventory/{id}/remove-mdm-profile"
 COMPUTER_GROUPS = "/api/v1/computer-groups"
 CLASSIC_GROUP = "/JSSResource/computergroups/name/{name}"
 SECTIONS = ("GENERAL", "HARDWARE", "USER_AND_LOCATION", "GROUP_MEMBERSHIPS", "LOCAL_USER_ACCOUNTS")
+# what Jamf Pro escrowed for a record: the inventory says which (never the values), these routes give the values
+FILEVAULT = INVENTORY + "/{id}/filevault"
+RECOVERY_LOCK = INVENTORY + "/{id}/view-recovery-lock-password"
+LAPS_ACCOUNTS = "/api/v2/local-admin-password/{mid}/accounts"
+LAPS_PASSWORD = "/api/v2/local-admin-password/{mid}/account/{user}/password"  # viewing it rotates it
+ESCROW_SECTIONS = ("DISK_ENCRYPTION", "SECURITY")
+ESCROW_KINDS = {"filevault": "FileVault personal recovery key", "laps": "LAPS password", "recovery-lock": "Recovery Lock password"}
+_MANAGEMENT_ID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 MAX_CONNECTIONS = 5
 
 _SLOTS: dict[str, threading.BoundedSemaphore] = {}
@@ -178,6 +187,15 @@ class JamfClient:
         if response.status_code != 200:
             raise self._fail(response, "GET", path)
         return self._json(response, "GET", path)
+
+    def send_xml(self, method: str, path: str, xml: str) -> requests.Response:
+        """One authenticated Classic API request with an XML body (its writes take XML only); a 401 renews the
+        token once. Returns any final response."""
+        provider = self.provider
+        with self.http.slot():
+            token = provider.token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Content-Type": "application/xml"}
+            return self.http.send(method, self.url + path, headers=headers, data=xml.encode(), auth_refresh=lambda: provider.refresh_headers(failed=token))
 
     # -- computers -----------------------------------------------------------------------------------
 
@@ -330,6 +348,71 @@ class JamfClient:
         members = group.get("computers") if isinstance(group, dict) else None
         return members if isinstance(members, list) else []
 
+    # -- what Jamf Pro escrowed for a record -----------------------------------------------------------
+
+    def escrow_sections(self, computer_id: str | int) -> dict[str, Any] | None:
+        """The record's DISK_ENCRYPTION and SECURITY sections: which secrets it holds, never their values (Read
+        Computers suffices); None if the record is gone."""
+        path = f"{INVENTORY}/{valid_object_id(computer_id)}"
+        response = self.request("GET", path, [("section", s) for s in ESCROW_SECTIONS])
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        return body if isinstance(body, dict) else {}
+
+    def filevault(self, computer_id: str | int) -> dict[str, Any] | None:
+        """The record's FileVault body, personalRecoveryKey included (View Disk Encryption Recovery Key); None on 404."""
+        path = FILEVAULT.format(id=valid_object_id(computer_id))
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        return body if isinstance(body, dict) else {}
+
+    def recovery_lock_password(self, computer_id: str | int) -> str | None:
+        """The record's Recovery Lock password, or None when it holds none (404 or empty)."""
+        path = RECOVERY_LOCK.format(id=valid_object_id(computer_id))
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        value = body.get("recoveryLockPassword") if isinstance(body, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def laps_accounts(self, management_id: str) -> list[str]:
+        """The user names of the Mac's LAPS-managed local admin accounts (listing them does not rotate anything);
+        an empty list on 404."""
+        path = LAPS_ACCOUNTS.format(mid=_management_id(management_id))
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        results = body.get("results") if isinstance(body, dict) else None
+        names = [r.get("username") for r in results or [] if isinstance(r, dict)]
+        return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+
+    def laps_password(self, management_id: str, username: str) -> str:
+        """One LAPS password. **Viewing it makes Jamf Pro rotate it** (after its rotation time): never in a dry-run."""
+        if not isinstance(username, str) or not username or any(ord(c) < 0x20 or ord(c) == 0x7F for c in username):
+            raise UsageError(f"{username!r} is not a local account name")
+        path = LAPS_PASSWORD.format(mid=_management_id(management_id), user=quote(username, safe=""))
+        response = self.request("GET", path)
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        body = self._json(response, "GET", path)
+        value = body.get("password") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            raise JamfError(f"Jamf Pro GET {path}: no password in the answer", method="GET", url=self.url + path, status=200)
+        return value
+
     # -- who are we ----------------------------------------------------------------------------------
 
     def privileges(self) -> set[str] | None:
@@ -372,6 +455,13 @@ class JamfClient:
 
 def quotable_name(name: object) -> bool:
     return isinstance(name, str) and bool(name.strip()) and not any(c in name for c in '"\\*') and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in name)
+
+
+def _management_id(text: object) -> str:
+    """A Jamf Pro managementId (the clientManagementId of the LAPS routes) exactly as the inventory gave it."""
+    if not isinstance(text, str) or not _MANAGEMENT_ID_RE.fullmatch(text):
+        raise UsageError(f"{text!r} is not a Jamf Pro management id (a UUID)")
+    return text
 
 
 def _serial_of(record: dict[str, Any]) -> str | None:

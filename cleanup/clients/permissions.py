@@ -26,6 +26,13 @@ NEEDS: dict[str, Need] = {
     "jamf:delete-computers": Need("jamf", "Delete Computers", all_of=("Delete Computers",), write=True),
     "jamf:read-groups": Need("jamf", "Read Smart Computer Groups", all_of=("Read Smart Computer Groups", "Read Static Computer Groups")),
     "jamf:remove-mdm": Need("jamf", "Send Computer Unmanage Command", all_of=("Send Computer Unmanage Command",), write=True),
+    "jamf:update-static-groups": Need("jamf", "Update Static Computer Groups", all_of=("Update Static Computer Groups",), write=True),
+    # reading what Jamf Pro escrowed for a record, to save it before step 4 deletes the record
+    "jamf:view-filevault": Need("jamf", "View Disk Encryption Recovery Key", all_of=("View Disk Encryption Recovery Key",)),
+    "jamf:view-laps": Need("jamf", "View Local Admin Password", all_of=("View Local Admin Password",)),
+    # which privilege view-recovery-lock-password requires is not confirmed: either is accepted here, and the
+    # run reads the password once before any change to prove it (cleanup.actions.escrowed)
+    "jamf:view-recovery-lock": Need("jamf", "View Recovery Lock", any_of=("View Recovery Lock", "View Disk Encryption Recovery Key")),
     "graph:read-devices": Need("graph", "Device.Read.All", any_of=("Device.Read.All", "Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")),
     "graph:delete-devices": Need("graph", "Device.ReadWrite.All", any_of=("Device.ReadWrite.All", "Directory.ReadWrite.All"), write=True),
     "graph:read-managed": Need(
@@ -37,6 +44,9 @@ NEEDS: dict[str, Need] = {
 DRY_RUN_NEEDS = ["jamf:read-computers", "jamf:read-groups", "graph:read-devices", "graph:read-managed"]
 RUN_NEEDS = DRY_RUN_NEEDS + ["jamf:delete-computers", "graph:delete-devices", "graph:delete-managed"]
 OPTIONAL_NEEDS = ["jamf:remove-mdm"]  # only for Macs whose MDM profile cannot be removed on the device
+#: only for records that escrowed a FileVault key, LAPS passwords or a Recovery Lock password (saved before step 4)
+ESCROW_NEEDS = {"filevault": "jamf:view-filevault", "laps": "jamf:view-laps", "recovery-lock": "jamf:view-recovery-lock"}
+OPTIONAL_NEEDS += list(ESCROW_NEEDS.values())
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,8 @@ def _check_jamf(cloud: Cloud, needs: list[str]) -> list[Missing]:
         need = _need(name)
         if privileges is not None:
             missing += [Missing(name, p, "jamf", True) for p in need.all_of if p not in privileges]
+            if need.any_of and not privileges.intersection(need.any_of):
+                missing.append(Missing(name, need.name, "jamf", True))
         elif not need.write and name in probes:
             if not probes[name]():
                 missing.append(Missing(name, need.name, "jamf", True))

@@ -31,6 +31,11 @@ class RunOptions:
     #: {"jamf": [records] | None, "intune": [managedDevices], "entra": {deviceId: [devices]}}; step 0 uses them
     #: instead of its own reads and looks up live only the deviceIds missing there
     lookups: dict[str, Any] | None = None
+    #: where step 4 saves what Jamf Pro escrowed for a record before deleting it (a cleanup.escrow.Escrow, handed
+    #: over by the CLI or the batch; the engine and the actions only call it); None: nowhere
+    escrow: Any = None
+    #: the operator's explicit --discard-escrowed-secrets: delete records without saving their secrets (recorded)
+    discard_escrowed_secrets: bool = False
 
 
 @dataclass

@@ -17,6 +17,7 @@ class ChangeKind(StrEnum):
     DELETE_JAMF_RECORD = "delete-jamf-record"
     DELETE_ENTRA_DEVICE = "delete-entra-device"
     DELETE_INTUNE_RECORD = "delete-intune-record"
+    ADD_TO_STATIC_GROUP = "add-to-static-group"
 
 
 #: the changes that delete a cloud object, by the service they delete in

@@ -295,6 +295,8 @@ class Runner:
             for step in self.playbook.steps:
                 if self.actions[step.action].wait_override and run.step(step.id).state not in FINISHED:
                     records.append({"kind": "wait", "step": step.id, "seconds": ws})
+        if self.options.discard_escrowed_secrets and not any(o["kind"] == "discard-escrowed-secrets" for o in run.overrides):
+            records.append({"kind": "discard-escrowed-secrets"})
         for rec in records:
             rec = {**rec, "time": time.time(), "by": "command line"}
             run.overrides.append(rec)

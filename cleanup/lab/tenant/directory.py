@@ -24,6 +24,12 @@ E3_SKU = ("05e9a617-0261-4cee-bb44-138d3ef5d965", "SPE_E3")
 E3_PLANS = [INTUNE_PLAN, ("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM"), ("efb87545-963c-4e0d-99df-69c6916d9eb0", "EXCHANGE_S_ENTERPRISE")]
 MAC_POLICY_TYPE = "#microsoft.graph.macOSCompliancePolicy"
 WINDOWS_POLICY_TYPE = "#microsoft.graph.windows10CompliancePolicy"
+#: Entra device soft delete (preview, 2026): registered (Workplace) and joined (AzureAd) devices are kept 30 days;
+#: hybrid-joined (ServerAd) ones and devices without a recognised trust type (created via Graph) go at once
+SOFT_DELETED_TRUST_TYPES = frozenset({"Workplace", "AzureAd"})
+SOFT_DELETE_SECONDS = 30 * 86400
+#: who may restore a soft-deleted device: Microsoft names these roles only (no custom role, no app permission)
+DEVICE_RESTORE_ROLES = frozenset({"Cloud Device Administrator", "Intune Administrator", "Global Administrator"})
 
 
 def _guid(seed: str) -> str:
@@ -44,6 +50,11 @@ class Directory:
         self.partners: list[dict] = []
         self.policies: list[dict] = []
         self.groups: dict[str, dict] = {}
+        #: False: the tenant keeps no soft-deleted devices (soft delete not available): every device delete is final
+        self.keeps_deleted_devices = True
+        self.deleted_devices: dict[str, tuple[float, Any]] = {}  # object id -> (deleted at, EntraDevice)
+        #: directory roles held by the lab's Graph apps (by their lab name), as an admin would assign them
+        self.app_directory_roles: dict[str, set[str]] = {"full": {"Cloud Device Administrator"}, "cert": {"Cloud Device Administrator"}}
 
     # -- service principals ----------------------------------------------------------------------------
 
@@ -101,6 +112,37 @@ class Directory:
         }
         self.assignments.setdefault(principal["id"], []).append(entry)
         return entry
+
+    # -- soft-deleted devices --------------------------------------------------------------------------
+
+    def keep_deleted(self, device: Any, now: float | None = None) -> bool:
+        """A deleted Entra device goes to the deleted items if the tenant keeps them and its trust type is kept."""
+        if not self.keeps_deleted_devices or device.trust_type not in SOFT_DELETED_TRUST_TYPES:
+            return False
+        self.deleted_devices[device.id] = (time.time() if now is None else now, device)
+        return True
+
+    def expire_deleted(self, now: float | None = None) -> None:
+        """Hard-delete what has been soft-deleted for 30 days (its deviceId is free again)."""
+        limit = (time.time() if now is None else now) - SOFT_DELETE_SECONDS
+        for oid in [oid for oid, (at, _) in self.deleted_devices.items() if at <= limit]:
+            del self.deleted_devices[oid]
+
+    def deleted_device(self, object_id: str) -> tuple[float, Any] | None:
+        self.expire_deleted()
+        return self.deleted_devices.get(object_id.lower())
+
+    def reserved_device_id(self, device_id: str) -> bool:
+        """A soft-deleted device keeps its deviceId: no new registration may use it."""
+        self.expire_deleted()
+        return any(d.device_id.lower() == device_id.lower() for _, d in self.deleted_devices.values())
+
+    def take_deleted(self, object_id: str) -> Any | None:
+        found = self.deleted_device(object_id)
+        return self.deleted_devices.pop(object_id.lower())[1] if found else None
+
+    def may_restore_devices(self, app_name: str) -> bool:
+        return bool(self.app_directory_roles.get(app_name, set()) & DEVICE_RESTORE_ROLES)
 
     # -- licences --------------------------------------------------------------------------------------
 

@@ -271,6 +271,20 @@ def delete_device(svc, req: Request, object_id: str | None = None, device_id: st
 # -- managed devices -----------------------------------------------------------------------------------
 
 
+def intune_error(svc, req: Request, status: int, code: str, managed_id: str, text: str = "An error has occurred", headers: dict | None = None) -> Response:
+    """Intune's error body: ``error.message`` is itself a JSON document, as a string with CRLF line breaks."""
+    inner = {
+        "_version": 3,
+        "Message": f"{text} - Operation ID (for customer support): 00000000-0000-0000-0000-000000000000 - Activity ID: {uuid.uuid4()} - "
+        f"Url: {svc.url}/StatelessDeviceFEService/deviceManagement/managedDevices('{managed_id}')?api-version=2026-10-01",
+        "CustomApiErrorPhrase": "",
+        "RetryAfter": None,
+        "ErrorSourceService": "",
+        "HttpHeaders": "{}",
+    }
+    return graph_error(req, status, code, json.dumps(inner, indent=2).replace("\n", "\r\n"), headers)
+
+
 def list_managed(svc, req: Request):
     return _denied(req, MANAGED_READ) or _collection(svc, req, _managed_kind(svc.tenant))
 
@@ -283,7 +297,7 @@ def get_managed(svc, req: Request, managed_id: str):
         rec = svc.tenant.intune.get(unquote(managed_id))
         view = rec.view() if rec else None
     if view is None:
-        return _not_found(req, managed_id)
+        return intune_error(svc, req, 404, "ResourceNotFound", managed_id)
     view, bad = _select(req, view, "managedDevice")
     if bad:
         return bad
@@ -296,16 +310,17 @@ def delete_managed(svc, req: Request, managed_id: str):
         return denied
     wait = svc.intune_write(req.auth.client_id)
     if wait:
-        return graph_error(req, 429, "TooManyRequests", "Too many requests: Intune write limit reached.", {"Retry-After": str(wait)})
+        return intune_error(svc, req, 429, "TooManyRequests", managed_id, "Too many requests: Intune write limit reached", {"Retry-After": str(wait)})
     done = guarded_delete(svc, lambda: svc.tenant.delete_intune(unquote(managed_id), svc.faults.consistency_delay))
     if done is None:
         return graph_error(req, 503, "ServiceUnavailable", "Request interrupted.")
     if not done:
-        return _not_found(req, managed_id)
+        return intune_error(svc, req, 404, "ResourceNotFound", managed_id)
     return empty(204, {"request-id": str(uuid.uuid4())})
 
 
 def register(routes) -> None:
+    from cleanup.lab.tenant import deleted_items_api
     from cleanup.lab.tenant.batch import batch
 
     routes.add("GET", "/v1.0/devices", "graph")(list_devices)
@@ -317,3 +332,4 @@ def register(routes) -> None:
     routes.add("GET", "/v1.0/deviceManagement/managedDevices/{managed_id}", "graph")(get_managed)
     routes.add("DELETE", "/v1.0/deviceManagement/managedDevices/{managed_id}", "graph")(delete_managed)
     routes.add("POST", "/v1.0/$batch", "graph")(batch)
+    deleted_items_api.register(routes)

@@ -222,6 +222,8 @@ def render(tenant, c: JamfComputer, sections) -> dict:
             out[key] = [
                 {"groupId": g, "groupName": tenant.groups[g]["name"], "smartGroup": tenant.groups[g]["smartGroup"]} for g in c.groups if g in tenant.groups
             ]
+        elif key in ("diskEncryption", "security"):
+            out[key] = _escrow_section(tenant, c, key)
         elif key == "operatingSystem":
             out[key] = {
                 "name": "macOS",
@@ -237,3 +239,34 @@ def render(tenant, c: JamfComputer, sections) -> dict:
         else:
             out[key] = [] if key in _LIST_SECTIONS else {}
     return out
+
+
+BOOT_PARTITION = {"partitionName": "Macintosh HD (Boot Partition)", "partitionFileVault2State": "ENCRYPTED", "partitionFileVault2Percent": 100}
+
+
+def _escrow_section(tenant, c: JamfComputer, key: str) -> dict:
+    """DISK_ENCRYPTION and SECURITY as Jamf Pro renders them: which secrets the record escrowed, never a value."""
+    escrowed = tenant.escrow.of(c.id)
+    if key == "diskEncryption":
+        return {
+            "bootPartitionEncryptionDetails": dict(BOOT_PARTITION),
+            "individualRecoveryKeyValidityStatus": escrowed.filevault_status,
+            "institutionalRecoveryKeyPresent": False,
+            "diskEncryptionConfigurationName": "",
+            "fileVault2EnabledUserNames": [c.username] if c.username else [],
+            "fileVault2EligibilityMessage": "Eligible",
+        }
+    return {
+        "sipStatus": "ENABLED",
+        "gatekeeperStatus": "APP_STORE_AND_IDENTIFIED_DEVELOPERS",
+        "xprotectVersion": "5272",
+        "autoLoginDisabled": True,
+        "remoteDesktopEnabled": False,
+        "activationLockEnabled": False,
+        "recoveryLockEnabled": escrowed.recovery_lock is not None,
+        "firewallEnabled": True,
+        "secureBootLevel": "FULL_SECURITY",
+        "externalBootLevel": "ALLOW_BOOTING_FROM_EXTERNAL_MEDIA",
+        "bootstrapTokenAllowed": True,
+        "bootstrapTokenEscrowedStatus": "ESCROWED",
+    }

@@ -10,7 +10,7 @@ import base64
 import binascii
 from urllib.parse import unquote
 
-from cleanup.lab.tenant import inventory
+from cleanup.lab.tenant import escrowed, inventory
 from cleanup.lab.tenant.records import iso
 from cleanup.lab.tenant.wire import Request, Response, empty, jamf_error, json_response
 
@@ -194,6 +194,75 @@ def remove_mdm_profile(svc, req: Request, cid: str):
     return json_response(201, {"deviceId": cid, "commandUuid": entry["commandUuid"]}, pretty=True)
 
 
+# -- escrowed secrets (lab.tenant.escrowed) ------------------------------------------------------------
+
+
+def filevault(svc, req: Request, cid: str):
+    denied = _denied(req, escrowed.FILEVAULT_PRIVILEGE)
+    if denied:
+        return denied
+    with svc.tenant.lock:
+        rec = svc.tenant.jamf.get(cid)
+        if rec is None:
+            return jamf_error(404, "INVALID_ID", f"Computer with id {cid} does not exist")
+        secrets = svc.tenant.escrow.of(cid)
+        if secrets.filevault_key:
+            svc.tenant.escrow.viewed("filevault", cid)
+        body = {
+            "computerId": cid,
+            "name": rec.name,
+            "personalRecoveryKey": secrets.filevault_key,
+            "bootPartitionEncryptionDetails": dict(inventory.BOOT_PARTITION),
+            "individualRecoveryKeyValidityStatus": secrets.filevault_status,
+            "institutionalRecoveryKeyPresent": False,
+            "diskEncryptionConfigurationName": "",
+        }
+    return json_response(200, body, pretty=True)
+
+
+def recovery_lock(svc, req: Request, cid: str):
+    denied = _denied(req, escrowed.RECOVERY_LOCK_PRIVILEGE)
+    if denied:
+        return denied
+    with svc.tenant.lock:
+        if cid not in svc.tenant.jamf:
+            return jamf_error(404, "INVALID_ID", f"Computer with id {cid} does not exist")
+        password = svc.tenant.escrow.of(cid).recovery_lock
+        if password is None:
+            return jamf_error(404, "NOT_FOUND", f"Recovery Lock password for computer with id {cid} not found")
+        svc.tenant.escrow.viewed("recovery-lock", cid)
+    return json_response(200, {"recoveryLockPassword": password}, pretty=True)
+
+
+def _computer_by_management_id(tenant, mid: str):
+    return next((c for c in tenant.jamf.values() if c.management_id == mid), None)
+
+
+def laps_accounts(svc, req: Request, mid: str):
+    denied = _denied(req, escrowed.LAPS_PRIVILEGE)
+    if denied:
+        return denied
+    with svc.tenant.lock:
+        rec = _computer_by_management_id(svc.tenant, mid)
+        if rec is None:
+            return jamf_error(404, "INVALID_ID", f"Client management id {mid} does not exist")
+        names = list(svc.tenant.escrow.of(rec.id).laps)
+    results = [{"clientManagementId": mid, "guid": "", "username": n, "userSource": "MDM"} for n in names]
+    return json_response(200, {"totalCount": len(results), "results": results}, pretty=True)
+
+
+def laps_password(svc, req: Request, mid: str, username: str):
+    denied = _denied(req, escrowed.LAPS_PRIVILEGE)
+    if denied:
+        return denied
+    with svc.tenant.lock:
+        rec = _computer_by_management_id(svc.tenant, mid)
+        password = svc.tenant.escrow.show_laps(rec.id, unquote(username)) if rec else None
+    if password is None:
+        return jamf_error(404, "INVALID_ID", f"No local admin account {unquote(username)} for client management id {mid}")
+    return json_response(200, {"password": password}, pretty=True)
+
+
 def computer_groups(svc, req: Request):
     denied = _denied(req, "Read Smart Computer Groups", "Read Static Computer Groups")
     if denied:
@@ -285,6 +354,8 @@ def classic_delete(svc, req: Request, cid: str):
 
 
 def register(routes) -> None:
+    from cleanup.lab.tenant import jamf_groups_api
+
     routes.add("POST", "/api/oauth/token", "jamf_token")(oauth_token)
     routes.add("POST", "/api/v1/auth/token", "jamf_token")(basic_token)
     routes.add("POST", "/api/v1/auth/keep-alive", "jamf")(keep_alive)
@@ -296,7 +367,12 @@ def register(routes) -> None:
     routes.add("GET", "/api/v1/computers-inventory-detail/{cid}", "jamf")(one_computer)
     routes.add("DELETE", "/api/v1/computers-inventory/{cid}", "jamf")(delete_computer)
     routes.add("POST", "/api/v1/computer-inventory/{cid}/remove-mdm-profile", "jamf")(remove_mdm_profile)
+    routes.add("GET", "/api/v1/computers-inventory/{cid}/filevault", "jamf")(filevault)
+    routes.add("GET", "/api/v1/computers-inventory/{cid}/view-recovery-lock-password", "jamf")(recovery_lock)
+    routes.add("GET", "/api/v2/local-admin-password/{mid}/accounts", "jamf")(laps_accounts)
+    routes.add("GET", "/api/v2/local-admin-password/{mid}/account/{username}/password", "jamf")(laps_password)
     routes.add("GET", "/api/v1/computer-groups", "jamf")(computer_groups)
     routes.add("GET", "/JSSResource/computergroups/name/{name}", "jamf")(classic_group)
+    jamf_groups_api.register(routes)  # groups by id: read, static members added or removed
     routes.add("GET", "/JSSResource/computers/serialnumber/{serial}", "jamf")(classic_by_serial)
     routes.add("DELETE", "/JSSResource/computers/id/{cid}", "jamf")(classic_delete)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cleanup.lab.tenant.directory import Directory
+from cleanup.lab.tenant.escrowed import JamfEscrow
 from cleanup.lab.tenant.keys import app_certificate
 from cleanup.lab.tenant.records import EntraDevice, IntuneDevice, JamfComputer
 
@@ -25,8 +26,13 @@ JAMF_FULL_PRIVILEGES = [
     "Delete Computers",
     "Read Smart Computer Groups",
     "Read Static Computer Groups",
+    "Update Static Computer Groups",
     "Send Computer Unmanage Command",
     "Read API Roles",
+    # what cleanup reads to save a record's escrowed secrets before step 4 deletes it (lab.tenant.escrowed)
+    "View Disk Encryption Recovery Key",
+    "View Local Admin Password",
+    "View Recovery Lock",
 ]
 JAMF_READONLY_PRIVILEGES = ["Read Computers", "Read Smart Computer Groups", "Read Static Computer Groups", "Read API Roles"]
 #: what `cleanup diagnose` reads besides devices: the partner connection, app registrations, licences,
@@ -114,9 +120,11 @@ class Tenant:
             "1": {"id": "1", "name": "All Managed Clients", "smartGroup": True},
             "2": {"id": "2", "name": "Intune Registered Macs", "smartGroup": True},
             "3": {"id": "3", "name": "Cause6 Remediation", "smartGroup": False},
+            "4": {"id": "4", "name": "Design Team Macs", "smartGroup": False},
         }
         self.mdm_commands: list[dict] = []
         self.deleted: list[dict] = []
+        self.escrow = JamfEscrow()  # FileVault keys, Recovery Lock and LAPS passwords of the Jamf records
         self.directory = Directory(tenant_id)  # the integration set-up (apps, licences, partner, policies)
         self._seed_credentials()
 
@@ -213,6 +221,8 @@ class Tenant:
         with self.lock:
             values: dict[str, Any] = dict(id=new_guid(), last_sign_in=now - 3600, registered=now - 86400 * 30)
             values.update(overrides)
+            if device_id and self.directory.reserved_device_id(device_id):
+                raise ValueError(f"deviceId {device_id} is reserved by a soft-deleted device: a new registration cannot use it")
             rec = EntraDevice(device_id=device_id or new_guid(), display_name=display_name, seq=self._next_seq(), **values)
             self.entra[rec.id] = rec
             self._entra_by_device_id[rec.device_id.lower()] = rec.id
@@ -329,7 +339,20 @@ class Tenant:
             if oid in names:
                 names.remove(oid)
             self._forget("entra", rec, delay, via)
+            self.directory.keep_deleted(rec)  # soft-deleted where the tenant keeps deleted devices
             return True
+
+    def restore_entra(self, oid: str) -> EntraDevice | None:
+        """Bring a soft-deleted Entra device back (the same object id and deviceId); None if it is not soft-deleted."""
+        with self.lock:
+            rec = self.directory.take_deleted(oid)
+            if rec is None:
+                return None
+            self.ghosts["entra"] = [(t, g) for t, g in self.ghosts["entra"] if g is not rec]
+            self.entra[rec.id] = rec
+            self._entra_by_device_id[rec.device_id.lower()] = rec.id
+            self._entra_by_name.setdefault(rec.display_name.lower(), []).append(rec.id)
+            return rec
 
     def delete_intune(self, iid: str, delay: float = 0.0, via: str = "api") -> bool:
         with self.lock:

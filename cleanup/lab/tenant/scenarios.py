@@ -138,6 +138,7 @@ def _seed_records(tenant: Tenant, scenario: str, mac: MacIdentity, now: float) -
             mac.serial, mac.name, username=user, email=mac.user_upn, groups=["1"], last_contact=now - 120 * DAY, report_date=now - 120 * DAY, managed=True
         )
     _mac_everywhere(tenant, mac.serial, mac.name, mac.user_upn, mac.device_ids[0], now)
+    tenant.jamf_by_serial(mac.serial)[-1].groups.append("4")  # a static group too, which a re-enrolled record must get back
     if scenario == "intune-duplicates":
         for n, agent in ((1, "jamf"), (2, "mdm")):
             old_id = _extra_id(mac, n)
@@ -167,3 +168,21 @@ def _seed_records(tenant: Tenant, scenario: str, mac: MacIdentity, now: float) -
         device = tenant.entra_by_device_id(mac.device_ids[0])
         assert device is not None  # _mac_everywhere registers the Mac's current deviceId
         device.is_compliant = False
+
+
+def seed_escrowed_secrets(tenant: Tenant, serial: str, *, filevault: bool = True, laps: tuple[str, ...] = ("jamfadmin",), recovery_lock: bool = False) -> dict:
+    """Give every live Jamf record of ``serial`` what Jamf Pro escrows for a managed Mac (lab.tenant.escrowed): a
+    FileVault personal recovery key, LAPS passwords for ``laps`` and, if asked, a Recovery Lock password. Returns
+    ``{computer id: the Escrowed entry}`` so a test can compare what cleanup saved."""
+    from cleanup.lab.tenant.escrowed import laps_password, recovery_key
+
+    out = {}
+    with tenant.lock:
+        for rec in tenant.jamf_by_serial(serial):
+            out[rec.id] = tenant.escrow.set(
+                rec.id,
+                filevault_key=recovery_key() if filevault else None,
+                recovery_lock=laps_password() if recovery_lock else None,
+                laps={name: laps_password() for name in laps},
+            )
+    return out

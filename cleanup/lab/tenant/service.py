@@ -62,7 +62,9 @@ class Service:
             return {"total": self.total, "by_route": dict(self.by_route), "tokens": self.tokens.issued, "batch_items": self.batch_items}
 
     def reset_stats(self) -> None:
+        """Counters back to zero, and Intune's write windows with them: a test's throttling starts fresh."""
         with self._lock:
+            self._intune_windows.clear()
             self.by_route.clear()
             self.total = 0
             self.batch_items = 0

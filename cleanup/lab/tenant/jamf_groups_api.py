@@ -1,0 +1,97 @@
+"""Jamf Pro Classic API computer groups by id: read one, and change a static group's members.
+
+``PUT /JSSResource/computergroups/id/{id}`` takes XML only. ``computer_additions`` adds the computers it names and
+``computer_deletions`` removes them; every other member stays. A smart group's members cannot be set (409), nor
+can a computer that does not exist be added (409); the answer to a change is 201 with
+``<computer_group><id>N</id></computer_group>``. Classic errors are small HTML pages.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from cleanup.lab.tenant.jamf_api import _classic_404, _denied
+from cleanup.lab.tenant.wire import Request, Response, json_response
+
+
+def _classic_error(status: int, reason: str, message: str) -> Response:
+    html = f"<html><head><title>Status page</title></head><body><p>{reason}</p><p>{message}</p></body></html>"
+    return Response(status, html.encode(), {"Content-Type": "text/html;charset=UTF-8"})
+
+
+def _group(svc, gid: str) -> dict | None:
+    return svc.tenant.groups.get(gid)
+
+
+def _members(svc, group: dict) -> list[dict]:
+    return [
+        {
+            "id": int(c.id) if c.id.isdigit() else c.id,
+            "name": c.name,
+            "serial_number": c.serial,
+            "mac_address": c.mac_address,
+            "alt_mac_address": c.alt_mac_address,
+        }
+        for c in svc.tenant.jamf.values()
+        if group["id"] in c.groups
+    ]
+
+
+def get_group(svc, req: Request, gid: str):
+    with svc.tenant.lock:
+        group = _group(svc, gid)
+        if group is None:
+            return _classic_404()
+        denied = _denied(req, "Read Smart Computer Groups" if group["smartGroup"] else "Read Static Computer Groups")
+        if denied:
+            return denied
+        body = {
+            "computer_group": {
+                "id": int(group["id"]),
+                "name": group["name"],
+                "is_smart": group["smartGroup"],
+                "site": {"id": -1, "name": "None"},
+                "criteria": [],
+                "computers": _members(svc, group),
+            }
+        }
+    return json_response(200, body)
+
+
+def _ids(root: ET.Element, tag: str) -> list[str]:
+    return [(c.findtext("id") or "").strip() for c in root.findall(f"{tag}/computer")]
+
+
+def update_group(svc, req: Request, gid: str):
+    try:
+        root = ET.fromstring(req.body or b"")
+    except ET.ParseError:
+        return _classic_error(400, "Bad Request", "Error parsing XML")
+    if root.tag != "computer_group":
+        return _classic_error(400, "Bad Request", "Error parsing XML")
+    with svc.tenant.lock:
+        group = _group(svc, gid)
+        if group is None:
+            return _classic_404()
+        denied = _denied(req, "Update Smart Computer Groups" if group["smartGroup"] else "Update Static Computer Groups")
+        if denied:
+            return denied
+        adds, removes = _ids(root, "computer_additions"), _ids(root, "computer_deletions")
+        if (adds or removes) and group["smartGroup"]:
+            return _classic_error(409, "Conflict", "Error: Problem with computer group: the members of a smart group cannot be set")
+        records = svc.tenant.jamf
+        if any(cid not in records for cid in adds + removes):
+            return _classic_error(409, "Conflict", "Error: Problem with computer in computer_additions")
+        for cid in adds:
+            if gid not in records[cid].groups:
+                records[cid].groups.append(gid)
+        for cid in removes:
+            if gid in records[cid].groups:
+                records[cid].groups.remove(gid)
+    body = f'<?xml version="1.0" encoding="UTF-8"?><computer_group><id>{gid}</id></computer_group>'
+    return Response(201, body.encode(), {"Content-Type": "text/xml;charset=UTF-8"})
+
+
+def register(routes) -> None:
+    routes.add("GET", "/JSSResource/computergroups/id/{gid}", "jamf")(get_group)
+    routes.add("PUT", "/JSSResource/computergroups/id/{gid}", "jamf")(update_group)
