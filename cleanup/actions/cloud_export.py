@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cleanup.clients.graph import API_VERSION, DEVICES, MANAGED_DEVICES
 from cleanup.clients.jamf_groups import DETAIL, full_record
+from cleanup.clients.wire import API_VERSION, DEVICES, MANAGED_DEVICES
 from cleanup.engine.context import RunContext
 from cleanup.engine.exports import SCHEMA, write_export
 from cleanup.engine.store import StateStore

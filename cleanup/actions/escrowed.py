@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cleanup.clients.jamf import ESCROW_KINDS
 from cleanup.clients.permissions import ESCROW_NEEDS, NEEDS, Missing
 from cleanup.clients.records import get_path
+from cleanup.clients.wire import ESCROW_KINDS
 from cleanup.engine.context import RunContext
 from cleanup.errors import CleanupError, JamfError, PermissionMissing, SafetyRefusal, StateError, StepFailed, UsageError
 

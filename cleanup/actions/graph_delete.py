@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cleanup.actions.cloud_delete import DELETED, GONE, CloudDelete
-from cleanup.clients.graph import error_message
+from cleanup.clients.wire import error_message
 from cleanup.engine.action import Outcome
 from cleanup.engine.context import RunContext
 from cleanup.errors import CleanupError

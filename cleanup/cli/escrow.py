@@ -54,7 +54,7 @@ def _when(ts: float) -> str:
 
 
 def _what_of(kind: str, account: str | None) -> str:
-    from cleanup.clients.jamf import ESCROW_KINDS
+    from cleanup.clients.wire import ESCROW_KINDS
 
     return ESCROW_KINDS[kind] + (f" of {account!r}" if account else "")
 

@@ -124,7 +124,7 @@ def _demo_escrow(client_dir: Path, state_dir: Path):
 
 
 def _show_escrow(escrow, private: Path, serial: str) -> None:
-    from cleanup.clients.jamf import ESCROW_KINDS
+    from cleanup.clients.wire import ESCROW_KINDS
     from cleanup.escrow.index import read
 
     saved = [r for r in read(escrow.folder) if r.serial == serial]

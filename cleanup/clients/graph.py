@@ -7,7 +7,6 @@ were configured with, so a forged link cannot send our token elsewhere.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -28,18 +27,19 @@ from cleanup.clients.http import (
     parse_retry_after,
 )
 from cleanup.clients.secrets import Secrets, env_var
+from cleanup.clients.wire import (
+    API_VERSION,
+    DELETED_DEVICES,
+    DELETED_ITEM,
+    DELETED_ITEMS_VERSION,
+    DEVICES,
+    MANAGED_DEVICES,
+    error_message,
+)
 from cleanup.errors import CleanupError, GraphError, ServiceError, UsageError
 from cleanup.errors import GraphOutcomeUnknown as OutcomeUnknown
 from cleanup.identifiers import odata_literal, valid_guid, valid_serial
 
-API_VERSION = "v1.0"
-DEVICES = "/devices"
-MANAGED_DEVICES = "/deviceManagement/managedDevices"
-#: soft-deleted Entra devices (a preview in 2026): Microsoft documents their list on beta only, so the whole
-#: deleted-items part (list and restore) uses beta, named here once
-DELETED_ITEMS_VERSION = "beta"
-DELETED_DEVICES = "/directory/deletedItems/microsoft.graph.device"
-DELETED_ITEM = "/directory/deletedItems/{id}"
 BATCH_LIMIT = 20
 POOL_SIZE = 64  # `cleanup batch run --concurrency` is at most 64
 _DELETE_PATH_RE = re.compile(r"^/[A-Za-z]+(/[A-Za-z]+)*/[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -73,22 +73,6 @@ def _header(headers: Mapping[str, object] | None, name: str) -> str | None:
         if key.lower() == name.lower():
             return str(value)
     return None
-
-
-def error_message(error: object) -> str:
-    """The first line of a Graph error's ``message``. Intune often sends a whole JSON document as that string
-    (``{"_version": 3, "Message": "An error has occurred - Operation ID ...", ...}``): its inner ``Message`` then."""
-    text = str(error.get("message") or "").strip() if isinstance(error, dict) else ""
-    if text.startswith("{"):
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            doc = None
-        inner = doc.get("Message") or doc.get("message") if isinstance(doc, dict) else None
-        if isinstance(inner, str) and inner.strip():
-            text = inner.strip()
-    lines = text.splitlines()
-    return lines[0].strip() if lines else ""
 
 
 def _error_parts(body: object, headers: Mapping[str, object] | None = None) -> tuple[str | None, str, str | None]:

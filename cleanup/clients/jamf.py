@@ -26,22 +26,23 @@ from cleanup.clients.auth_jamf import (
 from cleanup.clients.config import CloudConfig
 from cleanup.clients.http import HttpClient, HttpSettings, QueryParams, make_session
 from cleanup.clients.secrets import Secrets, env_var
+from cleanup.clients.wire import (  # noqa: F401 - the client's routes, named in wire.py
+    CLASSIC_GROUP,
+    COMPUTER_GROUPS,
+    ESCROW_KINDS,
+    ESCROW_SECTIONS,
+    FILEVAULT,
+    INVENTORY,
+    LAPS_ACCOUNTS,
+    LAPS_PASSWORD,
+    RECOVERY_LOCK,
+    REMOVE_MDM,
+    SECTIONS,
+)
 from cleanup.errors import JamfError, ServiceError, UsageError
 from cleanup.errors import JamfOutcomeUnknown as OutcomeUnknown
 from cleanup.identifiers import rsql_value, valid_object_id, valid_serial
 
-INVENTORY = "/api/v1/computers-inventory"  # the inventory API version lives here only
-REMOVE_MDM = "/api/v1/computer-inventory/{id}/remove-mdm-profile"
-COMPUTER_GROUPS = "/api/v1/computer-groups"
-CLASSIC_GROUP = "/JSSResource/computergroups/name/{name}"
-SECTIONS = ("GENERAL", "HARDWARE", "USER_AND_LOCATION", "GROUP_MEMBERSHIPS", "LOCAL_USER_ACCOUNTS")
-# what Jamf Pro escrowed for a record: the inventory says which (never the values), these routes give the values
-FILEVAULT = INVENTORY + "/{id}/filevault"
-RECOVERY_LOCK = INVENTORY + "/{id}/view-recovery-lock-password"
-LAPS_ACCOUNTS = "/api/v2/local-admin-password/{mid}/accounts"
-LAPS_PASSWORD = "/api/v2/local-admin-password/{mid}/account/{user}/password"  # viewing it rotates it
-ESCROW_SECTIONS = ("DISK_ENCRYPTION", "SECURITY")
-ESCROW_KINDS = {"filevault": "FileVault personal recovery key", "laps": "LAPS password", "recovery-lock": "Recovery Lock password"}
 _MANAGEMENT_ID_RE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 MAX_CONNECTIONS = 5
 
@@ -348,40 +349,40 @@ class JamfClient:
         members = group.get("computers") if isinstance(group, dict) else None
         return members if isinstance(members, list) else []
 
+    def get_or_none(self, path: str, params: QueryParams | None = None) -> Any:
+        """The JSON body of a GET, or None when Jamf Pro answers 404; JamfError for any other failure."""
+        response = self.request("GET", path, params)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", path)
+        return self._json(response, "GET", path)
+
     # -- what Jamf Pro escrowed for a record -----------------------------------------------------------
 
     def escrow_sections(self, computer_id: str | int) -> dict[str, Any] | None:
         """The record's DISK_ENCRYPTION and SECURITY sections: which secrets it holds, never their values (Read
         Computers suffices); None if the record is gone."""
         path = f"{INVENTORY}/{valid_object_id(computer_id)}"
-        response = self.request("GET", path, [("section", s) for s in ESCROW_SECTIONS])
-        if response.status_code == 404:
+        body = self.get_or_none(path, [("section", s) for s in ESCROW_SECTIONS])
+        if body is None:
             return None
-        if response.status_code != 200:
-            raise self._fail(response, "GET", path)
-        body = self._json(response, "GET", path)
         return body if isinstance(body, dict) else {}
 
     def filevault(self, computer_id: str | int) -> dict[str, Any] | None:
         """The record's FileVault body, personalRecoveryKey included (View Disk Encryption Recovery Key); None on 404."""
         path = FILEVAULT.format(id=valid_object_id(computer_id))
-        response = self.request("GET", path)
-        if response.status_code == 404:
+        body = self.get_or_none(path)
+        if body is None:
             return None
-        if response.status_code != 200:
-            raise self._fail(response, "GET", path)
-        body = self._json(response, "GET", path)
         return body if isinstance(body, dict) else {}
 
     def recovery_lock_password(self, computer_id: str | int) -> str | None:
         """The record's Recovery Lock password, or None when it holds none (404 or empty)."""
         path = RECOVERY_LOCK.format(id=valid_object_id(computer_id))
-        response = self.request("GET", path)
-        if response.status_code == 404:
+        body = self.get_or_none(path)
+        if body is None:
             return None
-        if response.status_code != 200:
-            raise self._fail(response, "GET", path)
-        body = self._json(response, "GET", path)
         value = body.get("recoveryLockPassword") if isinstance(body, dict) else None
         return value if isinstance(value, str) and value else None
 
@@ -389,12 +390,9 @@ class JamfClient:
         """The user names of the Mac's LAPS-managed local admin accounts (listing them does not rotate anything);
         an empty list on 404."""
         path = LAPS_ACCOUNTS.format(mid=_management_id(management_id))
-        response = self.request("GET", path)
-        if response.status_code == 404:
+        body = self.get_or_none(path)
+        if body is None:
             return []
-        if response.status_code != 200:
-            raise self._fail(response, "GET", path)
-        body = self._json(response, "GET", path)
         results = body.get("results") if isinstance(body, dict) else None
         names = [r.get("username") for r in results or [] if isinstance(r, dict)]
         return list(dict.fromkeys(n for n in names if isinstance(n, str) and n))

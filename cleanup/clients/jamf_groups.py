@@ -8,11 +8,14 @@ between. Smart groups are never written: Jamf Pro computes their members.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cleanup.clients.jamf import INVENTORY, JamfClient
+from cleanup.clients.wire import INVENTORY
 from cleanup.errors import JamfError
 from cleanup.identifiers import valid_object_id
+
+if TYPE_CHECKING:
+    from cleanup.clients.jamf import JamfClient
 
 DETAIL = INVENTORY + "-detail/{id}"  # every section of one record, from the same API version as the rest
 CLASSIC_GROUP_ID = "/JSSResource/computergroups/id/{id}"
@@ -22,12 +25,9 @@ def full_record(jamf: JamfClient, computer_id: str) -> dict[str, Any] | None:
     """The computer's inventory record with every section, as Jamf Pro returns it; None when it is gone (404).
     Nothing from the FileVault, LAPS or Recovery Lock endpoints: those are separate requests this never makes."""
     path = DETAIL.format(id=valid_object_id(computer_id))
-    response = jamf.request("GET", path)
-    if response.status_code == 404:
+    body = jamf.get_or_none(path)
+    if body is None:
         return None
-    if response.status_code != 200:
-        raise jamf._fail(response, "GET", path)
-    body = jamf._json(response, "GET", path)
     if not isinstance(body, dict):
         raise JamfError(f"Jamf Pro GET {path}: expected a computer record", method="GET", url=jamf.url + path, status=200)
     return body
@@ -47,12 +47,9 @@ def static_group(jamf: JamfClient, group_id: str) -> dict[str, Any] | None:
     """One computer group by id (Classic API): ``{"id", "name", "smart", "members"}`` (member ids as strings);
     None when there is no such group (404)."""
     path = CLASSIC_GROUP_ID.format(id=valid_object_id(group_id))
-    response = jamf.request("GET", path)
-    if response.status_code == 404:
+    body = jamf.get_or_none(path)
+    if body is None:
         return None
-    if response.status_code != 200:
-        raise jamf._fail(response, "GET", path)
-    body = jamf._json(response, "GET", path)
     group = body.get("computer_group") if isinstance(body, dict) else None
     if not isinstance(group, dict):
         raise JamfError(f"Jamf Pro GET {path}: answer without a computer_group", method="GET", url=jamf.url + path, status=200)
