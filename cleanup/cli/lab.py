@@ -32,7 +32,11 @@ def _users(text: str | None) -> list[str] | None:
 def create(
     directory: Path = typer.Argument(..., help="An empty or new folder for the simulated Mac."),
     users: str | None = typer.Option(None, "--users", help="Comma-separated short names (first one is at the console)."),
-    scenario: str = typer.Option("default", "--scenario", help="default, clean, no-jamf, non-removable-mdm, unsafe-username, secure-enclave."),
+    scenario: str = typer.Option(
+        "default",
+        "--scenario",
+        help="default, clean, no-jamf, non-removable-mdm, unsafe-username, secure-enclave, cause4-log, cause5-log, device-compliance, platform-sso.",
+    ),
     logged_out: str | None = typer.Option(None, "--logged-out", help="Users who are not logged in (their keychains are locked)."),
 ) -> None:
     """Build a simulated Mac: Library trees, Company Portal, the Jamf framework, keychains, fake macOS tools."""
