@@ -14,19 +14,24 @@ from cleanup.engine.runner import Runner, Selection
 from cleanup.engine.store import StateStore
 from cleanup.errors import Paused
 from cleanup.hosts import open_host
+from tests.support import zygoteclient as zygote
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args, state_dir, env=None, input=None, timeout=180):
-    """Run the real command line in a child process, as a user would."""
+    """Run the real command line in a process of its own, as a user would (forked from tests/support/zygote.py
+    when the environment allows, else a fresh interpreter)."""
     # no cloud configuration unless a test gives one: the user's own config must never leak into a test
     e = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), COLUMNS="250", CLEANUP_CONFIG=str(Path(state_dir).parent / "no-config.toml"))
     for k in [k for k in e if k.startswith("CLEANUP_") and k not in ("CLEANUP_STATE_DIR", "CLEANUP_CONFIG")]:
         del e[k]
     e.update(env or {})
+    argv = [str(a) for a in args]
+    if zygote.usable(env or {}):
+        return zygote.run([sys.executable, "-m", "cleanup", *argv], argv, e, REPO, input, timeout)
     return subprocess.run(
-        [sys.executable, "-m", "cleanup", *map(str, args)],
+        [sys.executable, "-m", "cleanup", *argv],
         capture_output=True,
         text=True,
         env=e,
