@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -79,6 +82,31 @@ def make_lab(tmp_path):
     yield make
     for lab in labs:
         lab.stop()
+    forget_run_locks(tmp_path)
+
+
+def forget_run_locks(root: Path) -> None:
+    """Remove the shared run locks (hosts/nohost.SHARED_LOCKS) whose label names a state folder under ``root``.
+
+    A cloud-only run locks its serial and cloud in one folder of the machine, and an unfinished run's lock names
+    its state folder. A later test whose emulator got the same port (the same Jamf Pro URL, so the same lock)
+    would find that run unfinished and be refused, as a real second run on that Mac should be."""
+    from cleanup.hosts.nohost import SHARED_LOCKS
+
+    try:
+        entries = list(os.scandir(SHARED_LOCKS))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(entry.path, "rb") as fh:
+                label = json.loads(fh.read(65536) or b"{}")
+        except (OSError, ValueError):
+            continue
+        where = label.get("state_dir") if isinstance(label, dict) else None
+        if isinstance(where, str) and Path(where).is_relative_to(root):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def expected_deletes(lab) -> set[tuple[str, str]]:
