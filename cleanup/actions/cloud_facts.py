@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from cleanup.actions import escrowed
 from cleanup.actions.jamf_inventory import DeleteJamfRecord
+from cleanup.clients import jamf_groups as G
 from cleanup.clients import records as R
 from cleanup.clients.lookup import claims_for, device_id_sources
 from cleanup.engine.action import Action, ActsOn, included_actions, register
@@ -54,6 +55,10 @@ def gather(ctx: RunContext, serial: str) -> tuple[dict, list[str]]:
         intune_f = pool.submit(lambda: pre_intune) if pre_intune is not None else pool.submit(cloud.graph.managed_devices_by_serial, serial)
         jamf_raw = jamf_f.result()
         jamf = [R.jamf_summary(r) for r in jamf_raw]
+        for summary, raw in zip(jamf, jamf_raw, strict=True):
+            # the static groups step 13 puts the new record back into (None: this read did not include them)
+            groups = raw.get("groupMemberships")
+            summary["static_groups"] = sorted(g["id"] for g in G.memberships(raw) if not g["smart"]) if isinstance(groups, list) else None
         if DeleteJamfRecord.name in ctx.included_actions():
             # what each record escrowed (kinds and account names, never a value), saved before step 4 deletes it
             for summary, raw in zip(jamf, jamf_raw, strict=True):

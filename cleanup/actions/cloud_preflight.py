@@ -14,13 +14,11 @@ from cleanup.engine.plan import StepPlan
 from cleanup.errors import Ambiguous, PermissionMissing
 
 
-def needs_for(actions: list[Action], dry_run: bool) -> list[str]:
-    """The permissions the actions declare: to read, and unless a dry-run, to change."""
+def needs_for(ctx: RunContext, actions: list[Action], dry_run: bool) -> list[str]:
+    """The permissions the actions need for this run: to read, and unless a dry-run, to change."""
     needs: list[str] = []
     for action in sorted(actions, key=lambda a: a.name):
-        needs += action.needs_read
-        if not dry_run:
-            needs += action.needs_write
+        needs += action.permissions(ctx, write=not dry_run)
     return list(dict.fromkeys(needs))
 
 
@@ -53,7 +51,7 @@ class CloudPreflight(Action):
             return StepPlan(noop_reason="no cloud step in this run")
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(noop_reason="no cloud connection configured")
-        needs = needs_for(actions, ctx.options.dry_run)
+        needs = needs_for(ctx, actions, ctx.options.dry_run)
         missing = _checked(ctx, needs)
         known = [m for m in missing if m.known]
         if known:

@@ -65,6 +65,14 @@ class RestoreStaticGroups(Action):
     needs_write = ("jamf:update-static-groups",)
     params = {}
 
+    def permissions(self, ctx: RunContext, write: bool) -> tuple[str, ...]:
+        """Nothing to put back, nothing to ask for: when step 0 saw that none of the records step 4 deletes is in
+        a static group, the group privileges are not needed (unknown memberships count as some)."""
+        recorded = (ctx.facts.get("cloud") or {}).get("jamf")
+        if recorded and all(r.get("static_groups") == [] for r in recorded):
+            return ("jamf:read-computers",)
+        return super().permissions(ctx, write)
+
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         if ctx.cloud_opener is None and ctx.options.dry_run:
             return StepPlan(cannot_plan="no Jamf Pro / Graph connection is configured")

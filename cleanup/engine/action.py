@@ -115,6 +115,11 @@ class Action:
     #: True when ``apply_many`` is worth calling (the runner otherwise applies one change at a time)
     batched: ClassVar[bool] = False
 
+    def permissions(self, ctx: RunContext, write: bool) -> tuple[str, ...]:
+        """The permissions this run needs for the step: what it declares (``needs_read``, and ``needs_write`` when
+        it changes something). An action may need less once step 0's facts show what it will act on."""
+        return self.needs_read + (self.needs_write if write else ())
+
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:  # pragma: no cover - interface
         raise NotImplementedError
 

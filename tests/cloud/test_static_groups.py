@@ -76,3 +76,16 @@ def test_without_the_privilege_to_update_static_groups_the_run_stops_before_any_
     res = cloud_run(lab, state_dir)
     assert res.returncode == 1 and "Update Static Computer Groups" in res.stderr
     assert lab.records() == before
+
+
+def test_a_mac_in_no_static_group_needs_no_group_privilege(make_lab, state_dir):
+    """Step 0 saw that the record is in no static group: a Jamf Pro role without the group privileges still runs."""
+    lab = make_lab("clean")
+    for c in lab.tenant.jamf_by_serial(lab.serial):
+        c.groups[:] = [g for g in c.groups if lab.tenant.groups[g]["smartGroup"]]
+    privileges = lab.tenant.api_roles["1"]["privileges"]
+    privileges.remove("Update Static Computer Groups")
+    privileges.remove("Read Static Computer Groups")
+    res = cloud_run(lab, state_dir)
+    assert res.returncode == 3 and "Static Computer Groups" not in res.stderr, res.stderr  # deleted; waits for re-enrollment
+    assert {s for s, _ in lab.deleted()} == {"jamf", "entra", "intune"}
