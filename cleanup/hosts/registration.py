@@ -11,13 +11,22 @@ Extensible SSO payload. A missing or odd tool is a note, never a failure of the 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from cleanup.errors import HostError, UnsafePath
 from cleanup.hosts import probes
 from cleanup.hosts.base import CommandResult, Host, LocalUser
 from cleanup.parsers import appsso, config_profiles, jamfca, sysinfo
+
+
+class _Noted(Protocol):
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+P = TypeVar("P", bound=_Noted)
 
 APP_SSO = "/usr/bin/app-sso"
 JAMF_CA_DIR = "/Library/Application Support/JAMF/Jamf.app/Contents/MacOS/Jamf Conditional Access.app/Contents/MacOS"
@@ -168,17 +177,21 @@ class _Reader:
             self.notes.append(f"Jamf Conditional Access version: {exc}")
             return None
 
-    def jamf_prefs(self) -> jamfca.JamfPrefs | None:
-        data = self.plist(JAMF_PLIST)
+    def parsed_plist(self, path: str, parse: Callable[[bytes], P]) -> P | None:
+        """``parse`` of the plist at ``path`` (its notes kept, named by the path); None when absent or unreadable."""
+        data = self.plist(path)
         if data is None:
             return None
         try:
-            prefs = jamfca.parse_jamf_plist(data)
+            parsed = parse(data)
         except ValueError as exc:
-            self.notes.append(f"{JAMF_PLIST}: {exc}")
+            self.notes.append(f"{path}: {exc}")
             return None
-        self.notes.extend(f"{JAMF_PLIST}: {n}" for n in prefs.notes)
-        return prefs
+        self.notes.extend(f"{path}: {n}" for n in parsed.notes)
+        return parsed
+
+    def jamf_prefs(self) -> jamfca.JamfPrefs | None:
+        return self.parsed_plist(JAMF_PLIST, jamfca.parse_jamf_plist)
 
     def sso_profiles(self) -> tuple[config_profiles.ConfigProfile, ...]:
         res = self.run([probes.PROFILES, "show", "-type", "configuration"])
@@ -234,17 +247,7 @@ class _Reader:
         return None
 
     def jamfaad(self, user: LocalUser) -> jamfca.JamfAADPrefs | None:
-        path = f"{user.home}/{JAMFAAD_PREFS}"
-        data = self.plist(path)
-        if data is None:
-            return None
-        try:
-            prefs = jamfca.parse_jamfaad_prefs(data)
-        except ValueError as exc:
-            self.notes.append(f"{path}: {exc}")
-            return None
-        self.notes.extend(f"{path}: {n}" for n in prefs.notes)
-        return prefs
+        return self.parsed_plist(f"{user.home}/{JAMFAAD_PREFS}", jamfca.parse_jamfaad_prefs)
 
     def shared_folders(self, user: LocalUser, hw: str | None) -> tuple[str, ...]:
         paths = [f"{user.home}/Library/Group Containers/{name}" for name in GROUP_CONTAINERS]

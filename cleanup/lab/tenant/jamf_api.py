@@ -284,35 +284,36 @@ def classic_group(svc, req: Request, name: str):
     name = unquote(name)
     with svc.tenant.lock:
         group = next((g for g in svc.tenant.groups.values() if g["name"] == name), None)
-        if group is None:
-            return _classic_404()
-        denied = _denied(req, "Read Smart Computer Groups" if group["smartGroup"] else "Read Static Computer Groups")
-        if denied:
-            return denied
-        members = [
-            {
-                "id": int(c.id) if c.id.isdigit() else c.id,
-                "name": c.name,
-                "serial_number": c.serial,
-                "mac_address": c.mac_address,
-                "alt_mac_address": c.alt_mac_address,
-            }
-            for c in svc.tenant.jamf.values()
-            if group["id"] in c.groups
-        ]
-    return json_response(
-        200,
+        return _classic_404() if group is None else group_answer(svc, req, group)
+
+
+def group_answer(svc, req: Request, group: dict) -> Response:
+    """A Classic computer group with its members (the caller holds the tenant's lock)."""
+    denied = _denied(req, "Read Smart Computer Groups" if group["smartGroup"] else "Read Static Computer Groups")
+    if denied:
+        return denied
+    members = [
         {
-            "computer_group": {
-                "id": int(group["id"]),
-                "name": group["name"],
-                "is_smart": group["smartGroup"],
-                "site": {"id": -1, "name": "None"},
-                "criteria": [],
-                "computers": members,
-            }
-        },
-    )
+            "id": int(c.id) if c.id.isdigit() else c.id,
+            "name": c.name,
+            "serial_number": c.serial,
+            "mac_address": c.mac_address,
+            "alt_mac_address": c.alt_mac_address,
+        }
+        for c in svc.tenant.jamf.values()
+        if group["id"] in c.groups
+    ]
+    body = {
+        "computer_group": {
+            "id": int(group["id"]),
+            "name": group["name"],
+            "is_smart": group["smartGroup"],
+            "site": {"id": -1, "name": "None"},
+            "criteria": [],
+            "computers": members,
+        }
+    }
+    return json_response(200, body)
 
 
 def classic_by_serial(svc, req: Request, serial: str):

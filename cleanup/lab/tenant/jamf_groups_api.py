@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from cleanup.lab.tenant.jamf_api import _classic_404, _denied
-from cleanup.lab.tenant.wire import Request, Response, json_response
+from cleanup.lab.tenant.jamf_api import _classic_404, _denied, group_answer
+from cleanup.lab.tenant.wire import Request, Response
 
 
 def _classic_error(status: int, reason: str, message: str) -> Response:
@@ -23,39 +23,10 @@ def _group(svc, gid: str) -> dict | None:
     return svc.tenant.groups.get(gid)
 
 
-def _members(svc, group: dict) -> list[dict]:
-    return [
-        {
-            "id": int(c.id) if c.id.isdigit() else c.id,
-            "name": c.name,
-            "serial_number": c.serial,
-            "mac_address": c.mac_address,
-            "alt_mac_address": c.alt_mac_address,
-        }
-        for c in svc.tenant.jamf.values()
-        if group["id"] in c.groups
-    ]
-
-
 def get_group(svc, req: Request, gid: str):
     with svc.tenant.lock:
         group = _group(svc, gid)
-        if group is None:
-            return _classic_404()
-        denied = _denied(req, "Read Smart Computer Groups" if group["smartGroup"] else "Read Static Computer Groups")
-        if denied:
-            return denied
-        body = {
-            "computer_group": {
-                "id": int(group["id"]),
-                "name": group["name"],
-                "is_smart": group["smartGroup"],
-                "site": {"id": -1, "name": "None"},
-                "criteria": [],
-                "computers": _members(svc, group),
-            }
-        }
-    return json_response(200, body)
+        return _classic_404() if group is None else group_answer(svc, req, group)
 
 
 def _ids(root: ET.Element, tag: str) -> list[str]:
