@@ -51,3 +51,7 @@ class AuditLog:
             elif r.get("event") == "result":
                 open_.pop(r["key"], None)
         return open_
+
+    def applied_keys(self, step_id: str) -> set[str]:
+        """Changes of a step whose result says they took effect (in an earlier attempt of the step, if any)."""
+        return {r["key"] for r in self.records() if r.get("step") == step_id and r.get("event") == "result" and "key" in r and r.get("changed") is True}

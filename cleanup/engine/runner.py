@@ -374,8 +374,15 @@ class Runner:
         blocked, waiting = list(plan.blocked), list(plan.waiting_for)
         changed = 0
         todo: list[tuple[Change, dict[str, Any]]] = []
+        once = [c for c in plan.changes if c.details.get("once")]
+        # a `once` change that took effect before the step was cut short (killed before its "done" was saved, or
+        # paused after it) is not repeated either: its result is in the audit log
+        applied = audit.applied_keys(step.id) if once else set()
         for change in plan.changes:
             base = {"run": run.run_id, "step": step.id, "number": step.number, "key": change.key, "kind": change.kind, "target": change.target}
+            if change.details.get("once") and change.key in applied:
+                audit.append({"event": "result", **base, "result": "done before an interruption (not repeated)", "changed": False})
+                continue
             if change.details.get("once") and change.key in dangling:
                 # its effect cannot be probed, so a start logged before an interruption is not repeated
                 audit.append({"event": "result", **base, "result": "started before an interruption (not repeated)", "changed": True})

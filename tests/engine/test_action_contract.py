@@ -2,7 +2,6 @@
 outside its own module; a declaration that contradicts itself, or a pause an action did not declare, is refused."""
 
 import ast
-import contextlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from cleanup.engine.action import Action, ActsOn, Outcome, Pause, PauseKind, reg
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.engine.runner import Selection
 from cleanup.errors import Paused
+from tests.support.oneaction import _one_step_run, _registered
 
 PACKAGE = Path(__file__).resolve().parents[2] / "cleanup"
 
@@ -91,28 +91,6 @@ def test_a_contradictory_declaration_is_refused_at_registration(attrs, problem):
     with pytest.raises(TypeError, match=problem):
         engine_action.register(cls)
     assert "test.odd" not in registry()
-
-
-@contextlib.contextmanager
-def _registered(cls):
-    engine_action.register(cls)
-    try:
-        yield cls
-    finally:
-        engine_action._REGISTRY.pop(cls.name, None)
-
-
-def _one_step_run(make_mac, store, cls):
-    from cleanup.engine.context import RunOptions
-    from cleanup.engine.loader import parse_playbook
-    from cleanup.engine.runner import Runner
-    from cleanup.hosts import open_host
-
-    text = (
-        f'[playbook]\nname = "one"\n\n[[steps]]\nid = "only"\nnumber = 1\ntitle = "one step"\n'
-        f'action = "{cls.name}"\nacts_on = "operator"\ndestructive = false\n'
-    )
-    return Runner(store, open_host(f"sim:{make_mac(logged_out=[])}"), parse_playbook(text, "one.toml"), RunOptions(yes=True))
 
 
 def _action(name, *, results=(), pause=None, declared=frozenset()):
