@@ -76,7 +76,7 @@ def export_before_delete(ctx: RunContext, service: str, oid: str, obj: dict[str,
         "id": oid,
         "run_id": ctx.run_id,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "source": "GET " + _SOURCES[service].format(id=oid),
+        "source": "GET " + (ctx.cloud.jamf.routes.detail if service == "jamf" else _SOURCES[service]).format(id=oid),
         "stripped": stripped,
         "object": clean,
     }

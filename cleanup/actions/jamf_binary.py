@@ -14,7 +14,8 @@ JAMF = "/usr/local/jamf/bin/jamf"
 NON_REMOVABLE = (
     "the MDM profile is non-removable (installed by Automated Device Enrollment), so the Mac cannot remove it: "
     "send Jamf Pro's Remove MDM Profile command to this computer (Jamf Pro API "
-    "POST /api/v1/computer-inventory/{id}/remove-mdm-profile, or Unmanage in the console), then `cleanup resume`"
+    "POST /api/v4/computers-inventory/{id}/remove-mdm-profile from Jamf Pro 11.30, "
+    "POST /api/v1/computer-inventory/{id}/remove-mdm-profile before, or Unmanage in the console), then `cleanup resume`"
 )
 
 
@@ -42,8 +43,12 @@ def server_side_removal(ctx: RunContext) -> str | None:
         uuid = ctx.cloud.jamf.remove_mdm_profile(rec["id"])
     except CleanupError as exc:
         return f"the Mac cannot remove its MDM profile, and Jamf Pro's Remove MDM Profile command failed: {exc.message}"
-    ctx.data["mdm_command"] = {"computer": rec["id"], "uuid": uuid, "at": ctx.clock()}
-    return f"sent Jamf Pro's Remove MDM Profile command {uuid} to computer {rec['id']} (the profile is non-removable on the Mac)"
+    ctx.data["mdm_command"] = {"computer": rec["id"], "uuid": uuid or "", "at": ctx.clock()}  # "": Jamf Pro named no command id
+    return f"sent Jamf Pro's Remove MDM Profile command{_uuid_text(uuid)} to computer {rec['id']} (the profile is non-removable on the Mac)"
+
+
+def _uuid_text(uuid: str | None) -> str:
+    return f" {uuid}" if uuid else " (Jamf Pro named no command id)"
 
 
 @register
@@ -66,7 +71,7 @@ class RemoveMdmProfile(Action):
         if sent := ctx.data.get("mdm_command"):
             return StepPlan(
                 blocked=[
-                    f"waiting for the Mac to act on Jamf Pro's Remove MDM Profile command {sent['uuid']} "
+                    f"waiting for the Mac to act on Jamf Pro's Remove MDM Profile command{_uuid_text(sent['uuid'])} "
                     "(at its next MDM check-in); `cleanup resume` then continues"
                 ]
             )
@@ -97,8 +102,8 @@ class RemoveMdmProfile(Action):
         sent = ctx.data.get("mdm_command")
         if sent and probes.enrollment(ctx.host).enrolled:
             return Pause(
-                f"step {step.number} ({step.id}): waiting for the Mac to act on Jamf Pro's Remove MDM Profile command "
-                f"{sent['uuid']} (at its next MDM check-in); then `cleanup resume {ctx.run_id}`",
+                f"step {step.number} ({step.id}): waiting for the Mac to act on Jamf Pro's Remove MDM Profile command"
+                f"{_uuid_text(sent['uuid'])} (at its next MDM check-in); then `cleanup resume {ctx.run_id}`",
                 kind=PauseKind.BLOCKED,
             )
         return None

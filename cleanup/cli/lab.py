@@ -90,12 +90,18 @@ def demo(
     keep: Path | None = typer.Option(None, "--keep", help="Build the simulated Mac here and keep it (default: a temporary folder)."),
     wait_seconds: float = typer.Option(5, "--wait-seconds", help="The 30-minute wait, shortened for the demo (recorded as an override)."),
     scenario: str = typer.Option("intune-duplicates", "--scenario", help="The emulated tenant's state (`cleanup lab tenant scenarios`)."),
+    jamf_version: str | None = typer.Option(
+        None, "--jamf-version", help="The Jamf Pro version to emulate, e.g. 11.22.0 (default: a current one, 11.32.0; docs/jamf-versions.md)."
+    ),
 ) -> None:
     """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where."""
     from cleanup.cli.lab_demo import run_demo
+    from cleanup.cli.lab_tenant import jamf_version_option
+    from cleanup.lab.tenant.jamf_versions import CURRENT_VERSION
 
+    version = jamf_version_option(jamf_version) or CURRENT_VERSION
     if keep is not None:
-        run_demo(keep, wait_seconds, scenario)
+        run_demo(keep, wait_seconds, scenario, jamf_version=version)
         return
     with tempfile.TemporaryDirectory(prefix="cleanup-demo-") as tmp:
-        run_demo(Path(tmp), wait_seconds, scenario)
+        run_demo(Path(tmp), wait_seconds, scenario, jamf_version=version)

@@ -86,14 +86,14 @@ def _show_cloud_change(before: dict, after: dict) -> None:
     console.print(f"Unrelated objects in the tenant: {before['_others']} before, {after['_others']} after (untouched)")
 
 
-def _lab_cloud(workdir: Path, info: dict, scenario: str):
+def _lab_cloud(workdir: Path, info: dict, scenario: str, jamf_version=None):
     from cleanup.lab.simmac.tenant_link import link
     from cleanup.lab.tenant import MacIdentity, start_tenant
     from cleanup.lab.tenant.clientfiles import lab_cloud_opener
 
     ids = [info["device_ids"][u] for u in info["users"] if u in info["device_ids"]]
     mac_id = MacIdentity(serial=info["serial"], name=info["computer_name"], device_ids=ids, user_upn=f"{info['users'][0]}@example.com")
-    server = start_tenant(workdir / "tenant", scenario=scenario, mac=mac_id)
+    server = start_tenant(workdir / "tenant", scenario=scenario, mac=mac_id, jamf_version=jamf_version)
     client_dir = workdir / "client"
     client_dir.mkdir(parents=True, exist_ok=True)
     server.write_client_files(client_dir)
@@ -137,11 +137,11 @@ def _show_escrow(escrow, private: Path, serial: str) -> None:
         console.print("   " + shlex.join(command), markup=False)
 
 
-def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplicates") -> None:
+def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplicates", jamf_version=None) -> None:
     mac = workdir / "mac"
     store = StateStore(workdir / "state")
     info = create_sim_mac(mac, users=["alice", "bob"], logged_out=["bob"])
-    server, opener = _lab_cloud(workdir, info, scenario)
+    server, opener = _lab_cloud(workdir, info, scenario, jamf_version)
     try:
         escrow, private = _demo_escrow(workdir / "client", store.root)
         _demo(mac, store, info, server, opener, wait_seconds, scenario, escrow)
@@ -152,7 +152,9 @@ def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplica
 
 def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds: float, scenario: str, escrow) -> None:
     console.print(f"[bold]Simulated Mac {info['serial']} ({info['computer_name']})[/] in {mac}: alice at the console, bob logged out (locked keychain)")
-    console.print(f"[bold]Emulated Jamf Pro + Entra + Intune[/] at {server.url} (scenario {scenario!r}), real HTTPS and msal")
+    from cleanup.lab.tenant.jamf_versions import text_of
+
+    console.print(f"[bold]Emulated Jamf Pro {text_of(server.jamf_version)} + Entra + Intune[/] at {server.url} (scenario {scenario!r}), real HTTPS and msal")
     before_tree, before_kc = tree_manifest(mac), keychain_items(mac)
     before_cloud = cloud_view(server.tenant, info["serial"], info["computer_name"])
     host = open_host(f"sim:{mac}")

@@ -26,6 +26,18 @@ def scenarios() -> None:
         render.console.print(f"{name:<{width}}  {text}", markup=False)
 
 
+def jamf_version_option(text: str | None):
+    """The ``--jamf-version`` of `lab tenant start` and `lab demo` (None: the emulator's default)."""
+    if text is None:
+        return None
+    from cleanup.lab.tenant.jamf_versions import VersionError, parse
+
+    try:
+        return parse(text)
+    except VersionError as exc:
+        raise UsageError(f"--jamf-version: {exc}") from None
+
+
 def _rate(value: float, option: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"{option} must be between 0 and 1, not {value}")
@@ -48,12 +60,17 @@ def start(
     name: str | None = typer.Option(None, "--name", help="The simulated Mac's computer name."),
     device_id: list[str] | None = typer.Option(None, "--device-id", help="Entra deviceId on the Mac (repeatable; first = current)."),
     user_upn: str | None = typer.Option(None, "--user-upn", help="The Mac user's UPN."),
+    jamf_version: str | None = typer.Option(
+        None, "--jamf-version", help="The Jamf Pro version to emulate, e.g. 11.30.0 (default: the lab's; which routes each serves: docs/jamf-versions.md)."
+    ),
 ) -> None:
     """Run the tenant until Ctrl-C, after writing the client files into DIR."""
     from cleanup.lab.tenant import SCENARIOS, Faults, MacIdentity, start_tenant
+    from cleanup.lab.tenant.jamf_versions import text_of
 
     if scenario not in SCENARIOS:
         raise UsageError(f"unknown tenant scenario '{scenario}' (known: {', '.join(SCENARIOS)})")
+    version = jamf_version_option(jamf_version)
     if token_lifetime is not None and token_lifetime < 1:
         raise UsageError(f"--token-lifetime must be at least 1 second, not {token_lifetime}")
     faults = Faults(
@@ -72,7 +89,7 @@ def start(
     mac.user_upn = user_upn or mac.user_upn
     mac.device_ids = list(device_id or [])
     try:
-        server = start_tenant(directory, scenario, mac=mac, faults=faults, port=port)
+        server = start_tenant(directory, scenario, mac=mac, faults=faults, port=port, jamf_version=version)
     except OSError as exc:
         raise UsageError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     try:
@@ -81,6 +98,7 @@ def start(
         secrets_env = shlex.quote(str((directory / "secrets.env").resolve()))
         out = render.console
         out.print(f"tenant listening on {server.url} (scenario {scenario}: {SCENARIOS[scenario]})", markup=False)
+        out.print(f"Jamf Pro {text_of(server.jamf_version)}", markup=False)
         out.print(f"Mac {mac.serial} ({mac.name}), Entra deviceId {mac.device_ids[0]}", markup=False)
         out.print(f"CA bundle: {server.ca_pem}", markup=False)
         out.print("use it from another shell:", markup=False)

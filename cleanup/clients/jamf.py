@@ -4,6 +4,8 @@ Jamf asks for at most 5 concurrent connections per server, so every request (tok
 takes a slot of a semaphore shared by all clients of the same base URL, and the connection pool is sized
 to match. Searches by serial validate the serial first and keep only exact matches afterwards: the
 server-side RSQL filter is never trusted alone.
+
+The routes follow the server's version, asked once per client (:mod:`cleanup.clients.jamf_version`).
 """
 
 from __future__ import annotations
@@ -25,21 +27,24 @@ from cleanup.clients.auth_jamf import (
 )
 from cleanup.clients.config import CloudConfig
 from cleanup.clients.http import HttpClient, HttpSettings, QueryParams, make_session
+from cleanup.clients.jamf_version import JamfRoutes, Version, parse_version, routes_for
 from cleanup.clients.secrets import Secrets, env_var
 from cleanup.clients.wire import (  # noqa: F401 - the client's routes, named in wire.py
     CLASSIC_GROUP,
+    CLASSIC_GROUP_ID,
     COMPUTER_GROUPS,
     ESCROW_KINDS,
     ESCROW_SECTIONS,
     FILEVAULT,
     INVENTORY,
+    JAMF_PRO_VERSION,
     LAPS_ACCOUNTS,
     LAPS_PASSWORD,
     RECOVERY_LOCK,
     REMOVE_MDM,
     SECTIONS,
 )
-from cleanup.errors import JamfError, ServiceError, UsageError
+from cleanup.errors import Ambiguous, JamfError, ServiceError, UsageError
 from cleanup.errors import JamfOutcomeUnknown as OutcomeUnknown
 from cleanup.identifiers import rsql_value, valid_object_id, valid_serial
 
@@ -131,6 +136,9 @@ class JamfClient:
         self.http = _SlotHttpClient(self.settings, server_slots(self.url))
         self._provider: JamfTokenProvider | None = None
         self._provider_lock = threading.Lock()
+        self._version: Version | None = None
+        self._version_known = False
+        self._version_lock = threading.Lock()
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -198,21 +206,50 @@ class JamfClient:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", "Content-Type": "application/xml"}
             return self.http.send(method, self.url + path, headers=headers, data=xml.encode(), auth_refresh=lambda: provider.refresh_headers(failed=token))
 
+    # -- the server's version -----------------------------------------------------------------------
+
+    def version(self) -> Version | None:
+        """The server's Jamf Pro version, asked once (``GET /api/v1/jamf-pro-version``) and kept for this client;
+        None when the server does not say (404) or its answer is not a version: the oldest routes are used then."""
+        with self._version_lock:
+            if not self._version_known:
+                self._version = self._discover()
+                self._version_known = True
+            return self._version
+
+    def _discover(self) -> Version | None:
+        response = self.request("GET", JAMF_PRO_VERSION)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, "GET", JAMF_PRO_VERSION)
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return parse_version(body.get("version") if isinstance(body, dict) else None)
+
+    @property
+    def routes(self) -> JamfRoutes:
+        """The routes for this server (its version is asked on first use)."""
+        return routes_for(self.version())
+
     # -- computers -----------------------------------------------------------------------------------
 
     def computers_by_serial(self, serial: str) -> list[dict[str, Any]]:
         """Every inventory record whose serial is exactly ``serial`` (all pages; raw records)."""
         serial = valid_serial(serial)
+        inventory = self.routes.inventory
         base = [("section", s) for s in SECTIONS]
         base += [("sort", "id:asc"), ("filter", f"hardware.serialNumber=={rsql_value(serial)}")]
         found: list[dict[str, Any]] = []
         seen = 0
         page = 0
         while True:
-            body = self._get_json(INVENTORY, base + [("page", page), ("page-size", self.page_size)])
+            body = self._get_json(inventory, base + [("page", page), ("page-size", self.page_size)])
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
-                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET", url=self.url + INVENTORY, status=200)
+                raise JamfError(f"Jamf Pro GET {inventory}: answer without results", method="GET", url=self.url + inventory, status=200)
             seen += len(results)
             found += [r for r in results if isinstance(r, dict) and _serial_of(r) == serial]
             total = body.get("totalCount")
@@ -222,13 +259,14 @@ class JamfClient:
 
     def _all_pages(self, params: QueryParams) -> list[dict[str, Any]]:
         """Every record of an inventory query, 2000 per page."""
+        inventory = self.routes.inventory
         found: list[dict[str, Any]] = []
         page = 0
         while True:
-            body = self._get_json(INVENTORY, [*params, ("page", page), ("page-size", 2000)])
+            body = self._get_json(inventory, [*params, ("page", page), ("page-size", 2000)])
             results = body.get("results") if isinstance(body, dict) else None
             if not isinstance(results, list):
-                raise JamfError(f"Jamf Pro GET {INVENTORY}: answer without results", method="GET", url=self.url + INVENTORY, status=200)
+                raise JamfError(f"Jamf Pro GET {inventory}: answer without results", method="GET", url=self.url + inventory, status=200)
             found += [r for r in results if isinstance(r, dict)]
             if len(results) < 2000:
                 return found
@@ -268,7 +306,7 @@ class JamfClient:
 
     def computer(self, computer_id: str | int) -> dict[str, Any] | None:
         cid = valid_object_id(computer_id)
-        path = f"{INVENTORY}/{cid}"
+        path = f"{self.routes.inventory}/{cid}"
         response = self.request("GET", path, [("section", s) for s in SECTIONS])
         if response.status_code == 404:
             return None
@@ -279,7 +317,8 @@ class JamfClient:
 
     def delete_computer(self, computer_id: str | int) -> bool:
         """True if deleted now, False if it was already gone (404)."""
-        path = f"{INVENTORY}/{valid_object_id(computer_id)}"
+        cid = valid_object_id(computer_id)  # before any request, the version's included
+        path = f"{self.routes.inventory}/{cid}"
         try:
             response = self.request("DELETE", path)
         except ServiceError as exc:
@@ -297,25 +336,29 @@ class JamfClient:
             return False
         raise self._fail(response, "DELETE", path)
 
-    def remove_mdm_profile(self, computer_id: str | int) -> str:
-        """Send the unmanage command; returns its commandUuid."""
-        path = REMOVE_MDM.format(id=valid_object_id(computer_id))
+    def remove_mdm_profile(self, computer_id: str | int) -> str | None:
+        """Send the unmanage command; returns its commandUuid, or None when Jamf Pro accepted it without naming one
+        (the v4 route's answer body is not documented: any 2xx without a commandUuid counts as sent)."""
+        cid = valid_object_id(computer_id)
+        path = self.routes.remove_mdm.format(id=cid)
         response = self.request("POST", path)
-        if response.status_code not in (200, 201):
+        if response.status_code not in (200, 201, 202, 204):
             raise self._fail(response, "POST", path)
-        body = self._json(response, "POST", path)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
         uuid = body.get("commandUuid") if isinstance(body, dict) else None
-        if not uuid:
-            raise JamfError(f"Jamf Pro POST {path}: no commandUuid in the answer", method="POST", url=self.url + path, status=response.status_code)
-        return str(uuid)
+        return uuid.strip() if isinstance(uuid, str) and uuid.strip() else None
 
     def can_read_inventory(self) -> bool:
         """Whether an inventory read is allowed (an actual one-record read); False on 403."""
-        response = self.request("GET", INVENTORY, [("section", "GENERAL"), ("page", 0), ("page-size", 1)])
+        inventory = self.routes.inventory
+        response = self.request("GET", inventory, [("section", "GENERAL"), ("page", 0), ("page-size", 1)])
         if response.status_code == 403:
             return False
         if response.status_code != 200:
-            raise self._fail(response, "GET", INVENTORY)
+            raise self._fail(response, "GET", inventory)
         return True
 
     # -- groups --------------------------------------------------------------------------------------
@@ -335,10 +378,33 @@ class JamfClient:
         return True
 
     def group_members(self, name: str) -> list[dict[str, Any]]:
-        """Members of a computer group by name (Classic API); JamfError with status 404 if there is no such group."""
+        """Members of a computer group by name, as the Classic API lists them (``id``, ``name``, ``serial_number``);
+        JamfError with status 404 if there is no such group. From Jamf Pro 11.28.0 a smart group's members come from
+        the Jamf Pro API (the group found by exact name in the group list, its member ids, then their records); a
+        static group's from the Classic API by id (no Jamf Pro API version reads them)."""
         if not isinstance(name, str) or not name.strip():
             raise UsageError("a computer group name is required")
-        path = CLASSIC_GROUP.format(name=quote(name, safe=""))
+        membership = self.routes.smart_group_membership
+        if membership is None:
+            return self._classic_members(CLASSIC_GROUP.format(name=quote(name, safe="")), name)
+        found = [g for g in self.computer_groups() if isinstance(g, dict) and g.get("name") == name]
+        if not found:
+            raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND", method="GET", url=self.url + COMPUTER_GROUPS, status=404)
+        if len(found) > 1:
+            listed = ", ".join(str(g.get("id")) for g in found)
+            raise Ambiguous(f"Jamf Pro has {len(found)} computer groups named {name!r} (ids {listed}); refusing to pick one")
+        gid = valid_object_id(str(found[0].get("id")))
+        if not found[0].get("smartGroup"):
+            return self._classic_members(CLASSIC_GROUP_ID.format(id=gid), name)
+        path = membership.format(id=gid)
+        body = self.get_or_none(path)
+        if body is None:
+            raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND", method="GET", url=self.url + path, status=404)
+        members = body.get("members") if isinstance(body, dict) else None
+        ids = [str(m) for m in members or [] if isinstance(m, int | str) and not isinstance(m, bool) and str(m).isdigit()]
+        return self._members_by_id(ids)
+
+    def _classic_members(self, path: str, name: str) -> list[dict[str, Any]]:
         response = self.request("GET", path)
         if response.status_code == 404:
             raise JamfError(f"Jamf Pro has no computer group named {name!r}", code="NOT_FOUND", method="GET", url=self.url + path, status=404)
@@ -348,6 +414,21 @@ class JamfClient:
         group = body.get("computer_group") if isinstance(body, dict) else None
         members = group.get("computers") if isinstance(group, dict) else None
         return members if isinstance(members, list) else []
+
+    def _members_by_id(self, ids: list[str], chunk: int = 100) -> list[dict[str, Any]]:
+        """The records of these ids in the Classic API's member shape; a member whose record is gone is left out."""
+        out: list[dict[str, Any]] = []
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            rsql = "id=in=(" + ",".join(part) + ")"
+            for r in self._all_pages([("section", "GENERAL"), ("section", "HARDWARE"), ("sort", "id:asc"), ("filter", rsql)]):
+                cid = str(r.get("id"))
+                if cid in part:
+                    general = r.get("general")
+                    name = general.get("name") if isinstance(general, dict) else None
+                    out.append({"id": int(cid), "name": name, "serial_number": _serial_of(r)})
+        return out
 
     def get_or_none(self, path: str, params: QueryParams | None = None) -> Any:
         """The JSON body of a GET, or None when Jamf Pro answers 404; JamfError for any other failure."""
@@ -363,7 +444,8 @@ class JamfClient:
     def escrow_sections(self, computer_id: str | int) -> dict[str, Any] | None:
         """The record's DISK_ENCRYPTION and SECURITY sections: which secrets it holds, never their values (Read
         Computers suffices); None if the record is gone."""
-        path = f"{INVENTORY}/{valid_object_id(computer_id)}"
+        cid = valid_object_id(computer_id)
+        path = f"{self.routes.inventory}/{cid}"
         body = self.get_or_none(path, [("section", s) for s in ESCROW_SECTIONS])
         if body is None:
             return None
@@ -371,7 +453,8 @@ class JamfClient:
 
     def filevault(self, computer_id: str | int) -> dict[str, Any] | None:
         """The record's FileVault body, personalRecoveryKey included (View Disk Encryption Recovery Key); None on 404."""
-        path = FILEVAULT.format(id=valid_object_id(computer_id))
+        cid = valid_object_id(computer_id)
+        path = self.routes.filevault.format(id=cid)
         body = self.get_or_none(path)
         if body is None:
             return None
@@ -379,7 +462,8 @@ class JamfClient:
 
     def recovery_lock_password(self, computer_id: str | int) -> str | None:
         """The record's Recovery Lock password, or None when it holds none (404 or empty)."""
-        path = RECOVERY_LOCK.format(id=valid_object_id(computer_id))
+        cid = valid_object_id(computer_id)
+        path = self.routes.recovery_lock.format(id=cid)
         body = self.get_or_none(path)
         if body is None:
             return None

@@ -1,30 +1,31 @@
 """Jamf Pro: a computer's whole inventory record (for its export before a delete) and static group membership.
 
-Static groups are written through the Classic API's ``computer_additions``, which adds the computers it names
-and leaves every other member alone. The Jamf Pro API's ``PUT /api/v3/computer-groups/static-groups/{id}``
-replaces the whole membership set instead: a read-modify-write there would drop a member someone else added in
-between. Smart groups are never written: Jamf Pro computes their members.
+Static groups are read and written through the Classic API on every Jamf Pro version. Its ``computer_additions``
+adds the computers it names and leaves every other member alone. The Jamf Pro API's
+``PUT /api/v3/computer-groups/static-groups/{id}`` replaces the whole membership set instead: a read-modify-write
+there would drop a member someone else added in between; and no Jamf Pro API version reads a static group's
+members. Smart groups are never written: Jamf Pro computes their members.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from cleanup.clients.wire import INVENTORY
+from cleanup.clients.wire import CLASSIC_GROUP_ID, INVENTORY
 from cleanup.errors import JamfError
 from cleanup.identifiers import valid_object_id
 
 if TYPE_CHECKING:
     from cleanup.clients.jamf import JamfClient
 
-DETAIL = INVENTORY + "-detail/{id}"  # every section of one record, from the same API version as the rest
-CLASSIC_GROUP_ID = "/JSSResource/computergroups/id/{id}"
+DETAIL = INVENTORY + "-detail/{id}"  # the oldest route; a client reads through its server's (JamfClient.routes.detail)
 
 
 def full_record(jamf: JamfClient, computer_id: str) -> dict[str, Any] | None:
     """The computer's inventory record with every section, as Jamf Pro returns it; None when it is gone (404).
     Nothing from the FileVault, LAPS or Recovery Lock endpoints: those are separate requests this never makes."""
-    path = DETAIL.format(id=valid_object_id(computer_id))
+    cid = valid_object_id(computer_id)
+    path = jamf.routes.detail.format(id=cid)
     body = jamf.get_or_none(path)
     if body is None:
         return None

@@ -59,12 +59,16 @@ def parse_time(text: object) -> float | None:
 
 
 def jamf_summary(rec: dict[str, Any]) -> dict[str, Any]:
+    # v1/v3 say lastContactTime; v4 (Jamf Pro 11.30) lastContact ("Last Contact": any contact, binary, MDM or DDM)
+    # and lastCheckIn. Sources disagree which of the two is the old field, and one says lastContact may be null:
+    # lastContact first, then lastCheckIn (docs/jamf-versions.md)
+    last_contact = next((v for k in ("lastContact", "lastCheckIn", "lastContactTime") if (v := get_path(rec, "general", k))), None)
     return {
         "id": str(rec.get("id")),
         "name": get_path(rec, "general", "name"),
         "serial": get_path(rec, "hardware", "serialNumber"),
         "udid": rec.get("udid"),
-        "last_contact": get_path(rec, "general", "lastContactTime"),
+        "last_contact": last_contact,
         "report_date": get_path(rec, "general", "reportDate"),
         "managed": get_path(rec, "general", "remoteManagement", "managed"),
         # the Entra deviceId(s) Jamf Pro reports for the Mac (its current registration)
@@ -104,6 +108,8 @@ ENTRA_FIELDS = (
     "approximateLastSignInDateTime",
     "isCompliant",
     "isManaged",
+    "mdmAppId",  # Intune's 0000000a-0000-0000-c000-000000000000, or null: no MDM
+    "managementType",  # beta docs; may be absent on v1.0 (then None)
 )
 INTUNE_FIELDS = (
     "id",

@@ -7,10 +7,17 @@ from __future__ import annotations
 import json
 
 # -- Jamf Pro ------------------------------------------------------------------------------------------------
-INVENTORY = "/api/v1/computers-inventory"  # the inventory API version lives here only
-REMOVE_MDM = "/api/v1/computer-inventory/{id}/remove-mdm-profile"
+#: the server's version (docs/jamf-versions.md): the inventory routes below are chosen from it (cleanup.clients.jamf_version)
+JAMF_PRO_VERSION = "/api/v1/jamf-pro-version"
+INVENTORY = "/api/v1/computers-inventory"  # the oldest inventory routes: servers before 11.23, or of unknown version
+INVENTORY_V3 = "/api/v3/computers-inventory"  # Jamf Pro 11.23.0 to 11.29
+INVENTORY_V4 = "/api/v4/computers-inventory"  # Jamf Pro 11.30.0 and later
+REMOVE_MDM = "/api/v1/computer-inventory/{id}/remove-mdm-profile"  # singular; v3 has none
+REMOVE_MDM_V4 = INVENTORY_V4 + "/{id}/remove-mdm-profile"
 COMPUTER_GROUPS = "/api/v1/computer-groups"
+SMART_GROUP_MEMBERSHIP = "/api/v3/computer-groups/smart-group-membership/{id}"  # Jamf Pro 11.28.0 and later
 CLASSIC_GROUP = "/JSSResource/computergroups/name/{name}"
+CLASSIC_GROUP_ID = "/JSSResource/computergroups/id/{id}"
 SECTIONS = ("GENERAL", "HARDWARE", "USER_AND_LOCATION", "GROUP_MEMBERSHIPS", "LOCAL_USER_ACCOUNTS")
 # what Jamf Pro escrowed for a record: the inventory says which (never the values), these routes give the values
 FILEVAULT = INVENTORY + "/{id}/filevault"

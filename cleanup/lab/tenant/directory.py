@@ -28,6 +28,8 @@ WINDOWS_POLICY_TYPE = "#microsoft.graph.windows10CompliancePolicy"
 #: hybrid-joined (ServerAd) ones and devices without a recognised trust type (created via Graph) go at once
 SOFT_DELETED_TRUST_TYPES = frozenset({"Workplace", "AzureAd"})
 SOFT_DELETE_SECONDS = 30 * 86400
+DC_PARTNER_NAME = "Jamf Device Compliance"  # [I] the portal's label of the partner (reference §1)
+DC_USER_GROUP = "Jamf Device Compliance Users"
 #: who may restore a soft-deleted device: Microsoft names these roles only (no custom role, no app permission)
 DEVICE_RESTORE_ROLES = frozenset({"Cloud Device Administrator", "Intune Administrator", "Global Administrator"})
 
@@ -47,7 +49,8 @@ class Directory:
         self.skus: dict[str, dict] = {}  # skuId -> {part, plans, prepaid, status}
         self.users: dict[str, dict] = {}  # lower-case UPN -> {id, upn, skus}
         self._user_ids: dict[str, str] = {}  # object id -> lower-case UPN
-        self.partners: list[dict] = []
+        self.partners: list[dict] = []  # the legacy integration's deviceManagementPartners
+        self.compliance_partners: list[dict] = []  # complianceManagementPartners (Jamf Device Compliance)
         self.policies: list[dict] = []
         self.groups: dict[str, dict] = {}
         #: False: the tenant keeps no soft-deleted devices (soft delete not available): every device delete is final
@@ -191,6 +194,36 @@ class Directory:
     def jamf_partner(self) -> dict | None:
         return next((p for p in self.partners if "jamf" in p["displayName"].lower()), None)
 
+    def add_compliance_partner(
+        self,
+        display_name: str = DC_PARTNER_NAME,
+        state: str = "enabled",
+        *,
+        mac_os: bool = True,
+        heartbeat_age: float | None = 600.0,
+        groups: Sequence[dict] = (),
+    ) -> dict:
+        """An Intune compliance partner; macOS assigned to ``groups`` (user groups, as Jamf's set-up asks)."""
+        partner = {
+            "id": _guid("compliance-partner:" + display_name),
+            "displayName": display_name,
+            "partnerState": state,
+            "macOsOnboarded": mac_os,
+            "heartbeat_age": heartbeat_age,
+            "mac_groups": [g["id"] for g in groups],
+        }
+        self.compliance_partners.append(partner)
+        return partner
+
+    def terminate_legacy_partner(self, days_ago: float = 120.0) -> None:
+        """The legacy connection was terminated (Intune removes its Macs 90 days later): no heartbeat since."""
+        partner = self.jamf_partner()
+        if partner:
+            partner.update(partnerState="terminated", heartbeat_age=days_ago * 86400.0)
+
+    def remove_legacy_partner(self) -> None:
+        self.partners = [p for p in self.partners if "jamf" not in p["displayName"].lower()]
+
 
 def group_target(group: dict) -> dict:
     return {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group["id"]}
@@ -266,6 +299,16 @@ def break_partner(d: Directory) -> None:
     for days."""
     partner = _seeded(d.jamf_partner())
     partner.update(partnerState="unavailable", heartbeat_age=9 * 86400.0)
+
+
+def seed_device_compliance(d: Directory, legacy: str = "absent") -> dict:
+    """The 2026 set-up: the Jamf Device Compliance partner enabled for macOS (assigned to a user group) and
+    heart-beating; the legacy partner ``absent`` or ``terminated``."""
+    if legacy == "terminated":
+        d.terminate_legacy_partner()
+    else:
+        d.remove_legacy_partner()
+    return d.add_compliance_partner(groups=[d.add_group(DC_USER_GROUP)])
 
 
 def break_policy_groups(d: Directory) -> None:

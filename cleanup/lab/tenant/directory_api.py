@@ -7,6 +7,8 @@ application permissions each endpoint accepts:
 - ``users/{id | userPrincipalName}/licenseDetails`` — User.Read.All (or LicenseAssignment.Read.All)
 - ``groups/{id}`` — Group.Read.All
 - ``deviceManagement/deviceManagementPartners`` — DeviceManagementServiceConfig.Read.All
+- ``deviceManagement/complianceManagementPartners`` — DeviceManagementServiceConfig.Read.All or higher (the
+  reference's list: …ServiceConfig.ReadWrite.All, DeviceManagementConfiguration.Read.All, ….ReadWrite.All)
 - ``deviceManagement/deviceCompliancePolicies`` (``$expand=assignments``) — DeviceManagementConfiguration.Read.All
 """
 
@@ -24,12 +26,14 @@ from cleanup.lab.tenant.records import iso
 from cleanup.lab.tenant.wire import Request, Response, graph_error
 
 _DIRECTORY = {"Directory.Read.All", "Directory.ReadWrite.All"}
+_NEVER = "0001-01-01T00:00:00Z"  # Graph's "no date" in Intune's objects
 APPLICATION_READ = {"Application.Read.All", "Application.ReadWrite.All"} | _DIRECTORY
 SKU_READ = {"LicenseAssignment.Read.All", "Organization.Read.All", "Organization.ReadWrite.All"} | _DIRECTORY
 LICENSE_READ = {"LicenseAssignment.Read.All", "User.Read.All", "User.ReadWrite.All"} | _DIRECTORY
 GROUP_READ = {"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All"} | _DIRECTORY
 SERVICE_CONFIG_READ = {"DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All"}
 CONFIGURATION_READ = {"DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All"}
+COMPLIANCE_PARTNER_READ = SERVICE_CONFIG_READ | CONFIGURATION_READ
 
 _SP_FILTERABLE = {"id", "appId", "displayName", "servicePrincipalType", "accountEnabled"}
 _MS_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"  # Microsoft's own apps are owned by this tenant
@@ -292,7 +296,7 @@ def list_partners(svc, req: Request):
     values = [
         {
             "id": p["id"],
-            "lastHeartbeatDateTime": iso(now - p["heartbeat_age"]) if p["heartbeat_age"] is not None else "0001-01-01T00:00:00Z",
+            "lastHeartbeatDateTime": iso(now - p["heartbeat_age"]) if p["heartbeat_age"] is not None else _NEVER,
             "partnerState": p["partnerState"],
             "partnerAppType": p["partnerAppType"],
             "singleTenantAppId": p["singleTenantAppId"],
@@ -305,6 +309,42 @@ def list_partners(svc, req: Request):
         for p in partners
     ]
     return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/deviceManagementPartners"), "value": values})
+
+
+def _assignments(group_ids: list[str]) -> list[dict]:
+    return [
+        {
+            "@odata.type": "microsoft.graph.complianceManagementPartnerAssignment",
+            "target": {"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": gid},
+        }
+        for gid in group_ids
+    ]
+
+
+def list_compliance_partners(svc, req: Request):
+    denied = _denied(req, COMPLIANCE_PARTNER_READ)
+    if denied:
+        return denied
+    now = time.time()
+    with svc.tenant.lock:
+        partners = [dict(p) for p in svc.tenant.directory.compliance_partners]
+    values = [
+        {
+            "@odata.type": "#microsoft.graph.complianceManagementPartner",
+            "id": p["id"],
+            "lastHeartbeatDateTime": iso(now - p["heartbeat_age"]) if p["heartbeat_age"] is not None else _NEVER,
+            "partnerState": p["partnerState"],
+            "displayName": p["displayName"],
+            "macOsOnboarded": p["macOsOnboarded"],
+            "androidOnboarded": False,
+            "iosOnboarded": False,
+            "macOsEnrollmentAssignments": _assignments(p["mac_groups"]) if p["macOsOnboarded"] else [],
+            "androidEnrollmentAssignments": [],
+            "iosEnrollmentAssignments": [],
+        }
+        for p in partners
+    ]
+    return _ok(req, 200, {"@odata.context": _context(svc, "deviceManagement/complianceManagementPartners"), "value": values})
 
 
 _POLICY_SETTINGS = {
@@ -369,4 +409,5 @@ def register(routes) -> None:
     routes.add("GET", "/v1.0/users/{user}/licenseDetails", "graph")(list_license_details)
     routes.add("GET", "/v1.0/groups/{group_id}", "graph")(get_group)
     routes.add("GET", "/v1.0/deviceManagement/deviceManagementPartners", "graph")(list_partners)
+    routes.add("GET", "/v1.0/deviceManagement/complianceManagementPartners", "graph")(list_compliance_partners)
     routes.add("GET", "/v1.0/deviceManagement/deviceCompliancePolicies", "graph")(list_compliance_policies)

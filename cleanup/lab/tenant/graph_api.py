@@ -33,6 +33,7 @@ _DEVICE_FILTERABLE = {
     "deviceOwnership",
     "isCompliant",
     "isManaged",
+    "mdmAppId",  # eq, ne, not, startsWith (reference §1)
 }
 _MANAGED_FILTERABLE = {
     "id",
@@ -221,6 +222,7 @@ def _collection(svc, req: Request, kind: _Kind) -> Response:
 
 
 def list_devices(svc, req: Request):
+    svc.tenant.settle_compliance()  # a Device Compliance registration turns compliant when Jamf has reported it
     return _denied(req, DEVICE_READ) or _collection(svc, req, _devices_kind(svc.tenant))
 
 
@@ -242,6 +244,7 @@ def get_device(svc, req: Request, object_id: str | None = None, device_id: str |
     denied = _denied(req, DEVICE_READ)
     if denied:
         return denied
+    svc.tenant.settle_compliance()
     rec = _entra_record(svc, object_id, device_id)
     if rec is None:
         return _not_found(req, object_id or device_id or "")

@@ -1,4 +1,9 @@
-"""``GET /api/v1/computers-inventory``: sections, RSQL filter, sort and paging over the Jamf records."""
+"""``GET /api/v{1,3,4}/computers-inventory``: sections, RSQL filter, sort and paging over the Jamf records.
+
+v1 and v3 name the last contact ``general.lastContactTime``; v4 (Jamf Pro 11.30) has ``general.lastContact`` and
+``general.lastCheckIn`` instead, and refuses the old name in a sort or filter with 400 INVALID_FIELD (S34). Both
+v4 fields carry the record's one last-contact time here: sources disagree on what separates them (S37) [I].
+"""
 
 from __future__ import annotations
 
@@ -69,7 +74,17 @@ FIELDS = {
     "userAndLocation.email": lambda c: c.email,
     "operatingSystem.version": lambda c: c.os_version,
 }
+#: the v4 field names (the v1 one is refused there)
+V4_RENAMED = {"general.lastContactTime": ("general.lastContact", "general.lastCheckIn")}
+FIELDS_V4 = {k: v for k, v in FIELDS.items() if k not in V4_RENAMED} | {
+    "general.lastContact": lambda c: iso(c.last_contact, True),
+    "general.lastCheckIn": lambda c: iso(c.last_contact, True),
+}
 MAX_PAGE_SIZE = 2000
+
+
+def fields_of(api: int) -> dict:
+    return FIELDS_V4 if api >= 4 else FIELDS
 
 
 class QueryError(ValueError):
@@ -86,9 +101,11 @@ class InventoryQuery:
     page_size: int = 100
     sort: tuple = (("id", False),)  # (field, descending)
     filter: tuple | None = None
+    api: int = 1  # the inventory API version asked: 1, 3 or 4
 
     @classmethod
-    def from_request(cls, req) -> InventoryQuery:
+    def from_request(cls, req, api: int = 1) -> InventoryQuery:
+        fields = fields_of(api)
         sections = set()
         for value in req.args("section"):
             for name in value.split(","):
@@ -106,7 +123,9 @@ class InventoryQuery:
         for value in req.args("sort"):
             for part in value.split(","):
                 name, _, direction = part.strip().partition(":")
-                if name not in FIELDS or direction.lower() not in ("", "asc", "desc"):
+                if api >= 4 and name in V4_RENAMED:
+                    raise QueryError(f"Invalid field: {name}", "INVALID_FIELD", "sort")
+                if name not in fields or direction.lower() not in ("", "asc", "desc"):
                     raise QueryError(f"Invalid sort criteria: {part}", "INVALID_SORT_CRITERIA", "sort")
                 sort.append((name, direction.lower() == "desc"))
         node = None
@@ -116,10 +135,13 @@ class InventoryQuery:
                 node = rsql.parse(text)
             except rsql.RsqlError as exc:
                 raise QueryError(f"Invalid RSQL filter: {exc}", "INVALID_RSQL_FILTER", "filter") from None
-            unknown = sorted(rsql.fields_of(node) - set(FIELDS))
+            renamed = sorted(rsql.fields_of(node) & set(V4_RENAMED)) if api >= 4 else []
+            if renamed:
+                raise QueryError(f"Invalid field: {renamed[0]}", "INVALID_FIELD", "filter")
+            unknown = sorted(rsql.fields_of(node) - set(fields))
             if unknown:
                 raise QueryError(f"Invalid RSQL filter field: {unknown[0]}", "INVALID_RSQL_FILTER_FIELD", "filter")
-        return cls(frozenset(sections or {"GENERAL"}), page, size, tuple(sort) or (("id", False),), node)
+        return cls(frozenset(sections or {"GENERAL"}), page, size, tuple(sort) or (("id", False),), node, api)
 
 
 def _int(text: str, name: str) -> int:
@@ -148,24 +170,25 @@ def candidates(tenant, node) -> list[JamfComputer]:
     return list(tenant.jamf.values()) + ghosts
 
 
-def _getter(rec: JamfComputer) -> Callable[[str], object]:
+def _getter(rec: JamfComputer, fields: dict) -> Callable[[str], object]:
     """The record's RSQL field values, by field name."""
-    return lambda f: FIELDS[f](rec)
+    return lambda f: fields[f](rec)
 
 
-def _sort_by(name: str) -> Callable[[JamfComputer], tuple]:
-    return lambda r: _sort_key(FIELDS[name](r))
+def _sort_by(name: str, fields: dict) -> Callable[[JamfComputer], tuple]:
+    return lambda r: _sort_key(fields[name](r))
 
 
 def run_query(tenant, query: InventoryQuery) -> tuple[int, list[dict]]:
+    fields = fields_of(query.api)
     recs = candidates(tenant, query.filter)
     if query.filter is not None:
-        recs = [r for r in recs if rsql.evaluate(query.filter, _getter(r))]
+        recs = [r for r in recs if rsql.evaluate(query.filter, _getter(r, fields))]
     for name, desc in reversed(query.sort):
-        recs.sort(key=_sort_by(name), reverse=desc)
+        recs.sort(key=_sort_by(name, fields), reverse=desc)
     start = query.page * query.page_size
     page = recs[start : start + query.page_size]
-    return len(recs), [render(tenant, r, query.sections) for r in page]
+    return len(recs), [api_view(render(tenant, r, query.sections), query.api) for r in page]
 
 
 def local_user(
@@ -203,6 +226,16 @@ def _local_users(c: JamfComputer) -> list[dict]:
     if c.local_users is not None:
         return [dict(u) for u in c.local_users]
     return [local_user(c.username)] if c.username else []
+
+
+def api_view(record: dict, api: int) -> dict:
+    """A record rendered by :func:`render` (the v1 and v3 shape) as inventory API ``api`` sends it: v4 puts its two
+    names where v1 has ``lastContactTime``."""
+    general = record.get("general")
+    if api < 4 or not isinstance(general, dict) or "lastContactTime" not in general:
+        return record
+    renamed = {n: v for k, v in general.items() for n in (("lastContact", "lastCheckIn") if k == "lastContactTime" else (k,))}
+    return {**record, "general": renamed}
 
 
 def render(tenant, c: JamfComputer, sections) -> dict:

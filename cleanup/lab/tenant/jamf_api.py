@@ -2,15 +2,19 @@
 
 Classic API bodies for errors and for ``DELETE /JSSResource/computers/id/{id}`` are *unconfirmed*: the
 emulator answers a small HTML page for Classic 404s and ``<computer><id>N</id></computer>`` for the delete.
+
+The inventory routes exist as v1, v3 and v4 (one handler each, told its API version); which of them a server
+serves depends on its version (:mod:`cleanup.lab.tenant.jamf_versions`, applied by the service).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 from urllib.parse import unquote
 
-from cleanup.lab.tenant import escrowed, inventory
+from cleanup.lab.tenant import escrowed, inventory, jamf_versions
 from cleanup.lab.tenant.records import iso
 from cleanup.lab.tenant.wire import Request, Response, empty, jamf_error, json_response
 
@@ -131,15 +135,20 @@ def api_role(svc, req: Request, role_id: str):
     return json_response(200, body, pretty=True)
 
 
+def jamf_pro_version(svc, req: Request):
+    """``{"version": "11.30.0-t…"}``; any valid token, no privilege."""
+    return json_response(200, {"version": jamf_versions.reported(svc.jamf_version)}, pretty=True)
+
+
 # -- inventory ----------------------------------------------------------------------------------------
 
 
-def list_inventory(svc, req: Request):
+def list_inventory(svc, req: Request, api: int = 1):
     denied = _denied(req, "Read Computers")
     if denied:
         return denied
     try:
-        query = inventory.InventoryQuery.from_request(req)
+        query = inventory.InventoryQuery.from_request(req, api)
     except inventory.QueryError as exc:
         return jamf_error(400, exc.code, str(exc), field_name=exc.field)
     with svc.tenant.lock:
@@ -147,13 +156,13 @@ def list_inventory(svc, req: Request):
     return json_response(200, {"totalCount": total, "results": page}, pretty=True)
 
 
-def one_computer(svc, req: Request, cid: str):
+def one_computer(svc, req: Request, cid: str, api: int = 1):
     denied = _denied(req, "Read Computers")
     if denied:
         return denied
     with svc.tenant.lock:
         rec = svc.tenant.jamf.get(cid)
-        body = inventory.render(svc.tenant, rec, inventory.ALL_SECTIONS) if rec else None
+        body = inventory.api_view(inventory.render(svc.tenant, rec, inventory.ALL_SECTIONS), api) if rec else None
     if body is None:
         return jamf_error(404, "INVALID_ID", f"Computer with id {cid} does not exist")
     return json_response(200, body, pretty=True)
@@ -192,6 +201,15 @@ def remove_mdm_profile(svc, req: Request, cid: str):
             return jamf_error(404, "INVALID_ID", f"Computer with id {cid} does not exist")
         entry = svc.tenant.record_mdm_command(cid, "REMOVE_MDM_PROFILE")
     return json_response(201, {"deviceId": cid, "commandUuid": entry["commandUuid"]}, pretty=True)
+
+
+def remove_mdm_profile_v4(svc, req: Request, cid: str):
+    """The v4 route: same privilege (S38). Its answer is not captured: v1's body by default [I], or, with
+    ``svc.v4_remove_mdm_answer = "empty"``, 204 without a body (the other outcome the client must handle)."""
+    answer = remove_mdm_profile(svc, req, cid)
+    if answer.status == 201 and svc.v4_remove_mdm_answer == "empty":
+        return empty(204)
+    return answer
 
 
 # -- escrowed secrets (lab.tenant.escrowed) ------------------------------------------------------------
@@ -363,13 +381,17 @@ def register(routes) -> None:
     routes.add("POST", "/api/v1/auth/invalidate-token", "jamf")(invalidate)
     routes.add("GET", "/api/v1/auth", "jamf")(auth_details)
     routes.add("GET", "/api/v1/api-roles/{role_id}", "jamf")(api_role)
-    routes.add("GET", "/api/v1/computers-inventory", "jamf")(list_inventory)
-    routes.add("GET", "/api/v1/computers-inventory/{cid}", "jamf")(one_computer)
-    routes.add("GET", "/api/v1/computers-inventory-detail/{cid}", "jamf")(one_computer)
-    routes.add("DELETE", "/api/v1/computers-inventory/{cid}", "jamf")(delete_computer)
+    routes.add("GET", "/api/v1/jamf-pro-version", "jamf")(jamf_pro_version)
+    for api in (1, 3, 4):  # which of them a version serves: jamf_versions.TABLE
+        base = f"/api/v{api}/computers-inventory"
+        routes.add("GET", base, "jamf")(partial(list_inventory, api=api))
+        routes.add("GET", base + "/{cid}", "jamf")(partial(one_computer, api=api))
+        routes.add("GET", base + "-detail/{cid}", "jamf")(partial(one_computer, api=api))
+        routes.add("DELETE", base + "/{cid}", "jamf")(delete_computer)
+        routes.add("GET", base + "/{cid}/filevault", "jamf")(filevault)
+        routes.add("GET", base + "/{cid}/view-recovery-lock-password", "jamf")(recovery_lock)
     routes.add("POST", "/api/v1/computer-inventory/{cid}/remove-mdm-profile", "jamf")(remove_mdm_profile)
-    routes.add("GET", "/api/v1/computers-inventory/{cid}/filevault", "jamf")(filevault)
-    routes.add("GET", "/api/v1/computers-inventory/{cid}/view-recovery-lock-password", "jamf")(recovery_lock)
+    routes.add("POST", "/api/v4/computers-inventory/{cid}/remove-mdm-profile", "jamf")(remove_mdm_profile_v4)
     routes.add("GET", "/api/v2/local-admin-password/{mid}/accounts", "jamf")(laps_accounts)
     routes.add("GET", "/api/v2/local-admin-password/{mid}/account/{username}/password", "jamf")(laps_password)
     routes.add("GET", "/api/v1/computer-groups", "jamf")(computer_groups)

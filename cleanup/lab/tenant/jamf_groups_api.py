@@ -1,4 +1,6 @@
-"""Jamf Pro Classic API computer groups by id: read one, and change a static group's members.
+"""Jamf Pro Classic API computer groups by id: read one, and change a static group's members; and the Jamf Pro
+API's smart-group membership (``GET /api/v3/computer-groups/smart-group-membership/{id}`` → ``{"members": [1, 2]}``,
+integers, S44-S47; a static group's or an unknown id answers 404 [I]).
 
 ``PUT /JSSResource/computergroups/id/{id}`` takes XML only. ``computer_additions`` adds the computers it names and
 ``computer_deletions`` removes them; every other member stays. A smart group's members cannot be set (409), nor
@@ -11,7 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from cleanup.lab.tenant.jamf_api import _classic_404, _denied, group_answer
-from cleanup.lab.tenant.wire import Request, Response
+from cleanup.lab.tenant.wire import Request, Response, jamf_error, json_response
 
 
 def _classic_error(status: int, reason: str, message: str) -> Response:
@@ -63,6 +65,19 @@ def update_group(svc, req: Request, gid: str):
     return Response(201, body.encode(), {"Content-Type": "text/xml;charset=UTF-8"})
 
 
+def smart_group_membership(svc, req: Request, gid: str):
+    denied = _denied(req, "Read Smart Computer Groups")
+    if denied:
+        return denied
+    with svc.tenant.lock:
+        group = _group(svc, gid)
+        if group is None or not group["smartGroup"]:
+            return jamf_error(404, "INVALID_ID", f"Smart Computer Group with id {gid} does not exist")
+        members = sorted(int(c.id) for c in svc.tenant.jamf.values() if gid in c.groups and c.id.isdigit())
+    return json_response(200, {"members": members}, pretty=True)
+
+
 def register(routes) -> None:
     routes.add("GET", "/JSSResource/computergroups/id/{gid}", "jamf")(get_group)
     routes.add("PUT", "/JSSResource/computergroups/id/{gid}", "jamf")(update_group)
+    routes.add("GET", "/api/v3/computer-groups/smart-group-membership/{gid}", "jamf")(smart_group_membership)

@@ -18,7 +18,7 @@ from typing import Any
 from cleanup.lab.tenant.directory import Directory
 from cleanup.lab.tenant.escrowed import JamfEscrow
 from cleanup.lab.tenant.keys import app_certificate
-from cleanup.lab.tenant.records import EntraDevice, IntuneDevice, JamfComputer
+from cleanup.lab.tenant.records import INTUNE_MDM_APP_ID, EntraDevice, IntuneDevice, JamfComputer
 
 DEFAULT_TENANT_ID = "5b7f3c1e-2a4d-4e8f-9c61-0d2a7e4b9f30"
 JAMF_FULL_PRIVILEGES = [
@@ -47,6 +47,15 @@ GRAPH_DIAGNOSE_ROLES = [
 ]
 GRAPH_FULL_ROLES = ["Device.ReadWrite.All", "DeviceManagementManagedDevices.ReadWrite.All", *GRAPH_DIAGNOSE_ROLES]
 GRAPH_READONLY_ROLES = ["Device.Read.All", "DeviceManagementManagedDevices.Read.All", *GRAPH_DIAGNOSE_ROLES]
+#: how the Mac is registered: the legacy Intune integration, Jamf Device Compliance, or Platform SSO (+ Device Compliance)
+REGISTRATION_MODELS = ("legacy", "device-compliance", "platform-sso")
+DC_INFO_SHAPES = ("array", "object")
+#: which operatingSystem a Device Compliance (Company Portal Workplace Join) registration gets is an open question
+#: of the reference: the tenant's `dc_device` knob chooses it and the mdmAppId
+DC_OPERATING_SYSTEMS = ("MacMDM", "macOS")
+#: OS version formats the reference reports: MacMDM records "15.7 (24G222)", macOS (PSSO) records "15.7.0"
+OS_VERSION_FORMAT = {"MacMDM": "15.7 (24G222)", "macOS": "15.7.0"}
+COMPLIANCE_VENDOR = "Microsoft Intune"  # [I]: Jamf's example says "Vendor A"; its device information is "only for Intune"
 
 
 @dataclass
@@ -80,12 +89,18 @@ class Faults:
     lose_delete_batch_answers: int = 0  # act on this many $batch POSTs with DELETEs, then lose their answer
     seed: int | None = None
     token_faults: bool = False  # also inject 429/5xx/drops on the token endpoints
+    #: seconds from a Device Compliance registration until Jamf Pro reports it COMPLIANT (UNKNOWN until then)
+    compliance_delay: float = 0.0
+    #: complianceVendorDeviceInformation as Jamf's example sends it ("array" of objects) or as its schema says ("object")
+    dc_info_shape: str = "array"
 
     def update(self, changes: dict) -> None:
         names = {f.name for f in fields(self)}
         unknown = sorted(set(changes) - names)
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}")
+        if "dc_info_shape" in changes and changes["dc_info_shape"] not in DC_INFO_SHAPES:
+            raise ValueError(f"dc_info_shape must be one of {', '.join(DC_INFO_SHAPES)}")
         for key, value in changes.items():
             setattr(self, key, value)
 
@@ -95,6 +110,22 @@ class Faults:
 
 def new_guid() -> str:
     return str(uuid.uuid4())
+
+
+@dataclass
+class ComplianceInfo:
+    """Jamf Pro's device-compliance information of one computer (Device Compliance): the Entra deviceIds it reports
+    compliance for and the state. ``state`` None: UNKNOWN until ``compliant_at``, then COMPLIANT."""
+
+    computer_id: str
+    device_ids: list[str]
+    applicable: bool = True
+    state: str | None = None
+    compliant_at: float = 0.0
+    vendor: str = COMPLIANCE_VENDOR
+
+    def state_at(self, now: float) -> str:
+        return self.state or ("COMPLIANT" if now >= self.compliant_at else "UNKNOWN")
 
 
 class Tenant:
@@ -126,6 +157,11 @@ class Tenant:
         self.deleted: list[dict] = []
         self.escrow = JamfEscrow()  # FileVault keys, Recovery Lock and LAPS passwords of the Jamf records
         self.directory = Directory(tenant_id)  # the integration set-up (apps, licences, partner, policies)
+        self.registration_model = "legacy"  # what /_lab/register creates (scenarios and POST /_lab/model set it)
+        #: the Entra device a Device Compliance registration creates (the reference leaves it open)
+        self.dc_device: dict[str, Any] = {"operating_system": "MacMDM", "mdm_app_id": INTUNE_MDM_APP_ID, "management_type": None}
+        self.compliance: dict[str, ComplianceInfo] = {}  # Jamf computer id -> its device-compliance information
+        self._pending_compliance: list[ComplianceInfo] = []  # not yet COMPLIANT: their Entra devices follow when due
         self._seed_credentials()
 
     # -- credentials ---------------------------------------------------------------------------------
@@ -241,6 +277,68 @@ class Tenant:
                 self._intune_by_aad.setdefault(aad_device_id.lower(), []).append(rec.id)
             return rec
 
+    def add_dc_device(self, display_name: str, device_id: str | None = None, *, platform_sso: bool = False, **overrides) -> EntraDevice:
+        """An Entra device as the 2026 models create it: a Device Compliance (Company Portal) Workplace registration
+        shaped by ``dc_device``, or a Platform SSO join (AzureAd, macOS, mdmAppId as ``dc_device`` says)."""
+        knobs = self.dc_device
+        os_name = "macOS" if platform_sso else knobs["operating_system"]
+        values: dict[str, Any] = dict(
+            operating_system=os_name,
+            os_version=OS_VERSION_FORMAT[os_name],
+            trust_type="AzureAd" if platform_sso else "Workplace",
+            mdm_app_id=knobs["mdm_app_id"],
+            management_type=knobs["management_type"],
+        )
+        values.update(overrides)
+        return self.add_entra_device(display_name, device_id, **values)
+
+    def set_registration_model(self, model: str, dc_device: dict | None = None) -> None:
+        if model not in REGISTRATION_MODELS:
+            raise ValueError(f"unknown registration model {model!r} (known: {', '.join(REGISTRATION_MODELS)})")
+        knobs = dict(self.dc_device, **(dc_device or {}))
+        if set(knobs) != set(self.dc_device):
+            raise ValueError(f"dc_device takes {', '.join(sorted(self.dc_device))}")
+        if knobs["operating_system"] not in DC_OPERATING_SYSTEMS:
+            raise ValueError(f"dc_device.operating_system must be one of {', '.join(DC_OPERATING_SYSTEMS)}")
+        if knobs["mdm_app_id"] not in (None, INTUNE_MDM_APP_ID):
+            raise ValueError(f"dc_device.mdm_app_id must be null or Intune's {INTUNE_MDM_APP_ID}")
+        if knobs["management_type"] is not None and not isinstance(knobs["management_type"], str):
+            raise ValueError("dc_device.management_type must be a string or null")
+        with self.lock:
+            self.registration_model, self.dc_device = model, knobs
+
+    def set_compliance(
+        self, computer_id: str, device_ids: list[str], *, state: str | None = None, delay: float = 0.0, applicable: bool = True
+    ) -> ComplianceInfo:
+        """Jamf Pro reports compliance of ``computer_id`` for ``device_ids``: ``state`` fixed, or UNKNOWN for
+        ``delay`` seconds, then COMPLIANT (the Entra devices turn compliant then too: Jamf → Intune → Entra)."""
+        with self.lock:
+            info = ComplianceInfo(computer_id, [d.lower() for d in device_ids], applicable, state, time.time() + delay)
+            self.compliance[computer_id] = info
+            if state is None and delay > 0:
+                self._pending_compliance.append(info)
+                for did in info.device_ids:
+                    dev = self.entra_by_device_id(did)
+                    if dev:
+                        dev.is_compliant = False
+            return info
+
+    def settle_compliance(self, now: float | None = None) -> None:
+        """The registrations whose delay has passed: their Entra devices are compliant now."""
+        if not self._pending_compliance:
+            return
+        now = time.time() if now is None else now
+        with self.lock:
+            due = [i for i in self._pending_compliance if now >= i.compliant_at]
+            self._pending_compliance = [i for i in self._pending_compliance if now < i.compliant_at]
+            for info in due:
+                if self.compliance.get(info.computer_id) is not info:
+                    continue  # replaced or its record deleted
+                for did in info.device_ids:
+                    dev = self.entra_by_device_id(did)
+                    if dev:
+                        dev.is_compliant = True
+
     def add_mac(
         self,
         serial: str,
@@ -325,6 +423,7 @@ class Tenant:
             ids = self._jamf_by_serial.get(rec.serial.upper(), [])
             if cid in ids:
                 ids.remove(cid)
+            self.compliance.pop(cid, None)
             self._forget("jamf", rec, delay, via)
             return True
 

@@ -97,6 +97,10 @@ class JamfComputer:
         }
 
 
+#: Entra's mdmAppId of Microsoft Intune
+INTUNE_MDM_APP_ID = "0000000a-0000-0000-c000-000000000000"
+
+
 @dataclass(slots=True)
 class EntraDevice:
     id: str  # directory object id (what DELETE takes)
@@ -113,6 +117,8 @@ class EntraDevice:
     physical_ids: list = field(default_factory=list)
     ownership: str | None = "Company"
     profile_type: str | None = "RegisteredDevice"
+    mdm_app_id: str | None = INTUNE_MDM_APP_ID  # the MDM that manages it (None: no MDM)
+    management_type: str | None = None  # in the beta docs; whether v1.0 has it is not verified (the lab renders it)
     seq: int = 0
 
     def view(self) -> dict:
@@ -127,6 +133,8 @@ class EntraDevice:
             "displayName": self.display_name,
             "isCompliant": self.is_compliant,
             "isManaged": self.is_managed,
+            "managementType": self.management_type,
+            "mdmAppId": self.mdm_app_id,
             "operatingSystem": self.operating_system,
             "operatingSystemVersion": self.os_version,
             "physicalIds": list(self.physical_ids),

@@ -1,5 +1,9 @@
 """Seeded tenant states. Each scenario (but "empty") also holds unrelated devices: two Windows PCs, an iPhone
-and three other Macs, one of them with a serial that differs from the Mac's only in the last character."""
+and three other Macs, one of them with a serial that differs from the Mac's only in the last character.
+
+The 2026 scenarios (``MODELS``) register the Macs as their model does: Jamf Device Compliance (a Workplace
+device, no Intune record, Jamf Pro's compliance information) or Platform SSO (an AzureAd ``macOS`` device as
+well). Their Entra records follow the tenant's ``dc_device`` knob (set it before ``seed``)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import time
 from cleanup.errors import UsageError
 from cleanup.lab.tenant import directory
 from cleanup.lab.tenant.inventory import local_user
-from cleanup.lab.tenant.model import MacIdentity, Tenant, new_guid
+from cleanup.lab.tenant.model import OS_VERSION_FORMAT, MacIdentity, Tenant, new_guid
 
 SCENARIOS = {
     "clean": "The Mac registered once everywhere: one Jamf record, one Entra device, one Intune record.",
@@ -27,6 +31,22 @@ SCENARIOS = {
     "device-group-policy": "As clean; the macOS compliance policy is also assigned to a device group.",
     "unresponsive": "As clean; no Jamf Pro check-in for 3 days, Jamf reports the user's Entra registration UNRESPONSIVE.",
     "compliance-mismatch": "As clean; Intune reports the Mac compliant, its Entra device is not compliant.",
+    # the 2026 integration (docs/registration-models.md)
+    "device-compliance": "Jamf Device Compliance: one Jamf record reporting the Mac's Entra deviceId, one Entra Workplace device, "
+    "no Intune record; the compliance partner enabled for macOS, the legacy partner absent.",
+    "device-compliance-duplicates": "As device-compliance, plus older Entra devices of the Mac (an old Workplace record, a record of the other "
+    "operatingSystem, MacMDM or macOS) and traps: a Windows PC with the Mac's name, devices with its name linked to other serials.",
+    "platform-sso": "Platform SSO: an AzureAd macOS device with the Mac's PSSO deviceId, the Workplace record left from before PSSO; "
+    "Jamf's compliance information points at the PSSO device; the compliance partner enabled.",
+    "legacy-leftovers": "As device-compliance, plus the legacy integration's leftovers: Intune records of the serial managed by jamf, "
+    "an old Workplace device; the legacy partner terminated.",
+}
+#: the registration model each 2026 scenario puts the tenant in (the others stay "legacy")
+MODELS = {
+    "device-compliance": "device-compliance",
+    "device-compliance-duplicates": "device-compliance",
+    "platform-sso": "platform-sso",
+    "legacy-leftovers": "device-compliance",
 }
 #: the integration set-up each scenario breaks (the rest stays healthy)
 _DIRECTORY_FAULTS = {
@@ -45,7 +65,7 @@ def _other_char(ch: str) -> str:
     return "7" if ch != "7" else "8"
 
 
-def _unrelated(t: Tenant, mac: MacIdentity, now: float) -> None:
+def _unrelated(t: Tenant, mac: MacIdentity, now: float, model: str = "legacy") -> None:
     t.add_entra_device("DESKTOP-7Q2K9LM", operating_system="Windows", os_version="10.0.22631.3593", trust_type="AzureAd", profile_type="RegisteredDevice")
     t.add_intune_device(
         "5CD3210QRS",
@@ -81,7 +101,10 @@ def _unrelated(t: Tenant, mac: MacIdentity, now: float) -> None:
     for serial, name, upn in others:
         if serial == mac.serial:
             serial = serial[:-2] + "QQ"
-        _mac_everywhere(t, serial, name, upn, new_guid(), now)
+        if model == "legacy":
+            _mac_everywhere(t, serial, name, upn, new_guid(), now)
+        else:
+            _dc_mac(t, serial, name, upn, new_guid(), now)
 
 
 def _local_users(upn: str, device_id: str) -> list[dict]:
@@ -89,8 +112,9 @@ def _local_users(upn: str, device_id: str) -> list[dict]:
     return [local_user(user, full_name=user.title(), user_guid=new_guid().upper(), computer_aad_id=device_id, user_aad_id=new_guid(), aad_state="ACTIVATED")]
 
 
-def _mac_everywhere(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float) -> None:
-    t.add_jamf_computer(
+def _jamf_record(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float):
+    """The Mac's Jamf Pro record, checked in minutes ago; its local user reports the Entra deviceId."""
+    return t.add_jamf_computer(
         serial,
         name,
         username=upn.split("@")[0],
@@ -100,8 +124,71 @@ def _mac_everywhere(t: Tenant, serial: str, name: str, upn: str, device_id: str,
         last_contact=now - 600,
         report_date=now - 900,
     )
+
+
+def _mac_everywhere(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float) -> None:
+    _jamf_record(t, serial, name, upn, device_id, now)
     t.add_entra_device(name, device_id, registered=now - 60 * DAY, last_sign_in=now - 3600)
     t.add_intune_device(serial, name, device_id, upn=upn, enrolled=now - 60 * DAY, last_sync=now - 1800)
+
+
+def _dc_mac(t: Tenant, serial: str, name: str, upn: str, device_id: str, now: float, *, platform_sso: bool = False, entra_name: str | None = None) -> None:
+    """A Mac registered through Jamf Device Compliance (or Platform SSO): the Jamf record's local user reports the
+    Entra deviceId, Jamf reports it compliant, and Intune has no record of it."""
+    record = _jamf_record(t, serial, name, upn, device_id, now)
+    t.add_dc_device(entra_name or name, device_id, platform_sso=platform_sso, registered=now - 20 * DAY, last_sign_in=now - 3600)
+    t.set_compliance(record.id, [device_id], state="COMPLIANT")
+
+
+def _other_os(t: Tenant) -> str:
+    return "macOS" if t.dc_device["operating_system"] == "MacMDM" else "MacMDM"
+
+
+def _seed_2026(tenant: Tenant, scenario: str, mac: MacIdentity, now: float) -> None:
+    _unrelated(tenant, mac, now, MODELS[scenario])
+    current = mac.device_ids[0]
+    _dc_mac(tenant, mac.serial, mac.name, mac.user_upn, current, now, platform_sso=scenario == "platform-sso")
+    tenant.jamf_by_serial(mac.serial)[-1].groups.append("4")  # a static group too, as in the legacy scenarios
+    if scenario == "platform-sso":  # the Workplace registration from before Platform SSO stays behind
+        tenant.add_dc_device(mac.name, _extra_id(mac, 1), registered=now - 90 * DAY, last_sign_in=now - 25 * DAY, is_compliant=False)
+    elif scenario == "device-compliance-duplicates":
+        tenant.add_dc_device(mac.name, _extra_id(mac, 1), registered=now - 200 * DAY, last_sign_in=now - 150 * DAY, is_compliant=False)
+        other = _other_os(tenant)
+        tenant.add_dc_device(
+            mac.name, _extra_id(mac, 2), operating_system=other, os_version=OS_VERSION_FORMAT[other], registered=now - 60 * DAY, last_sign_in=now - 40 * DAY
+        )
+        _traps(tenant, mac, now)
+    elif scenario == "legacy-leftovers":
+        old = _extra_id(mac, 1)
+        tenant.add_entra_device(mac.name, old, registered=now - 400 * DAY, last_sign_in=now - 130 * DAY, is_compliant=False)
+        for n, device_id in ((1, old), (2, _extra_id(mac, 2))):  # the second one's Entra device is long gone
+            tenant.add_intune_device(
+                mac.serial,
+                mac.name,
+                device_id,
+                upn=mac.user_upn,
+                enrolled=now - (400 + n * 60) * DAY,
+                last_sync=now - (125 + n * 30) * DAY,
+                compliance="noncompliant",
+            )
+
+
+def _traps(t: Tenant, mac: MacIdentity, now: float) -> None:
+    """Devices with the Mac's name that are not the Mac's: a Windows PC, and two whose deviceId another serial's
+    records claim (Jamf Pro's compliance information of one, an Intune record of the other)."""
+    t.add_entra_device(mac.name, operating_system="Windows", os_version="10.0.22631.3593", trust_type="AzureAd", registered=now - 10 * DAY)
+    loaner = "C02TRP1LNR01" if mac.serial != "C02TRP1LNR01" else "C02TRP1LNR02"
+    _dc_mac(t, loaner, "MBP-LOANER", mac.user_upn, new_guid(), now, entra_name=mac.name)  # its Entra device carries the Mac's name
+    other = t.add_entra_device(mac.name, registered=now - 300 * DAY, last_sign_in=now - 100 * DAY)
+    t.add_intune_device(
+        "C02TRP2MDM01" if mac.serial != "C02TRP2MDM01" else "C02TRP2MDM02",
+        mac.name,
+        other.device_id,
+        management_agent="mdm",
+        upn=mac.user_upn,
+        enrolled=now - 300 * DAY,
+        last_sync=now - 2 * DAY,
+    )
 
 
 def _extra_id(mac: MacIdentity, n: int) -> str:
@@ -118,11 +205,17 @@ def seed(tenant: Tenant, scenario: str, mac: MacIdentity) -> Tenant:
     now = time.time()
     with tenant.lock:
         tenant.mac, tenant.scenario = mac, scenario
-        _seed_records(tenant, scenario, mac, now)
+        if scenario in MODELS:
+            tenant.set_registration_model(MODELS[scenario])
+            _seed_2026(tenant, scenario, mac, now)
+        else:
+            _seed_records(tenant, scenario, mac, now)
         upns = [mac.user_upn] + [r.upn for r in tenant.intune.values() if r.upn]
         directory.seed_healthy(tenant.directory, upns)
         if scenario in _DIRECTORY_FAULTS:
             _DIRECTORY_FAULTS[scenario](tenant.directory, mac)
+        if scenario in MODELS:
+            directory.seed_device_compliance(tenant.directory, legacy="terminated" if scenario == "legacy-leftovers" else "absent")
     return tenant
 
 

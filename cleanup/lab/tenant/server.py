@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cleanup.lab.tenant import jamf_versions
 from cleanup.lab.tenant.clientfiles import write_client_files
 from cleanup.lab.tenant.model import Faults, MacIdentity, Tenant
 from cleanup.lab.tenant.scenarios import seed
@@ -122,13 +123,21 @@ class _TLSServer(ThreadingHTTPServer):
 class TenantServer:
     """One running tenant. Use ``start()``/``stop()`` or ``with TenantServer(...) as server:``."""
 
-    def __init__(self, workdir: Path, tenant: Tenant | None = None, faults: Faults | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        workdir: Path,
+        tenant: Tenant | None = None,
+        faults: Faults | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        jamf_version: jamf_versions.Version | None = None,
+    ):
         self.workdir = Path(workdir)
         self.tenant = tenant if tenant is not None else Tenant()
         self.faults = faults if faults is not None else Faults()
         self.host = host
         self.port = port
-        self.service = Service(self.tenant, self.faults)
+        self.service = Service(self.tenant, self.faults, jamf_version=jamf_version)
         self.url = ""
         self.ca_pem: Path | None = None
         self._server: _TLSServer | None = None
@@ -165,6 +174,16 @@ class TenantServer:
     def credentials(self) -> dict:
         return self.tenant.credentials
 
+    @property
+    def jamf_version(self) -> jamf_versions.Version:
+        """The Jamf Pro version emulated. Setting it is an upgrade (or downgrade) in place: clients that already
+        asked keep the routes they chose."""
+        return self.service.jamf_version
+
+    @jamf_version.setter
+    def jamf_version(self, version: jamf_versions.Version) -> None:
+        self.service.jamf_version = version
+
     def stats(self) -> dict:
         return self.service.stats()
 
@@ -175,8 +194,16 @@ class TenantServer:
         return write_client_files(self, Path(directory))
 
 
-def start_tenant(workdir, scenario: str = "clean", mac: MacIdentity | None = None, faults: Faults | None = None, port: int = 0) -> TenantServer:
-    """A tenant seeded with ``scenario`` for ``mac`` and already serving."""
+def start_tenant(
+    workdir,
+    scenario: str = "clean",
+    mac: MacIdentity | None = None,
+    faults: Faults | None = None,
+    port: int = 0,
+    jamf_version: jamf_versions.Version | None = None,
+) -> TenantServer:
+    """A tenant seeded with ``scenario`` for ``mac`` and already serving (as Jamf Pro ``jamf_version``, else the
+    default of :mod:`cleanup.lab.tenant.jamf_versions`)."""
     tenant = Tenant()
     seed(tenant, scenario, mac if mac is not None else MacIdentity())
-    return TenantServer(Path(workdir), tenant=tenant, faults=faults, port=port).start()
+    return TenantServer(Path(workdir), tenant=tenant, faults=faults, port=port, jamf_version=jamf_version).start()

@@ -2,6 +2,8 @@
 
 Faults are drawn per request on the Jamf and Graph APIs (and on token endpoints only with
 ``Faults.token_faults``); never on ``/_lab/*`` or OIDC discovery. Batch items draw 429/5xx per item, no drops.
+A Jamf Pro route the emulated version does not serve (:mod:`cleanup.lab.tenant.jamf_versions`) answers like an
+unknown endpoint; it is still counted under its route, and under ``not_served``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 import time
 from collections import Counter
 
-from cleanup.lab.tenant import directory_api, entra_api, graph_api, jamf_api, lab_api
+from cleanup.lab.tenant import compliance_api, directory_api, entra_api, graph_api, jamf_api, jamf_versions, lab_api
 from cleanup.lab.tenant.model import Faults, Tenant
 from cleanup.lab.tenant.tokens import TokenStore
 from cleanup.lab.tenant.wire import (
@@ -28,7 +30,7 @@ from cleanup.lab.tenant.wire import (
 )
 
 ROUTES = RouteTable()
-for _module in (entra_api, jamf_api, graph_api, directory_api, lab_api):
+for _module in (entra_api, jamf_api, graph_api, directory_api, lab_api, compliance_api):
     _module.register(ROUTES)
 
 _FAULTED_KINDS = {"jamf", "graph"}
@@ -38,10 +40,13 @@ _TOKEN_KINDS = {"entra_token", "jamf_token"}
 class Service:
     """Everything a handler needs: ``tenant``, ``faults``, ``tokens``, ``url``; plus the shared counters."""
 
-    def __init__(self, tenant: Tenant, faults: Faults, url: str = ""):
+    def __init__(self, tenant: Tenant, faults: Faults, url: str = "", jamf_version: jamf_versions.Version | None = None):
         self.tenant = tenant
         self.faults = faults
         self.url = url
+        self.jamf_version: jamf_versions.Version = jamf_version or jamf_versions.DEFAULT_VERSION
+        self.v4_remove_mdm_answer = "command"  # or "empty": the v4 route's answer is not captured (jamf_api)
+        self.not_served: Counter = Counter()  # requests a route got that the emulated version does not serve
         self.tokens = TokenStore()
         self._lock = threading.Lock()
         self._rng = random.Random(faults.seed)
@@ -59,13 +64,21 @@ class Service:
 
     def stats(self) -> dict:
         with self._lock:
-            return {"total": self.total, "by_route": dict(self.by_route), "tokens": self.tokens.issued, "batch_items": self.batch_items}
+            return {
+                "total": self.total,
+                "by_route": dict(self.by_route),
+                "tokens": self.tokens.issued,
+                "batch_items": self.batch_items,
+                "jamf_version": jamf_versions.text_of(self.jamf_version),
+                "not_served": dict(self.not_served),
+            }
 
     def reset_stats(self) -> None:
         """Counters back to zero, and Intune's write windows with them: a test's throttling starts fresh."""
         with self._lock:
             self._intune_windows.clear()
             self.by_route.clear()
+            self.not_served.clear()
             self.total = 0
             self.batch_items = 0
             self.tokens.issued = 0
@@ -173,6 +186,10 @@ class Service:
                 time.sleep(self.faults.latency_ms / 1000.0)
         if route is None:
             return self._unknown(req, path_known)
+        if not jamf_versions.serves(route.name, self.jamf_version):
+            with self._lock:
+                self.not_served[route.name] += 1
+            return self._unknown(req, False)
         if route.kind in _FAULTED_KINDS or (route.kind in _TOKEN_KINDS and self.faults.token_faults):
             faulted = self._fault(req, route.kind, allow_drop=True)
             if faulted is not None:
