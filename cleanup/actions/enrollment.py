@@ -10,6 +10,7 @@ from cleanup.engine.action import Action, ActsOn, Outcome, Param, Pause, PauseKi
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import Change, ChangeKind, StepPlan
+from cleanup.errors import UnsafePath
 from cleanup.hosts import probes
 
 OPEN = "/usr/bin/open"
@@ -34,7 +35,10 @@ def open_for_console_user(ctx: RunContext, url: str, key: str, what: str) -> tup
 
 
 def run_change(ctx: RunContext, change: Change) -> Outcome:
-    user = next((u for u in ctx.users if u.name == change.details.get("as_user")), None)
+    who = change.details.get("as_user")
+    user = next((u for u in ctx.users if u.name == who), None)
+    if who is not None and user is None:  # a change planned for a user never runs as root instead
+        raise UnsafePath(f"{change.target}: {who!r} is not a local user of this Mac; not run")
     argv = change.details["argv"]
     res = ctx.host.run_as_user(user, argv) if user else ctx.host.run(argv)
     if not res.ok:

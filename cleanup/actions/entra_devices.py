@@ -9,6 +9,24 @@ from cleanup.actions.graph_delete import GraphDelete
 from cleanup.clients import records as R
 from cleanup.engine.action import ActsOn, register
 from cleanup.engine.plan import ChangeKind
+from cleanup.errors import SafetyRefusal
+
+
+def refuse_claimed_in_jamf(ctx, facts: dict, devices: list[dict]) -> None:
+    """A device the operator picked that another serial's Jamf Pro record reports (its local users'
+    computerAzureActiveDirectoryId) refuses the Mac. Step 0's claim lookup finds Jamf Pro records only by serial
+    and name; a Device Compliance Mac has no Intune record naming its serial, so the whole inventory is read here
+    (a few paged requests, for an explicit pick only)."""
+    if not devices or not ctx.cloud.config.jamf_configured():
+        return
+    dids = [(d.get("deviceId") or "").strip().casefold() for d in devices]
+    claims = R.claims_of(facts.get("serial") or "", dids, [], ctx.cloud.jamf.all_computers())
+    for dev, did in zip(devices, dids, strict=True):
+        if evidence := claims.get(did):
+            raise SafetyRefusal(
+                f"{R.describe('entra', dev)} is another Mac's ({'; '.join(evidence)}); refusing to delete it as serial {facts.get('serial')}'s",
+                hint="check both Macs in the portals; leave this device out of --entra-device",
+            )
 
 
 @register
@@ -43,6 +61,7 @@ class DeleteEntraDevice(GraphDelete):
         picks = ctx.options.choices.get("entra") or facts.get("choices", {}).get("entra") or []
         if picks:
             chosen = recorded.chosen(ctx, "entra", found + others, self.what, self.option)
+            refuse_claimed_in_jamf(ctx, facts, chosen)
         elif facts.get("entra_by_name_only"):
             recorded.chosen(ctx, "entra", found, self.what, self.option)  # several by name: Ambiguous (status 4)
             chosen = []  # a name alone never deletes

@@ -8,6 +8,7 @@ kind or identity since the plan is refused; a mount point inside a planned folde
 from __future__ import annotations
 
 import posixpath
+import re
 
 from cleanup.engine.action import Action, ActsOn, Outcome, Param, register
 from cleanup.engine.context import RunContext
@@ -21,6 +22,21 @@ USER_TOKEN = "<username>"
 # (root, how many components a path must have below it)
 PERMITTED_ROOTS = (("/Library", 2), (f"/Users/{USER_TOKEN}/Library", 2))
 FORBIDDEN = ("/Library/Keychains", f"/Users/{USER_TOKEN}/Library/Keychains")
+#: never removed on any Mac, whatever a playbook says: the Microsoft apps' shared group containers (team UBF8T346G9:
+#: Office, Teams, Edge and the SSO extension share them), and every keychain folder, the data-protection keychain
+#: ~/Library/Keychains/<hardware UUID> included (keychains are changed with security(1) only)
+_PROTECTED = re.compile(r"^(?:/users/[^/]+)?/library/(?:group containers/ubf8t346g9\.[^/]*|keychains)(?:/|$)")
+
+
+def protected_problem(path: str) -> str | None:
+    """Why a Mac path (or a playbook path with ``<username>``) may never be removed, or None."""
+    folded = path.casefold()  # macOS volumes are case-insensitive by default
+    m = _PROTECTED.match(folded.replace(USER_TOKEN.casefold(), "user", 1))
+    if m is None:
+        return None
+    if "/keychains" in m.group(0):
+        return f"path {path!r} is inside a keychain folder (changed with security(1) only; ~/Library/Keychains/<hardware UUID> is the data-protection keychain)"
+    return f"path {path!r} is a shared Microsoft group container (UBF8T346G9.*: Office, Teams, Edge and the SSO extension use it), which is never removed"
 
 
 def path_problem(path: str) -> str | None:
@@ -38,6 +54,8 @@ def path_problem(path: str) -> str | None:
     for bad in FORBIDDEN:
         if folded == bad.casefold() or folded.startswith(bad.casefold() + "/"):
             return f"path {path!r} is inside {bad} (keychains are changed with security(1) only)"
+    if (why := protected_problem(path)) is not None:
+        return why
     for root, depth in PERMITTED_ROOTS:
         if path.startswith(root + "/"):
             if len(path[len(root) + 1 :].split("/")) < depth:
@@ -110,31 +128,46 @@ class RemovePaths(Action):
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
-        plan = StepPlan()
-        paths, plan.notes = expand(ctx, step.params["paths"], step.params["mirror_in_user_homes"])
-        for path in paths:
-            linked = ctx.host.linked_parent(path)
-            if linked:
-                if ctx.host.lstat(linked) is not None:
-                    plan.notes.append(f"refused {path}: its parent {linked} is a symlink or not a folder (never followed)")
-                continue
-            info = ctx.host.lstat(path)
-            if info is None:
-                continue
-            if (change := removal(path, info, plan)) is not None:
-                plan.changes.append(change)
-        if not plan.changes:
-            plan.noop_reason = f"none of the {len(paths)} paths exists"
-        return plan
+        return plan_paths(ctx, step.params["paths"], step.params["mirror_in_user_homes"])
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         return remove_planned_path(ctx, change.details)
+
+
+def plan_paths(ctx: RunContext, templates: list[str], mirror: bool) -> StepPlan:
+    """The plan removing what exists of a step's paths (``<username>`` expanded for every real user)."""
+    plan = StepPlan()
+    paths, plan.notes = expand(ctx, templates, mirror)
+    plan_removals(ctx, paths, plan)
+    if not plan.changes:
+        plan.noop_reason = f"none of the {len(paths)} paths exists"
+    return plan
+
+
+def plan_removals(ctx: RunContext, paths: list[str], plan: StepPlan) -> None:
+    """The removal of each path that exists, reached without a symlinked parent and not protected, into ``plan``."""
+    for path in paths:
+        if (why := protected_problem(path)) is not None:
+            plan.notes.append(f"refused {path}: {why}")
+            continue
+        linked = ctx.host.linked_parent(path)
+        if linked:
+            if ctx.host.lstat(linked) is not None:
+                plan.notes.append(f"refused {path}: its parent {linked} is a symlink or not a folder (never followed)")
+            continue
+        info = ctx.host.lstat(path)
+        if info is None:
+            continue
+        if (change := removal(path, info, plan)) is not None:
+            plan.changes.append(change)
 
 
 def remove_planned_path(ctx: RunContext, planned: dict) -> Outcome:
     """Remove a path that was planned, only while it is still the object planned (kind, device, inode); the
     host re-checks every parent as it walks (no link is followed) and never crosses a mount point."""
     path = planned["path"]
+    if (why := protected_problem(path)) is not None:
+        raise UnsafePath(f"refused {path}: {why}")
     if ctx.host.lstat(path) is None:
         return Outcome.unchanged("already gone")
     if ctx.host.linked_parent(path):

@@ -28,6 +28,7 @@ from cleanup.actions.keychain_items import (
     read_all,
     runner,
 )
+from cleanup.actions.registration_model import psso_in_use
 from cleanup.actions.scope import keychain_text_problem
 from cleanup.engine.action import Action, ActsOn, Outcome, Param, register
 from cleanup.engine.context import RunContext
@@ -63,6 +64,7 @@ _PROTECT = {
     "not_issued_by": Param("str_list", help="only certificates whose issuer contains none of these texts"),
     "reason": Param("str", help="what the item protects: the dry-run shows it with the kept item"),
     "user_data": Param("bool", default=False, help="the users' own data: literal = true removes it, and the dry-run shows each as a user-data loss"),
+    "platform_sso": Param("bool", default=False, help="holds only on a Mac where Platform SSO is in use (what it needs there)"),
 }
 
 
@@ -167,8 +169,17 @@ class PurgeMatching(Action):
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
         plan = StepPlan()
+        params = dict(step.params)
+        psso = psso_in_use(ctx)
+        params["protect"] = [r for r in step.params["protect"] if psso or not r.get("platform_sso")]
+        if psso:
+            plan.notes.append(
+                "Platform SSO is in use on this Mac: its device keys are in the Secure Enclave and its tokens in the data-protection keychain "
+                "(~/Library/Keychains/<hardware UUID>), which this step never reads or changes; in the login keychains, the items of its SSO "
+                "extension and broker are kept (the protect rules marked platform_sso)"
+            )
         for view in read_all(ctx, plan.notes):
-            changes, notes = self._view_plan(view, step.params)
+            changes, notes = self._view_plan(view, params)
             if view.locked:
                 block_locked(plan, view, changes, notes)
                 continue

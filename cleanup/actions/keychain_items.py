@@ -159,18 +159,19 @@ def read_keychain(host: Host, path: str, owner: LocalUser | None, session: bool 
     return KeychainView(path, owner, locked, items, listed=locked)
 
 
-def read_all(ctx: RunContext, notes: list[str] | None = None) -> list[KeychainView]:
+def read_all(ctx: RunContext, notes: list[str] | None = None, uids: frozenset[int] | None = _ASK) -> list[KeychainView]:
     """Every keychain of the Mac, read concurrently (each login keychain as its user).
 
     With ``notes``, a keychain that is skipped (symlinked path, shared home) or cannot be read is named
     there and the others go on; without, a read error raises. In a dry-run nothing changes between steps,
-    so each keychain is read once and shared by the steps.
+    so each keychain is read once and shared by the steps. ``uids``: a ``gui_session_uids`` answer already read.
     """
     sink: list[str] = [] if notes is None else notes
     found = keychains(ctx, sink)
     cache = ctx.cache.setdefault("keychains", {}) if ctx.options.dry_run else {}
     todo = [(p, o) for p, o in found if p not in cache]
-    uids = gui_session_uids(ctx.host) if any(o is not None for _, o in todo) else None
+    if uids is _ASK:
+        uids = gui_session_uids(ctx.host) if any(o is not None for _, o in todo) else None
     sessions = {p: logged_in(ctx, o, uids) for p, o in todo}
     for (path, owner), view in zip(todo, in_parallel(lambda po: _read_or_error(ctx.host, po[0], po[1], sessions[po[0]]), todo), strict=True):
         if isinstance(view, HostError):

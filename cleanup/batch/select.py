@@ -3,7 +3,9 @@ implement the article's symptoms against Jamf Pro, Entra and Intune. One row per
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cleanup.clients import records as R
@@ -13,11 +15,13 @@ from cleanup.identifiers import SERIAL_RE
 
 UNRESPONSIVE_HOURS = S.UNRESPONSIVE_HOURS
 RULES = {
-    "duplicates": "several Intune records for one serial (the article's duplicate entries)",
+    "duplicates": "several Intune records for one serial (the article's duplicate entries), or several Entra devices tied to one Mac",
     "unresponsive": f"no check-in with Jamf Pro for {UNRESPONSIVE_HOURS} h ('Unresponsive')",
     "compliance-mismatch": "compliant in Intune but not compliant in Entra, or its Entra device is missing",
     "aad-deactivated": "Entra registration deactivated for the Mac's user (Jamf's azureActiveDirectoryId)",
 }
+#: what the evidence shows of each Entra device (and all the duplicates rule asks Graph for)
+ENTRA_EVIDENCE = ("id", "deviceId", "displayName", "operatingSystem", "trustType", "registrationDateTime", "approximateLastSignInDateTime")
 
 
 class Selection:
@@ -61,9 +65,13 @@ def from_group(sel: Selection, cloud, name: str) -> None:
             sel.add(serial, f"member of Jamf Pro group {name!r}", member.get("name"), jamf_id=str(member.get("id")))
 
 
-def rule_duplicates(sel: Selection, cloud, now: float) -> None:
+def rule_duplicates(sel: Selection, cloud, now: float, inventory: Callable[[], list[dict]] | None = None) -> None:
+    """Several Intune records of a serial; several Entra devices tied to one Mac (symptoms.entra_ties: by deviceId
+    or exact name, anchored on Jamf Pro's inventory). Paged listings only: every managed device, every Jamf Pro
+    record (``inventory``, shared with the other rules) and Entra's Mac devices, one listing per operatingSystem."""
+    managed = S.mac_records(cloud.graph.all_managed_devices())
     by_serial: dict[str, list[dict]] = {}
-    for d in S.mac_records(cloud.graph.all_managed_devices()):
+    for d in managed:
         if SERIAL_RE.fullmatch(d.get("serialNumber") or ""):
             by_serial.setdefault(d["serialNumber"], []).append(d)
     for serial, recs in by_serial.items():
@@ -74,12 +82,26 @@ def rule_duplicates(sel: Selection, cloud, now: float) -> None:
                 recs[0].get("deviceName"),
                 intune=[{"id": r["id"], "lastSyncDateTime": r.get("lastSyncDateTime"), "managementAgent": r.get("managementAgent")} for r in recs],
             )
+    records = (inventory or cloud.jamf.all_computers)() if cloud.config.jamf_configured() else []
+    jamf = [R.jamf_summary(r) for r in records]
+    devices = list({d.get("id"): d for os_name in S.ENTRA_MAC_LISTINGS for d in cloud.graph.devices_by_operating_system(os_name, ENTRA_EVIDENCE)}.values())
+    for serial, tied in sorted(S.entra_ties(jamf, managed, devices).items()):
+        if not S.entra_duplicates([t["device"] for t in tied]):
+            continue
+        by_id = sum(t["tie"] == S.BY_DEVICE_ID for t in tied)
+        newest = R.newest_jamf([j for j in jamf if j["serial"] == serial])
+        sel.add(
+            serial,
+            f"{len(tied)} Entra devices for the Mac ({by_id} by deviceId, {len(tied) - by_id} by name)",
+            newest["name"] if newest else tied[0]["device"].get("displayName"),
+            entra=[{**{k: t["device"].get(k) for k in ENTRA_EVIDENCE}, "tied_by": t["how"]} for t in tied],
+        )
 
 
-def rule_jamf(sel: Selection, cloud, now: float, unresponsive: bool, deactivated: bool) -> None:
+def rule_jamf(sel: Selection, cloud, now: float, unresponsive: bool, deactivated: bool, inventory: Callable[[], list[dict]] | None = None) -> None:
     """Each serial judged on its newest Jamf Pro record, as ``diagnose`` judges one Mac."""
     by_serial: dict[str, list[dict]] = {}
-    for rec in cloud.jamf.all_computers():
+    for rec in (inventory or cloud.jamf.all_computers)():
         serial = (rec.get("hardware") or {}).get("serialNumber") or ""
         if SERIAL_RE.fullmatch(serial):
             by_serial.setdefault(serial, []).append(rec)
@@ -117,14 +139,15 @@ def select(cloud, *, group: str | None = None, serials_file: Path | None = None,
         raise UsageError("say which Macs: --group NAME, --serials-file FILE or --rule RULE (repeatable)")
     sel = into if into is not None else Selection()
     now = time.time()
+    inventory = functools.cache(lambda: cloud.jamf.all_computers())  # read once for every rule that needs it
     if serials_file:
         from_file(sel, serials_file)
     if group:
         from_group(sel, cloud, group)
     if "duplicates" in rules:
-        rule_duplicates(sel, cloud, now)
+        rule_duplicates(sel, cloud, now, inventory)
     if "unresponsive" in rules or "aad-deactivated" in rules:
-        rule_jamf(sel, cloud, now, "unresponsive" in rules, "aad-deactivated" in rules)
+        rule_jamf(sel, cloud, now, "unresponsive" in rules, "aad-deactivated" in rules, inventory)
     if "compliance-mismatch" in rules:
         rule_compliance(sel, cloud, now)
     return [] if into is not None else sel.sorted_rows()

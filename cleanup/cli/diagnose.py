@@ -15,7 +15,10 @@ from cleanup.cli import output, render
 from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, cloud_opener
 from cleanup.errors import EXIT_PAUSED
 
-STYLE = {"ok": "green", "problem": "bold red", "unknown": "yellow"}
+STYLE = {"ok": "green", "problem": "bold red", "unknown": "yellow", "n/a": "dim"}
+STATUSES = ("ok", "problem", "unknown", "n/a")
+#: the models' short names in the table's "applies to" column
+MODEL_LABEL = {"legacy": "legacy", "device-compliance": "DC", "platform-sso": "PSSO"}
 PLAYBOOK_HINT = {
     "cause6": "cleanup plan --serial {serial}",
     "duplicates": "cleanup plan --playbook duplicates --only cloud --serial {serial}",
@@ -34,10 +37,11 @@ def diagnose(
 ) -> None:
     """Check each row of Microsoft's Jamf/Intune troubleshooting table that can be checked for one Mac.
 
-    Read-only. Prints symptom, status (ok, problem, unknown), likely cause, the article's remedy and the
+    Read-only. Prints symptom, status (ok, problem, unknown, n/a), likely cause, the article's remedy and the
     playbook that fixes it, with the evidence (ids, timestamps) underneath. A check that cannot run (no
-    permission, no Mac, no configuration) is "unknown" and says why. Exit status 0 whenever the diagnosis
-    itself ran; with --fail-on-problem, 3 when any check found a problem.
+    permission, no Mac, no configuration) is "unknown" and says why; one that does not apply to the Mac's
+    registration model (legacy, Device Compliance, Platform SSO) is "n/a" and says why. Exit status 0 whenever
+    the diagnosis itself ran; with --fail-on-problem, 3 when any check found a problem.
     """
     from cleanup.diagnose import PROBLEM, diagnose_mac
     from cleanup.hosts import open_host
@@ -66,7 +70,7 @@ def diagnose(
 
 
 def report_json(checks, serial: str, host: str) -> dict:
-    counts = {s: sum(c.status == s for c in checks) for s in ("ok", "problem", "unknown")}
+    counts = {s: sum(c.status == s for c in checks) for s in STATUSES}
     return {
         "serial": serial,
         "host": host,
@@ -81,22 +85,41 @@ def print_report(checks, serial: str, host: str) -> None:
     out = render.console
     out.print(f"[bold]Diagnosis of Mac {escape(serial)}[/] (device: {escape(host)}) — read-only")
     table = Table(show_lines=False, expand=False)
-    for name in ("symptom", "status", "likely cause", "remedy", "playbook"):
+    for name in ("symptom", "status", "applies to", "likely cause", "remedy", "playbook"):
         table.add_column(name, overflow="fold")
     for c in checks:
-        table.add_row(Text(c.symptom), Text(c.status, style=STYLE[c.status]), Text(c.likely_cause or ""), Text(c.remedy or ""), Text(c.playbook or ""))
+        table.add_row(
+            Text(c.symptom),
+            Text(c.status, style=STYLE.get(c.status, "")),
+            Text(applies_to(c.models)),
+            Text(c.likely_cause or ""),
+            Text(c.remedy or ""),
+            Text(c.playbook or ""),
+        )
     out.print(table)
+    model = next((c.evidence.get("model") for c in checks if c.id == "registration-model"), None)
+    if model:
+        out.print(f"Registration model: {model}", markup=False)
     out.print("[bold]Evidence[/]")
     for c in checks:
-        out.print(f"[{STYLE[c.status]}]{c.status:<7}[/] {escape(c.id)}: {escape(c.finding)}")
+        out.print(f"[{STYLE.get(c.status, '')}]{c.status:<7}[/] {escape(c.id)}: {escape(one_line(c.finding))}")
         for key, value in c.evidence.items():
             if value not in (None, [], {}):
                 out.print(f"          {key}: {json.dumps(value, sort_keys=True, default=str)}", markup=False)
-    counts = {s: sum(c.status == s for c in checks) for s in ("problem", "unknown", "ok")}
-    out.print(f"{counts['problem']} problem(s), {counts['unknown']} unknown, {counts['ok']} ok")
+    counts = {s: sum(c.status == s for c in checks) for s in STATUSES}
+    out.print(f"{counts['problem']} problem(s), {counts['unknown']} unknown, {counts['ok']} ok, {counts['n/a']} not applicable")
     for name in dict.fromkeys(c.playbook for c in checks if c.status == "problem" and c.playbook):
         hint = PLAYBOOK_HINT.get(name, "")
         out.print(f"playbook {name}" + (f": `{hint.format(serial=serial)}` shows what it would change" if hint else ""), markup=False)
+
+
+def applies_to(models) -> str:
+    return "all" if len(models) == len(MODEL_LABEL) else ", ".join(MODEL_LABEL.get(m, m) for m in models)
+
+
+def one_line(text: str) -> str:
+    """A finding as one printable line: what a Mac or a service put in it cannot start a line or move the cursor."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def register(app: typer.Typer) -> None:

@@ -76,6 +76,24 @@ def link_tenant(directory: Path, tenant_dir: Path = typer.Argument(..., help="Th
     render.console.print(f"simulated Mac {directory} linked to the tenant at {info['url']}", markup=False)
 
 
+@mac_app.command("psso-repair")
+def psso_repair(
+    directory: Path,
+    user: str = typer.Option(..., "--user", help="The user who repairs it, logged in at the Mac."),
+) -> None:
+    """Repair Platform SSO on a simulated Mac as the user does in System Settings: a new registration with a new deviceId (and in the linked tenant)."""
+    from urllib.error import URLError
+
+    from cleanup.lab.simmac.psso_repair import repair
+
+    try:
+        done = repair(directory, user)
+    except (ValueError, OSError, URLError) as exc:
+        raise UsageError(f"cannot repair Platform SSO on {directory}: {exc}") from None
+    where = " and in the linked tenant" if done["tenant"] else ""
+    render.console.print(f"Platform SSO repaired as {done['user']}: new deviceId {done['device_id']} on the Mac{where}", markup=False)
+
+
 def _set_login(directory: Path, user: str, on: bool) -> None:
     from cleanup.lab.sessions import set_logged_in
 
@@ -94,7 +112,9 @@ def demo(
         None, "--jamf-version", help="The Jamf Pro version to emulate, e.g. 11.22.0 (default: a current one, 11.32.0; docs/jamf-versions.md)."
     ),
 ) -> None:
-    """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where."""
+    """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where.
+
+    `--scenario device-compliance` and `--scenario platform-sso` build the Mac and the tenant of that registration model."""
     from cleanup.cli.lab_demo import run_demo
     from cleanup.cli.lab_tenant import jamf_version_option
     from cleanup.lab.tenant.jamf_versions import CURRENT_VERSION

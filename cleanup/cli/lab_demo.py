@@ -137,10 +137,15 @@ def _show_escrow(escrow, private: Path, serial: str) -> None:
         console.print("   " + shlex.join(command), markup=False)
 
 
+#: demo scenarios whose Mac is registered the 2026 way: the simulated Mac is built in the same scenario
+MAC_SCENARIOS = ("device-compliance", "platform-sso")
+
+
 def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplicates", jamf_version=None) -> None:
     mac = workdir / "mac"
     store = StateStore(workdir / "state")
-    info = create_sim_mac(mac, users=["alice", "bob"], logged_out=["bob"])
+    mac_scenario = scenario if scenario in MAC_SCENARIOS else "default"
+    info = create_sim_mac(mac, users=["alice", "bob"], logged_out=["bob"], scenario=mac_scenario)
     server, opener = _lab_cloud(workdir, info, scenario, jamf_version)
     try:
         escrow, private = _demo_escrow(workdir / "client", store.root)
@@ -166,6 +171,11 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
         f"the tenant is unchanged: {cloud_view(server.tenant, info['serial'], info['computer_name']) == before_cloud}"
     )
     print_cloud_records(dry.facts.get("cloud"))
+    model = (dry.facts.get("cloud") or {}).get("registration") or {}
+    if model:
+        console.print(f"[bold]Registration model:[/] {lit(model.get('model') or 'unknown')}")
+        for line in model.get("evidence") or []:
+            console.print(f"   {line}", markup=False)
     console.print(f"[bold]Running all 13 steps[/] (the 30-minute wait shortened to {wait_seconds:g} s by --wait-seconds, recorded as an override)")
     options = RunOptions(yes=True, wait_seconds=wait_seconds, autoresume=False, escrow=escrow)
     runner = Runner(store, host, playbook, options, ConsoleReporter(), cloud_opener=opener)
@@ -179,8 +189,21 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
             console.print("[yellow]paused:[/] ", end="")
             console.print(stop.message, markup=False)
             pause = stop.pause if isinstance(stop.pause, Pause) else None  # Paused.pause is a Pause or None
-            logins = [w.split(":", 1)[1] for w in (pause.waiting_for if pause else ()) if w.startswith("login:")]
-            if logins:
+            waiting = pause.waiting_for if pause else ()
+            logins = [w.split(":", 1)[1] for w in waiting if w.startswith("login:")]
+            repairs = [w.split(":", 1)[1] for w in waiting if w.startswith("psso-repair:")]
+            if repairs:
+                from cleanup.lab.simmac.psso_repair import repair
+
+                for user in repairs:
+                    done = repair(mac, user)
+                    console.print(
+                        f">> {user} repairs Platform SSO as the pause says (lab: `cleanup lab mac psso-repair`): new deviceId {done['device_id']}, "
+                        "then `cleanup resume`",
+                        markup=False,
+                        style="bold",
+                    )
+            elif logins:
                 for user in logins:
                     console.print(f">> {user} logs in (lab: `cleanup lab mac login`), then `cleanup resume`", markup=False, style="bold")
                     set_logged_in(mac, user, True)

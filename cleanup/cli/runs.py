@@ -257,14 +257,17 @@ def verify(
 ) -> None:
     """Check again that Jamf Pro, Entra and Intune each have the Mac's new registration (exit 0 verified, 3 not yet)."""
     from cleanup.actions.recorded import cloud_facts
-    from cleanup.actions.verify import check_registration
+    from cleanup.actions.verify import check_registration, model_checked, psso_from_record, psso_record
     from cleanup.engine.context import RunContext
 
     _, rid, state, _ = _named_run(state_dir, run_id, latest, "verify")
     opener = cloud_opener(config)
     ctx = RunContext(host=open_host("none"), options=RunOptions(dry_run=True), facts=state.facts, cloud_opener=opener)
     try:
-        result = check_registration(ctx.cloud, cloud_facts(ctx))
+        facts = cloud_facts(ctx)
+        # no Mac here: a Platform SSO registration is what the run's repair step recorded
+        psso = psso_from_record(psso_record(state.steps)) if model_checked(facts) == "platform-sso" else None
+        result = check_registration(ctx.cloud, facts, psso)
     finally:
         ctx.close_cloud()
     data = {"run_id": rid, "serial": state.serial, **result.to_json()}

@@ -288,6 +288,19 @@ class GraphClient:
         wanted = name.casefold()
         return [d for d in found if str(d.get("displayName") or "").casefold() == wanted]
 
+    def devices_by_operating_system(self, operating_system: str, select: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every Entra device whose operatingSystem is ``operating_system`` (Entra compares ignoring case), all
+        pages: a fleet scan of one platform (`batch select`) instead of every device of the tenant. ``select``:
+        only these properties (``$select``; operatingSystem is always among them)."""
+        if not isinstance(operating_system, str) or not operating_system.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in operating_system):
+            raise UsageError(f"{operating_system!r} is not an operating system name")
+        params: list[tuple[str, object]] = [("$filter", f"operatingSystem eq {odata_literal(operating_system)}"), ("$top", self.page_size)]
+        if select:
+            params.append(("$select", ",".join(dict.fromkeys((*select, "operatingSystem")))))
+        found = self._get_all(DEVICES, params)
+        wanted = operating_system.casefold()
+        return [d for d in found if str(d.get("operatingSystem") or "").casefold() == wanted]
+
     def all_devices(self) -> list[dict[str, Any]]:
         """Every Entra device (fleet scans of `batch select`), all pages."""
         return self._get_all(DEVICES, [("$top", self.page_size)])

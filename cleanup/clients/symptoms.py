@@ -18,7 +18,10 @@ The decisions, so that diagnose, batch select and the delete steps agree on the 
   remedy). An Intune record naming no deviceId (empty or the zero GUID) is not a mismatch: its registration
   never completed, there is nothing to compare. ``isCompliant`` unset is not evidence either way.
 - **Duplicates**: more than one Mac record of the serial in Intune; more than one Mac device in Entra; more
-  than one Jamf Pro record of the serial.
+  than one Jamf Pro record of the serial. Entra has no serial: across a fleet (:func:`entra_ties`) a device is
+  the Mac's when its deviceId is one the serial's Jamf Pro records or Intune records name and no other serial's
+  do, or, when no serial names its deviceId at all, when its name is exactly (ignoring case) the name of that
+  serial's Jamf Pro record and of no other serial's.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from __future__ import annotations
 from typing import Any
 
 from cleanup.clients.records import (
+    ZERO_GUID,
     is_mac_entra,
     is_mac_intune,
     linked_device_id,
     newest_jamf,
     parse_time,
 )
+from cleanup.identifiers import SERIAL_RE
 
 UNRESPONSIVE_HOURS = 24
 ENTRA_NOT_COMPLIANT = "not compliant in Entra"
@@ -85,6 +90,46 @@ def intune_duplicates(intune: list[dict[str, Any]]) -> bool:
 
 def entra_duplicates(entra: list[dict[str, Any]]) -> bool:
     return len(mac_devices(entra)) > 1
+
+
+#: the operatingSystem values Entra's Mac devices are listed by, one listing each (records.ENTRA_MAC_SYSTEMS)
+ENTRA_MAC_LISTINGS = ("MacMDM", "macOS", "Mac OS X", "OSX")
+BY_DEVICE_ID = "deviceId"
+BY_NAME = "name"
+
+
+def entra_ties(jamf: list[dict[str, Any]], intune: list[dict[str, Any]], entra: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """serial -> the Mac Entra devices tied to it, each ``{"device": raw, "tie": "deviceId" | "name", "how": why}``.
+    ``jamf``: summaries of every Jamf Pro record (records.jamf_summary); ``intune``, ``entra``: raw records.
+    A deviceId several serials name ties the device to none of them; so does a name several serials' records carry."""
+    claimants: dict[str, dict[str, str]] = {}  # deviceId -> serial -> how
+    named: dict[str, dict[str, str]] = {}  # name (casefold) -> serial -> Jamf Pro computer id
+    for j in jamf:
+        serial = j.get("serial") or ""
+        if not SERIAL_RE.fullmatch(serial):
+            continue
+        for did in (d.casefold() for d in j.get("aad_device_ids") or []):
+            if did != ZERO_GUID:
+                claimants.setdefault(did, {}).setdefault(serial, f"deviceId Jamf Pro records for computer {j['id']}")
+        if isinstance(j.get("name"), str) and j["name"]:
+            named.setdefault(j["name"].casefold(), {}).setdefault(serial, str(j["id"]))
+    for r in mac_records(intune):
+        serial, did = r.get("serialNumber") or "", linked_device_id(r)
+        if did and SERIAL_RE.fullmatch(serial):
+            claimants.setdefault(did, {}).setdefault(serial, f"azureADDeviceId of Intune record {r.get('id')}")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for dev in mac_devices(entra):
+        claims = claimants.get((dev.get("deviceId") or "").casefold())
+        if claims:
+            if len(claims) == 1:
+                [(serial, how)] = claims.items()
+                out.setdefault(serial, []).append({"device": dev, "tie": BY_DEVICE_ID, "how": how})
+            continue  # linked to a serial by its deviceId: never anyone's by name
+        owners = named.get(str(dev.get("displayName") or "").casefold())
+        if owners and len(owners) == 1:
+            [(serial, cid)] = owners.items()
+            out.setdefault(serial, []).append({"device": dev, "tie": BY_NAME, "how": f"displayName {dev.get('displayName')!r} of Jamf Pro computer {cid}"})
+    return out
 
 
 def not_registered(intune: list[dict[str, Any]]) -> bool:

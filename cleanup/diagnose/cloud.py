@@ -13,7 +13,7 @@ from typing import Any
 from cleanup.clients import records as R
 from cleanup.clients import symptoms as S
 from cleanup.diagnose import model as M
-from cleanup.diagnose.model import age_text, iso, parse_time
+from cleanup.diagnose.model import age_text, iso, parse_time, shown
 from cleanup.diagnose.reads import CloudData
 from cleanup.errors import Unavailable
 from cleanup.identifiers import odata_literal, valid_guid
@@ -49,7 +49,17 @@ def _intune_view(r: dict) -> dict:
 
 
 def _entra_view(d: dict) -> dict:
-    keys = ("id", "deviceId", "displayName", "operatingSystem", "registrationDateTime", "approximateLastSignInDateTime", "isCompliant", "accountEnabled")
+    keys = (
+        "id",
+        "deviceId",
+        "displayName",
+        "operatingSystem",
+        "trustType",
+        "registrationDateTime",
+        "approximateLastSignInDateTime",
+        "isCompliant",
+        "accountEnabled",
+    )
     return {k: d.get(k) for k in keys}
 
 
@@ -74,6 +84,10 @@ def _jamf_or_empty(d: CloudData) -> list[dict]:
 def _linked(d: CloudData) -> set[str]:
     """The Entra deviceIds the Mac's Intune records point to."""
     return {did for r in d.intune_records() if (did := R.linked_device_id(r))}
+
+
+def _model(d: CloudData) -> str:
+    return d.reg.model() if d.reg else "unknown"
 
 
 # -- Jamf Pro ------------------------------------------------------------------------------------------
@@ -151,6 +165,9 @@ def intune_records(d: CloudData, now: float):
     evidence = {"records": [_intune_view(r) for r in records]}
     if others:
         evidence["not_macs"] = _not_macs(others, _intune_view)
+    model = _model(d)
+    if model in (M.DEVICE_COMPLIANCE, M.PLATFORM_SSO):
+        return _intune_records_2026(d, row, model, records, evidence)
     if S.intune_duplicates(records):
         return row.problem(f"{len(records)} Intune records for serial {d.serial}", evidence)
     if S.not_registered(records):
@@ -162,21 +179,43 @@ def intune_records(d: CloudData, now: float):
             playbook=None,
         )
     if S.managed_outside_jamf(records):
+        return _outside_jamf(row, f"the Mac's Intune record is managed by {records[0].get('managementAgent')!r}, not through Jamf", evidence)
+    return row.ok(f"one Intune record for serial {d.serial}, managed by jamf", **evidence)
+
+
+def _intune_records_2026(d: CloudData, row: M.Row, model: str, records: list[dict], evidence: dict):
+    """A Device Compliance (or Platform SSO) Mac is not in Intune's device list: a record managed by jamf is a
+    leftover of the legacy integration, one managed otherwise an enrolment outside Jamf."""
+    if not records:
+        expected = f"Jamf-managed Macs in {M.MODEL_NAMES[model]} are not in Intune's device list"
+        return row.ok(f"no Intune record of serial {d.serial}, as expected: {expected}", **evidence)
+    legacy = [r for r in records if str(r.get("managementAgent") or "").casefold() == "jamf"]
+    if legacy:
+        ids = ", ".join(str(r.get("id")) for r in legacy)
         return row.problem(
-            f"the Mac's Intune record is managed by {records[0].get('managementAgent')!r}, not through Jamf",
+            f"{len(legacy)} Intune record(s) of serial {d.serial} managed by jamf ({ids}): leftovers of the legacy integration on a {M.MODEL_NAMES[model]} Mac",
             evidence,
-            cause="Cause 4: registered with Intune outside Jamf (Company Portal opened by hand)",
-            remedy=M.CAUSE_4.remedy,
+            cause="a leftover of the legacy integration (the Mac moved to Device Compliance)",
+            remedy="The reset deletes them as leftovers in step 11 (or delete them in Intune).",
             playbook="cause6",
         )
-    return row.ok(f"one Intune record for serial {d.serial}, managed by jamf", **evidence)
+    agent = shown(records[0].get("managementAgent"))
+    return _outside_jamf(row, f"the Mac's Intune record is managed by {agent}: the Mac is enrolled in Intune outside Jamf", evidence)
+
+
+def _outside_jamf(row: M.Row, finding: str, evidence: dict):
+    return row.problem(
+        finding, evidence, cause="Cause 4: registered with Intune outside Jamf (Company Portal opened by hand)", remedy=M.CAUSE_4.remedy, playbook="cause6"
+    )
 
 
 def entra_records(d: CloudData, now: float):
     row = M.ENTRA_RECORDS
     linked = _linked(d)
     found: dict[str, dict] = {}
-    for device_id in sorted(linked):
+    # no Intune record links a 2026 Mac to its Entra device: the deviceIds the Mac holds do
+    held = set(d.reg.mac_device_ids()) if d.reg and _model(d) in (M.DEVICE_COMPLIANCE, M.PLATFORM_SSO) else set()
+    for device_id in sorted(linked | held):
         for dev in d.entra_by_device_id(device_id):
             found[dev["id"]] = dev
     for name in _names(d):
@@ -186,12 +225,15 @@ def entra_records(d: CloudData, now: float):
     everything = sorted(found.values(), key=lambda x: x.get("registrationDateTime") or "")
     devices = S.mac_devices(everything)
     evidence = {"devices": [dict(_entra_view(x), linked_from_intune=str(x.get("deviceId")).lower() in linked) for x in devices]}
+    if held:
+        for e in evidence["devices"]:
+            e["held_by_the_mac"] = str(e.get("deviceId")).lower() in held
     if len(devices) < len(everything):
         evidence["not_macs"] = _not_macs([x for x in everything if x not in devices], _entra_view)
     if S.entra_duplicates(devices):
-        return row.problem(
-            f"{len(devices)} Entra devices for the Mac ({sum(e['linked_from_intune'] for e in evidence['devices'])} linked from Intune)", evidence
-        )
+        count = "held by the Mac" if held else "linked from Intune"
+        key = "held_by_the_mac" if held else "linked_from_intune"
+        return row.problem(f"{len(devices)} Entra devices for the Mac ({sum(e[key] for e in evidence['devices'])} {count})", evidence)
     return row.ok(f"{len(devices)} Entra device(s) for the Mac", **evidence)
 
 
@@ -346,13 +388,16 @@ def user_licence(d: CloudData, now: float):
     row = M.CAUSE_3_USER
     records = sorted(d.intune_records(), key=lambda r: (r.get("managementAgent") == "jamf", r.get("lastSyncDateTime") or ""), reverse=True)
     upn = next((r.get("userPrincipalName") for r in records if r.get("userPrincipalName")), None)
+    source = "Intune"
+    if not upn and d.reg:  # a Device Compliance Mac has no Intune record: MSAL on the Mac names the registered user
+        upn, source = d.reg.msal_upn(), "getPSSOStatus"
     if not upn:
-        return row.unknown("no Intune record of the Mac names its user")
+        return row.unknown("no Intune record of the Mac names its user" + (" (nor does getPSSOStatus on the Mac)" if d.reg and d.reg.dev else ""))
     details = d.licence_details(upn)
     if details is None:
-        return row.problem(f"Entra has no user {upn}", {"userPrincipalName": upn})
+        return row.problem(f"Entra has no user {upn}", {"userPrincipalName": upn, "user_from": source})
     plans = [p for lic in details for p in _intune_plans(lic.get("servicePlans"))]
-    evidence = {"userPrincipalName": upn, "licences": [lic.get("skuPartNumber") for lic in details]}
+    evidence = {"userPrincipalName": upn, "user_from": source, "licences": [lic.get("skuPartNumber") for lic in details]}
     if not plans:
         return row.problem(f"{upn} holds no licence that includes Intune", evidence)
     return row.ok(f"{upn} holds Intune ({', '.join(sorted(set(plans)))})", **evidence)

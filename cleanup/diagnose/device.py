@@ -1,19 +1,26 @@
 """Device checks, read-only, through the Host (this Mac, a simulated Mac, later SSH): Company Portal's log
 lines of Causes 4 and 5, jamfAAD's state, the Workplace Join items and whether the login keychains can be
-read at all. Login keychains are read as their users, exactly as step 0 of a run reads them."""
+read at all. Login keychains are read as their users, exactly as step 0 of a run reads them. The Mac's
+evidence of the 2026 models (``cleanup.hosts.registration``) is read once too; its checks are in ``sso``."""
 
 from __future__ import annotations
 
 import plistlib
 import threading
+from typing import TYPE_CHECKING
 
 from cleanup.actions.keychain_items import locked_reason, read_all
 from cleanup.diagnose import model as M
 from cleanup.diagnose.model import age_text, iso
+from cleanup.diagnose.registration import NO_RECURRING_GATHER, version_text
 from cleanup.engine.context import RunContext, RunOptions
 from cleanup.errors import CleanupError, Unavailable
 from cleanup.hosts import probes
 from cleanup.hosts.base import Host, LocalUser
+from cleanup.hosts.registration import RegistrationEvidence, read_registration_evidence
+
+if TYPE_CHECKING:
+    from cleanup.diagnose.registration import Registration
 
 DAY = 86400.0
 PORTAL_LOGS = "Library/Logs/Company Portal"  # per user: ~/Library/Logs/Company Portal/*.log
@@ -36,6 +43,22 @@ class DeviceData:
         self.users = users
         self._lock = threading.RLock()  # workplace_join reads keychains() inside its own fetch
         self._cache: dict[str, object] = {}
+        self._evidence_lock = threading.Lock()  # the evidence's commands run beside the keychain reads
+        self._evidence: RegistrationEvidence | Unavailable | None = None
+        self.reg: Registration | None = None  # set by the runner: the model and Jamf Pro's version
+
+    def registration(self) -> RegistrationEvidence:
+        """The Mac's evidence of its registration (Platform SSO, getPSSOStatus, the jamf plist, ...), read once."""
+        with self._evidence_lock:
+            if self._evidence is None:
+                try:
+                    self._evidence = read_registration_evidence(self.host)
+                except CleanupError as exc:
+                    self._evidence = Unavailable(f"cannot read the Mac's registration ({self.host.spec}): {exc.message}")
+            found = self._evidence
+        if isinstance(found, Unavailable):
+            raise found
+        return found
 
     def _once(self, key: str, fetch):
         with self._lock:  # device reads are few; one at a time keeps the Mac's load low
@@ -190,7 +213,8 @@ def jamfaad_state(dev: DeviceData, now: float):
         if ts is not None:
             s["last_token_at"] = iso(ts)
             s["hours_since_token"] = round((now - ts) / 3600, 1)
-    evidence = {"users": states}
+    version, source = dev.reg.jamf_version() if dev.reg else (None, "unknown")
+    evidence = {"users": states, "jamf_pro_version": {"version": version_text(version) if version else None, "read_from": source}}
     if not states:
         return row.unknown("no user on the Mac has jamfAAD state (never registered through Jamf here)", **evidence)
     not_registered = [s["user"] for s in states if s.get("have_an_Azure_id") is False]
@@ -202,10 +226,19 @@ def jamfaad_state(dev: DeviceData, now: float):
             cause="not registered with Entra",
             remedy=M.REGISTER,
         )
+    if stale and version and version >= NO_RECURRING_GATHER:
+        s = stale[0]
+        return row.ok(
+            f"jamfAAD has an Azure id; its last token for {s['user']} is from {s['last_token_at']} ({age_text(now - s['last_aad_token_timestamp'])}), "
+            f"which is no symptom on Jamf Pro {version_text(version)} (read from {source}): the recurring gatherAADInfo was removed in 11.5",
+            **evidence,
+        )
     if stale:
         s = stale[0]
+        unsure = "" if version else " (Jamf Pro's version is unknown: the age is a symptom only before 11.5)"
+        age = age_text(now - s["last_aad_token_timestamp"])
         return row.problem(
-            f"jamfAAD's last Azure token for {s['user']} is from {s['last_token_at']} ({age_text(now - s['last_aad_token_timestamp'])}): older than 24 hours",
+            f"jamfAAD's last Azure token for {s['user']} is from {s['last_token_at']} ({age}): older than 24 hours{unsure}",
             evidence,
         )
     if any(s.get("unreadable") for s in states):
@@ -226,6 +259,11 @@ def workplace_join(dev: DeviceData, now: float):
     if registered:
         ids = "; ".join(f"{u['user']}: {', '.join(u['device_ids'])}" for u in registered)
         return row.ok(f"Workplace Join certificate and passwords present ({ids})", **evidence)
+    elsewhere = _keys_security_cannot_see(dev)
+    if elsewhere:
+        evidence["registrations_outside_the_keychain"] = elsewhere
+        shown = "; ".join(f"{e['user']}: {e['seen_by']} deviceId {e['deviceId']}" for e in elsewhere)
+        return row.ok(f"no Workplace Join items in the login keychains, as expected: the registration's keys are in the Secure Enclave ({shown})", **evidence)
     if wpj["locked"]:
         return row.unknown("; ".join(x["why"] for x in wpj["locked"]), **evidence)
     if not wpj["users"]:
@@ -237,6 +275,22 @@ def workplace_join(dev: DeviceData, now: float):
         remedy=M.REGISTER,
         playbook=None,
     )
+
+
+def _keys_security_cannot_see(dev: DeviceData) -> list[dict]:
+    """Registrations the Mac holds whose keys `security` cannot list: a completed Platform SSO registration, or a
+    deviceId MSAL reports (getPSSOStatus) for a user: "WPJ key in the Secure Enclave", as Jamf's own scripts say."""
+    try:
+        ev = dev.registration()
+    except Unavailable:
+        return []
+    found = []
+    for u in ev.users:
+        if u.platform_sso and u.platform_sso.registered:
+            found.append({"user": u.name, "seen_by": "Platform SSO (app-sso)", "deviceId": u.platform_sso.device_id})
+        elif u.psso_status and u.psso_status.device_id:
+            found.append({"user": u.name, "seen_by": "MSAL (getPSSOStatus)", "deviceId": u.psso_status.device_id})
+    return found
 
 
 def login_keychains(dev: DeviceData, now: float):

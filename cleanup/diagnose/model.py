@@ -4,25 +4,37 @@ checked, and the rows themselves (symptom, likely cause, the article's remedy, t
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass, field
 
 from cleanup.clients.records import parse_time  # noqa: F401 - the checks' time parser, re-exported
 
-OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
-STATUSES = (OK, PROBLEM, UNKNOWN)
+OK, PROBLEM, UNKNOWN, NOT_APPLICABLE = "ok", "problem", "unknown", "n/a"
+STATUSES = (OK, PROBLEM, UNKNOWN, NOT_APPLICABLE)
+
+#: the registration models (docs/registration-models.md); a row applies to some of them
+LEGACY, DEVICE_COMPLIANCE, PLATFORM_SSO = "legacy", "device-compliance", "platform-sso"
+ALL_MODELS = (LEGACY, DEVICE_COMPLIANCE, PLATFORM_SSO)
+MODEL_NAMES = {
+    LEGACY: "the legacy Conditional Access integration",
+    DEVICE_COMPLIANCE: "Jamf Device Compliance",
+    PLATFORM_SSO: "Platform SSO",
+    "unknown": "an unknown model",
+}
 
 
 @dataclass
 class Check:
     id: str
     symptom: str
-    status: str  # ok | problem | unknown
+    status: str  # ok | problem | unknown | n/a (the row does not apply to the Mac's registration model)
     finding: str  # one line: what was found, or why the check could not run
     evidence: dict = field(default_factory=dict)  # ids, timestamps, values
     likely_cause: str | None = None  # set for problems ("Cause 5", ...)
     remedy: str | None = None  # the article's remedy, one line
     playbook: str | None = None  # "cause6" | "duplicates" | None
     source: str = "cloud"  # cloud | device | device+cloud
+    models: tuple[str, ...] = ALL_MODELS  # the registration models this check applies to
 
     def to_json(self) -> dict:
         return {
@@ -35,6 +47,7 @@ class Check:
             "remedy": self.remedy,
             "playbook": self.playbook,
             "source": self.source,
+            "models": list(self.models),
         }
 
 
@@ -48,9 +61,17 @@ class Row:
     cause: str
     remedy: str
     playbook: str | None = None
+    models: tuple[str, ...] = ALL_MODELS
+
+    def applies(self, model: str) -> bool:
+        """An unknown model runs every check: each says what it finds, none is skipped on a guess."""
+        return model not in ALL_MODELS or model in self.models
 
     def ok(self, finding: str, **evidence) -> Check:
-        return Check(self.id, self.symptom, OK, finding, evidence, source=self.source)
+        return Check(self.id, self.symptom, OK, finding, evidence, source=self.source, models=self.models)
+
+    def not_applicable(self, finding: str, **evidence) -> Check:
+        return Check(self.id, self.symptom, NOT_APPLICABLE, finding, evidence, source=self.source, models=self.models)
 
     def problem(self, finding: str, evidence: dict | None = None, *, cause: str | None = None, remedy: str | None = None, playbook: str | None = "") -> Check:
         """A problem with this row's cause, remedy and playbook unless given (``playbook=None``: none)."""
@@ -64,10 +85,11 @@ class Row:
             remedy or self.remedy,
             self.playbook if playbook == "" else playbook,
             self.source,
+            self.models,
         )
 
     def unknown(self, why: str, **evidence) -> Check:
-        return Check(self.id, self.symptom, UNKNOWN, why, evidence, source=self.source)
+        return Check(self.id, self.symptom, UNKNOWN, why, evidence, source=self.source, models=self.models)
 
 
 # -- the article's remedies, one line each -------------------------------------------------------------
@@ -82,6 +104,7 @@ CAUSE_1 = Row(
     "cloud",
     "Cause 1",
     "Give the Jamf Pro app in Entra exactly one API permission, Intune update_device_attributes, and grant admin consent.",
+    models=(LEGACY,),
 )
 CAUSE_2 = Row(
     "connector-app",
@@ -89,6 +112,7 @@ CAUSE_2 = Row(
     "cloud",
     "Cause 2",
     "Add the Jamf Native macOS Connector again: set up the Intune integration in Jamf Pro and consent as a Global Administrator.",
+    models=(LEGACY,),
 )
 CAUSE_3_TENANT = Row(
     "tenant-licences",
@@ -118,6 +142,7 @@ CAUSE_5 = Row(
     "cloud",
     "Cause 5",
     "Turn the Intune integration back on in Jamf Pro (Conditional Access / Device Compliance) and check the Jamf partner connector in Intune.",
+    models=(LEGACY,),
 )
 CAUSE_5_LOG = Row("portal-log-cause5", 'Devices fail to register: "Registration-only command line flag (-r)"', "device", "Cause 5", CAUSE_5.remedy)
 CHECK_IN = Row("jamf-check-in", 'Devices marked "Unresponsive" in Jamf Pro', "cloud", "no check-in with Jamf Pro for 24 hours", SIGN_IN)
@@ -154,6 +179,7 @@ MISMATCH = Row(
     "Cause 6: not registered correctly, or registered several times without cleanup",
     RESET,
     "cause6",
+    models=(LEGACY,),
 )
 POLICY_GROUPS = Row(
     "compliance-policy-groups",
@@ -182,6 +208,64 @@ REGISTRATION_MATCH = Row(
     "cause6",
 )
 
+# -- the 2026 models (docs/registration-models.md) ------------------------------------------------------
+
+PSSO_REPAIR = (
+    "Repair the Platform SSO registration as the user: System Settings > Users & Groups > Network Account Server > Edit > Repair "
+    "(macOS 14 and later), or Company Portal > Preferences > Deregister, then register again."
+)
+REGISTRATION_MODEL = Row(
+    "registration-model",
+    "Which registration model the Mac is in",
+    "device+cloud",
+    "the Mac and the cloud show no registration model",
+    REGISTER,
+)
+COMPLIANCE_PARTNER = Row(
+    "compliance-partner",
+    "Devices fail to register: the Jamf Device Compliance partner in Intune",
+    "cloud",
+    "the Device Compliance connection is off or silent",
+    "In Intune (Tenant administration > Connectors and tokens > Partner compliance management) the Jamf Device Compliance partner "
+    "must be Active, with macOS assigned to user groups; in Jamf Pro check Settings > Global > Device Compliance.",
+    models=(DEVICE_COMPLIANCE, PLATFORM_SSO),
+)
+JAMF_COMPLIANCE = Row(
+    "jamf-device-compliance",
+    "The Entra device's compliance as Jamf Pro reports it",
+    "cloud",
+    "Cause 6: Jamf Pro reports compliance for a registration Entra does not have",
+    RESET,
+    "cause6",
+    models=(DEVICE_COMPLIANCE, PLATFORM_SSO),
+)
+MICROSOFT_CA = Row(
+    "microsoft-ca-settings",
+    "Device Compliance on the Mac (com.jamfsoftware.jamf.plist)",
+    "device",
+    "the Mac is not in Device Compliance's Applicable smart group, or its Jamf settings are stale",
+    "Put the Mac in the Applicable smart group (Jamf Pro: Settings > Global > Device Compliance), then run `sudo jamf manage` on the Mac.",
+    models=(DEVICE_COMPLIANCE, PLATFORM_SSO),
+)
+PSSO_STATUS = Row(
+    "psso-status",
+    "MSAL's view of the registration (Jamf Conditional Access getPSSOStatus)",
+    "device",
+    "Platform SSO is enabled but the user's registration is not complete",
+    PSSO_REPAIR,
+    models=(DEVICE_COMPLIANCE, PLATFORM_SSO),
+)
+APP_SSO = Row(
+    "app-sso",
+    "Platform SSO registration on the Mac (app-sso platform -s)",
+    "device",
+    "the Platform SSO registration is not complete",
+    PSSO_REPAIR,
+    models=(DEVICE_COMPLIANCE, PLATFORM_SSO),
+)
+#: Microsoft ended support for the legacy integration on this date (announced earlier for 2024-09-01; reference section 6)
+LEGACY_END = "2025-01-31"
+
 
 def age_text(seconds: float) -> str:
     if seconds < 0:
@@ -191,6 +275,15 @@ def age_text(seconds: float) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.0f} hours ago"
     return f"{seconds / 86400:.1f} days ago"
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value read from a Mac or a service, for a finding: one printable line of at most ``limit`` characters
+    (JSON for what is not text; control characters escaped)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def iso(ts: float) -> str:

@@ -5,10 +5,15 @@ credential or a service that kept failing says so. Reads only: nothing here can 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
+from cleanup.clients import compliance as C
 from cleanup.clients import symptoms as S
 from cleanup.errors import CleanupError, ServiceError, Unavailable
 from cleanup.identifiers import valid_guid
+
+if TYPE_CHECKING:
+    from cleanup.diagnose.registration import Registration
 
 #: the least permission each read needs (named when the service answers 403)
 READ_COMPUTERS = "Read Computers"
@@ -31,6 +36,7 @@ class CloudData:
         self.jamf_app_id = jamf_app_id
         self._lock = threading.Lock()
         self._memo: dict[tuple, tuple[threading.Lock, list]] = {}
+        self.reg: Registration | None = None  # set by the runner: the Mac's registration model
 
     def _once(self, key: tuple, fetch):
         with self._lock:
@@ -93,7 +99,29 @@ class CloudData:
     # -- the integration set-up ------------------------------------------------------------------------
 
     def partners(self) -> list[dict]:
+        """The legacy partners (``deviceManagementPartners``)."""
         return self._read(("partners",), "graph", SERVICE_CONFIG_READ, lambda g: g.partners())
+
+    def compliance_partners(self) -> list[dict]:
+        """The 2026 partners (``complianceManagementPartners``), raw."""
+        return self._read(("compliance-partners",), "graph", SERVICE_CONFIG_READ, C.compliance_partners)
+
+    def device_compliance(self, computer_id: str) -> list[dict] | None:
+        """Jamf Pro's device-compliance information of one computer (clients.compliance); None when the record is gone."""
+        return self._read(("device-compliance", str(computer_id)), "jamf", READ_COMPUTERS, lambda j: C.device_compliance(j, computer_id))
+
+    def jamf_pro_version(self) -> tuple[int, ...] | None:
+        """The server's version when the Jamf client discovers it (``JamfClient.version()``); None when it cannot."""
+
+        def fetch(jamf):
+            discover = getattr(jamf, "version", None)
+            found = discover() if callable(discover) else None
+            return tuple(found) if isinstance(found, (tuple, list)) and all(isinstance(x, int) for x in found) else None
+
+        try:
+            return self._read(("jamf-version",), "jamf", READ_COMPUTERS, fetch)
+        except Unavailable:
+            return None
 
     def service_principals(self, flt: str) -> list[dict]:
         return self._read(("sp", flt), "graph", APPLICATION_READ, lambda g: g.service_principals(flt))

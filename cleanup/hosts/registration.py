@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from cleanup.errors import HostError, UnsafePath
 from cleanup.hosts import probes
@@ -27,6 +28,7 @@ class _Noted(Protocol):
 
 
 P = TypeVar("P", bound=_Noted)
+T = TypeVar("T")
 
 APP_SSO = "/usr/bin/app-sso"
 JAMF_CA_DIR = "/Library/Application Support/JAMF/Jamf.app/Contents/MacOS/Jamf Conditional Access.app/Contents/MacOS"
@@ -39,6 +41,7 @@ GROUP_CONTAINERS = ("UBF8T346G9.com.microsoft.entrabroker", "UBF8T346G9.com.micr
 GET_PSSO_SINCE = (11, 21, 1)
 MAX_PLIST_BYTES = 1 << 20
 COMMAND_TIMEOUT = 60.0
+READ_WORKERS = 4  # commands in flight at once
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,16 @@ class _Reader:
         self.retry_delay = retry_delay
         self.notes: list[str] = []
         self.missing: list[str] = []
+
+    def fork(self) -> _Reader:
+        """A reader for one command run beside the others: its notes are joined in a fixed order afterwards."""
+        return _Reader(self.host, self.retry_delay)
+
+    def join(self, child: _Reader, value: T) -> T:
+        self.notes.extend(child.notes)
+        for what in child.missing:
+            self.miss(what)
+        return value
 
     def miss(self, what: str) -> None:
         if what not in self.missing:
@@ -256,19 +269,76 @@ class _Reader:
         return tuple(p for p in paths if self.kind(p) == "dir")
 
 
-def read_registration_evidence(host: Host, *, retry_delay: float = 5.0) -> RegistrationEvidence:
+def read_platform_sso(host: Host, user: LocalUser) -> tuple[appsso.PlatformSSOState | None, str | None]:
+    """``app-sso platform -s`` as ``user`` (in their login session): the state, or None and why not."""
+    r = _Reader(host, 0.0)
+    state = r.platform_sso(user)
+    problems = [f"app-sso is not on this Mac ({APP_SSO})"] if r.missing else r.notes
+    return state, None if state is not None else ("; ".join(problems) or "app-sso gave no answer")
+
+
+def evidence_facts(ev: RegistrationEvidence) -> dict[str, Any]:
+    """The evidence as step 0 records it (``facts["registration"]``): JSON-able, deviceIds lower-case, no key material."""
+    prefs = ev.jamf_prefs
+    dc = None
+    if prefs is not None and (prefs.ca_enabled is not None or prefs.native_client_app_id or prefs.tenant_domain):
+        dc = {"enabled": prefs.ca_enabled is True, "client_id": prefs.native_client_app_id, "tenant_domain": prefs.tenant_domain}
+    users = []
+    for u in ev.users:
+        sso = u.platform_sso
+        users.append(
+            {
+                "name": u.name,
+                "uid": u.uid,
+                "logged_in": u.logged_in,
+                # the device's registration is completed and this user has their own (a User Configuration)
+                "psso_registered": bool(sso and sso.registered and sso.user is not None),
+                "psso_device_id": sso.device_id.lower() if sso and sso.device_id else None,
+                "psso_secure_enclave": bool(sso and sso.secure_enclave),
+                "psso_status": u.psso_status.status if u.psso_status else None,
+                "shared_folders": list(u.shared_folders),
+            }
+        )
+    return {
+        "models": list(ev.models),
+        "psso_device_ids": [d.lower() for d in ev.psso_device_ids],
+        "msal_device_ids": {k: v.lower() for k, v in ev.msal_device_ids.items()},
+        "jamf_ca": ev.jamf_ca,
+        "jamf_ca_version": ev.jamf_ca_version,
+        "device_compliance": dc,
+        "sso_extension": ev.sso_extension,
+        "sso_profiles": [p.identifier for p in ev.sso_profiles if p.identifier],
+        "hardware_uuid": ev.hardware_uuid,
+        "users": users,
+        "missing": list(ev.missing),
+        "notes": list(ev.notes),
+    }
+
+
+_ASK = frozenset({-1})  # sessions' default: ask the Mac
+
+
+def read_registration_evidence(
+    host: Host, *, retry_delay: float = 5.0, users: Sequence[LocalUser] | None = None, sessions: frozenset[int] | None = _ASK
+) -> RegistrationEvidence:
     """The evidence, read through ``host``. Raises only what the user list raises for an unsafe user database
-    (SafetyRefusal); every other problem is a note or a missing tool."""
+    (SafetyRefusal); every other problem is a note or a missing tool. ``users`` and ``sessions`` (a
+    ``probes.gui_session_uids`` answer): what the caller has read already (step 0).
+
+    The commands run side by side, a few at a time (two rounds: ``getPSSOStatus`` only once the Jamf Conditional
+    Access version is known); the notes come out in the same order whatever finishes first."""
     r = _Reader(host, retry_delay)
-    try:
-        users = probes.local_users(host)
-    except HostError as exc:
-        r.notes.append(f"the local users are unknown: {exc.message}")
-        users = []
-    try:
-        sessions = probes.gui_session_uids(host)
-    except HostError:
-        sessions = None
+    if users is None:
+        try:
+            users = probes.local_users(host)
+        except HostError as exc:
+            r.notes.append(f"the local users are unknown: {exc.message}")
+            users = []
+    if sessions is _ASK:
+        try:
+            sessions = probes.gui_session_uids(host)
+        except HostError:
+            sessions = None
     if sessions is None:
         try:
             console = host.console_user()
@@ -276,39 +346,56 @@ def read_registration_evidence(host: Host, *, retry_delay: float = 5.0) -> Regis
             console = None
         sessions = frozenset(u.uid for u in users if u.name == console)
         r.notes.append("ps cannot tell who is logged in: only the console user is read")
-    hw = r.hardware_uuid()
     if r.kind(APP_SSO) is None:
         r.miss("app-sso")
     ca = r.jamf_ca()
-    version = r.ca_version(ca) if ca else None
-    psso_ca = ca
-    if ca and version and _older(version, GET_PSSO_SINCE):
-        r.notes.append(f"Jamf Conditional Access {version} has no getPSSOStatus (Jamf Pro 11.21.1 or later): MSAL's view is not read")
-        psso_ca = None
-    found = []
-    for user in users:
-        safe = probes.home_is_safe(user)
-        if not safe:
-            r.notes.append(f"{user.name}'s home {user.home!r} is not /Users/{user.name}: its files are not read")
-        on = user.uid in sessions
-        found.append(
-            UserEvidence(
-                name=user.name,
-                uid=user.uid,
-                logged_in=on,
-                platform_sso=r.platform_sso(user) if on and "app-sso" not in r.missing else None,
-                psso_status=r.psso_status(user, psso_ca) if on and psso_ca else None,
-                jamfaad=r.jamfaad(user) if safe else None,
-                shared_folders=r.shared_folders(user, hw) if safe else (),
+    has_app_sso = "app-sso" not in r.missing
+    on = [u for u in users if u.uid in sessions]
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        hw_r, ver_r, prof_r = r.fork(), r.fork(), r.fork()
+        hw_f = pool.submit(hw_r.hardware_uuid)
+        ver_f = pool.submit(ver_r.ca_version, ca) if ca else None
+        prof_f = pool.submit(prof_r.sso_profiles)
+        sso_rs = {u.name: r.fork() for u in on}
+        sso_fs = {u.name: pool.submit(sso_rs[u.name].platform_sso, u) for u in on if has_app_sso}
+        hw = r.join(hw_r, hw_f.result())
+        version = r.join(ver_r, ver_f.result()) if ver_f else None
+        psso_ca = ca
+        if ca and version and _older(version, GET_PSSO_SINCE):
+            r.notes.append(f"Jamf Conditional Access {version} has no getPSSOStatus (Jamf Pro 11.21.1 or later): MSAL's view is not read")
+            psso_ca = None
+        status_rs = {u.name: r.fork() for u in on}
+        status_fs = {u.name: pool.submit(status_rs[u.name].psso_status, u, psso_ca) for u in on if psso_ca}
+        sso_profiles = prof_f.result()
+        found = []
+        for user in users:
+            safe = probes.home_is_safe(user)
+            if not safe:
+                r.notes.append(f"{user.name}'s home {user.home!r} is not /Users/{user.name}: its files are not read")
+            logged = user.uid in sessions
+            sso = r.join(sso_rs[user.name], sso_fs[user.name].result()) if user.name in sso_fs else None
+            status = r.join(status_rs[user.name], status_fs[user.name].result()) if user.name in status_fs else None
+            found.append(
+                UserEvidence(
+                    name=user.name,
+                    uid=user.uid,
+                    logged_in=logged,
+                    platform_sso=sso,
+                    psso_status=status,
+                    jamfaad=r.jamfaad(user) if safe else None,
+                    shared_folders=r.shared_folders(user, hw) if safe else (),
+                )
             )
-        )
+    jamf_prefs = r.jamf_prefs()
+    sso_extension = r.kind(SSO_APPEX) == "dir"
+    r.join(prof_r, None)
     return RegistrationEvidence(
         users=tuple(found),
         jamf_ca=ca,
         jamf_ca_version=version,
-        jamf_prefs=r.jamf_prefs(),
-        sso_extension=r.kind(SSO_APPEX) == "dir",
-        sso_profiles=r.sso_profiles(),
+        jamf_prefs=jamf_prefs,
+        sso_extension=sso_extension,
+        sso_profiles=sso_profiles,
         hardware_uuid=hw,
         missing=tuple(r.missing),
         notes=tuple(r.notes),

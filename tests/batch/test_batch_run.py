@@ -26,7 +26,8 @@ def test_select_lists_the_flagged_macs_with_reasons_and_evidence(make_lab, state
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["data"]["macs"]
     assert [r["serial"] for r in rows] == sorted(serials)
-    assert all(r["reasons"] == ["3 Intune records for the serial"] and len(r["evidence"]["intune"]) == 3 for r in rows)
+    both = ["3 Intune records for the serial", "3 Entra devices for the Mac (3 by deviceId, 0 by name)"]
+    assert all(r["reasons"] == both and len(r["evidence"]["intune"]) == 3 and len(r["evidence"]["entra"]) == 3 for r in rows)
 
 
 @pytest.mark.slow

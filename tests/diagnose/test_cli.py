@@ -8,7 +8,7 @@ from cleanup.lab.tenant.model import GRAPH_READONLY_ROLES
 from tests.support.diagnose import fresh_token
 from tests.support.lab import run_cli
 
-FIELDS = {"id", "symptom", "status", "finding", "evidence", "likely_cause", "remedy", "playbook", "source"}
+FIELDS = {"id", "symptom", "status", "finding", "evidence", "likely_cause", "remedy", "playbook", "source", "models"}
 
 
 def test_json_shape_and_exit_statuses(make_lab, tmp_path):
@@ -21,9 +21,9 @@ def test_json_shape_and_exit_statuses(make_lab, tmp_path):
     assert set(report) == {"serial", "host", "checked_at", "summary", "problems", "checks"}
     assert report["serial"] == lab.serial and report["host"] == f"sim:{lab.mac}"
     assert report["problems"] == ["intune-records", "entra-records"]
-    assert report["summary"] == {"ok": 16, "problem": 2, "unknown": 0}
+    assert report["summary"] == {"ok": 17, "problem": 2, "unknown": 0, "n/a": 5}  # n/a: the 2026 models' checks on a legacy Mac
     for check in report["checks"]:
-        assert set(check) == FIELDS and check["status"] in ("ok", "problem", "unknown")
+        assert set(check) == FIELDS and check["status"] in ("ok", "problem", "unknown", "n/a")
     dup = next(c for c in report["checks"] if c["id"] == "intune-records")
     assert dup["playbook"] == "duplicates" and dup["likely_cause"].startswith("Cause 6")
     assert len(dup["evidence"]["records"]) == 3

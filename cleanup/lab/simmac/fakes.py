@@ -99,6 +99,12 @@ class Ctx:
             fcntl.flock(self._lockfd, fcntl.LOCK_EX)
             self._state = None
 
+    def unlock(self) -> None:
+        """Release ``lock`` (a fake's process ends with it; a caller in a longer-lived process must)."""
+        if self._lockfd is not None:
+            os.close(self._lockfd)
+            self._lockfd = None
+
     def save(self) -> None:
         C.save_state(self.root, self.state)
 

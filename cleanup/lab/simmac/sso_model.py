@@ -33,6 +33,7 @@ CREATED = "2025-06-08T16:05:30Z"
 ISSUER_OU = "82dbaca4-3e81-46ca-9c73-0950c1eaca97"
 SCENARIOS = ("device-compliance", "platform-sso")
 PSSO_PROFILE = {
+    "installed_by": "mdm",  # Jamf Pro sends it: it leaves with the MDM profile and comes back after re-enrollment
     "identifier": "com.example.platformsso",
     "name": "Microsoft Platform SSO",
     "organization": "Example Corp",
@@ -46,6 +47,44 @@ PSSO_PROFILE = {
         }
     ],
 }
+
+
+#: Company Portal 5.x's own files in a home (integration reference, section 2: what its uninstaller removes);
+#: written in the 2026 scenarios only, so the older ones stay as they were. (kind, path under ~/Library)
+COMPANY_PORTAL_FILES = (
+    ("dir", "Application Scripts/com.microsoft.CompanyPortalMac.ssoextension"),
+    ("dir", "Application Support/com.microsoft.CompanyPortalMac"),
+    ("dir", "Caches/com.microsoft.CompanyPortalMac"),
+    ("dir", "Caches/CompanyPortalCache"),
+    ("dir", "Caches/com.plausiblelabs.crashreporter.data/com.microsoft.CompanyPortalMac"),
+    ("dir", "Containers/com.microsoft.CompanyPortalMac.ssoextension"),
+    ("dir", "HTTPStorages/com.microsoft.CompanyPortalMac"),
+    ("file", "HTTPStorages/com.microsoft.CompanyPortalMac.binarycookies"),
+    ("dir", "Logs/Company Portal"),
+    ("plist", "Preferences/com.microsoft.CompanyPortalMac.plist"),
+    ("plist", "Preferences/group.com.microsoft.CompanyPortalMac.plist"),
+    ("dir", "Saved Application State/com.microsoft.CompanyPortalMac.savedState"),
+    ("dir", "WebKit/com.microsoft.CompanyPortalMac"),
+    ("file", "Application Support/Google/Chrome/NativeMessagingHosts/com.microsoft.browsercore.json"),
+    ("file", "Application Support/Microsoft Edge/NativeMessagingHosts/com.microsoft.browsercore.json"),
+)
+
+
+def installed_profiles(state: dict) -> list[dict]:
+    """The configuration profiles on the Mac besides the MDM profile: those the MDM installed only while it is enrolled."""
+    enrolled = bool((state.get("mdm") or {}).get("enrolled"))
+    return [p for p in state.get("config_profiles") or [] if enrolled or p.get("installed_by") != "mdm"]
+
+
+def psso_active(state: dict) -> dict | None:
+    """The Platform SSO state while an Extensible SSO profile configures it, else None (no configuration: app-sso
+    prints three ``(null)``). What macOS keeps of a registration while its profile is gone is not known [I]: the
+    lab keeps it, and shows it again (stale) once the profile is back, until the user repairs it."""
+    psso = (state.get("sso") or {}).get("psso")
+    if not psso:
+        return None
+    sso_types = [pl.get("type") for p in installed_profiles(state) for pl in p.get("payloads") or []]
+    return psso if "com.apple.extensiblesso" in sso_types else None
 
 
 def hardware_uuid(serial: str) -> str:
@@ -317,6 +356,15 @@ def install(w, scenario: str, serial: str, users: list[str], has_jamf: bool, jam
     if scenario not in SCENARIOS:
         return {}
     w.file(SSO_APPEX + "/Contents/Info.plist", _plist({"CFBundleIdentifier": SSO_EXTENSION_ID, "CFBundlePackageType": "XPC!"}))
+    for u in users:
+        for kind, rel in COMPANY_PORTAL_FILES:
+            mac = f"/Users/{u}/Library/{rel}"
+            if kind == "dir":
+                w.file(f"{mac}/data.json", f'{{"owner": "{u}", "item": "{rel}"}}\n')
+            elif kind == "plist":
+                w.file(mac, _plist({"owner": u, "item": rel}))
+            else:
+                w.file(mac, f'{{"owner": "{u}", "item": "{rel}"}}\n')
     w.file(SSO_APPEX + "/Contents/MacOS/Mac SSO Extension", "#!/bin/sh\nexit 0\n", 0o755)
     hw = hardware_uuid(serial)
     for u in users:

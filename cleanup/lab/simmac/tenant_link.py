@@ -1,8 +1,9 @@
 """The simulated Mac's side of the lab's link to the emulated tenant.
 
 When a simulated Mac is linked (``link``), re-enrolling it creates a new Jamf Pro record in the emulator, and
-the registration policy creates a new Entra device and Intune record there plus a new Workplace Join
-certificate in the console user's login keychain, as the real Company Portal registration would.
+the registration policy registers the console user as the tenant's model does (``on_policy``): a new Entra device
+(and, legacy only, an Intune record) there plus a new Workplace Join certificate in the user's login keychain, as the
+real Company Portal registration would; a Platform SSO Repair registers the Mac's new deviceId (``register_psso``).
 Only the lab's fake tools call this; the product never does.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import urllib.error
 import urllib.request
 import uuid
 
@@ -63,8 +65,18 @@ def on_enroll(ctx) -> None:
         _post(tenant, "/_lab/jamf/enroll", {"serial": st["serial"], "name": st["computer_name"], "udid": st["udid"]})
 
 
+def _tenant_model(tenant: dict) -> str | None:
+    try:
+        return _get(tenant, "/_lab/model").get("model")
+    except (urllib.error.HTTPError, ValueError):
+        return None  # an emulator without registration models: legacy
+
+
 def on_policy(ctx, entry: dict) -> None:
-    """The registration policy ran: Entra + Intune records in the tenant, Workplace Join items on the Mac."""
+    """The registration policy ran for the console user, as the tenant's model registers a Mac: legacy (Entra device,
+    Intune record and Workplace Join items on the Mac) or Device Compliance (Company Portal's Workplace Join: the
+    Entra device and the Workplace Join items, no Intune record). On a Mac where Platform SSO is registered for that
+    user, the policy adds no Workplace Join items and no device: the Platform SSO registration is the Mac's."""
     st = ctx.state
     tenant = st.get("tenant")
     if not tenant or entry.get("event") not in tenant.get("registration_events", ()):
@@ -73,10 +85,18 @@ def on_policy(ctx, entry: dict) -> None:
     home = ctx.home_of(user) if user else None
     if not home:
         return  # nobody at the console: the registration cannot start
+    from cleanup.lab.simmac import sso_model
     from cleanup.lab.simmac.builder import UPN_DOMAIN, _ms_login_items
 
+    psso = sso_model.psso_active(st)
+    if psso and psso.get("device_id") and user in (psso.get("users") or {}):
+        st.setdefault("registrations", []).append({"user": user, "model": "platform-sso", "deviceId": psso["device_id"], "via": "policy"})
+        return
     upn = f"{user}@{UPN_DOMAIN}"
-    answer = _post(tenant, "/_lab/register", {"serial": st["serial"], "name": st["computer_name"], "user_upn": upn})
+    body = {"serial": st["serial"], "name": st["computer_name"], "user_upn": upn}
+    if _tenant_model(tenant) == "platform-sso":
+        body["model"] = "device-compliance"  # a Mac without Platform SSO registers through Company Portal's Workplace Join
+    answer = _post(tenant, "/_lab/register", body)
     items, prefs = _ms_login_items(user, answer["deviceId"], False)
     for it in items:
         it["lab_origin"] = "registration"  # lab-only marker so before/after views can tell new from kept
@@ -86,3 +106,16 @@ def on_policy(ctx, entry: dict) -> None:
     kc.setdefault("identity_preferences", {}).update(prefs)
     C.save_keychain(path, kc)
     st.setdefault("registrations", []).append({"user": user, **answer})
+
+
+def register_psso(ctx, user: str, device_id: str) -> dict | None:
+    """A Platform SSO registration of ``user`` (its new ``device_id``) in the linked tenant: an AzureAd device and
+    Jamf's device-compliance information. None when the Mac is not linked."""
+    st = ctx.state
+    tenant = st.get("tenant")
+    if not tenant:
+        return None
+    from cleanup.lab.simmac.builder import UPN_DOMAIN
+
+    body = {"serial": st["serial"], "name": st["computer_name"], "user_upn": f"{user}@{UPN_DOMAIN}", "model": "platform-sso", "device_id": device_id}
+    return _post(tenant, "/_lab/register", body)

@@ -13,7 +13,11 @@
   it fails (exit 1). ``registerWithIntune`` registers the user as the Self Service policy does (the linked tenant's
   registration for the console user, else a new local Workplace Join registration).
 - ``profiles list`` / ``profiles show -type configuration`` (as root: the computer-level profiles, the MDM profile
-  included while enrolled); other verbs go to the ``profiles`` of ``tool_mdm``.
+  included while enrolled); other verbs go to the ``profiles`` of ``tool_mdm``. A profile the MDM installed (the
+  Platform SSO profile) leaves with the MDM profile and is back once the Mac is enrolled again, as Jamf Pro sends
+  it again; while no Extensible SSO profile is installed, ``app-sso`` and ``getPSSOStatus`` see no Platform SSO.
+- Every call of ``clean``, ``gatherAADInfo`` and ``registerWithIntune`` is recorded in ``state["jamf_ca_calls"]``
+  (verb, user, uid), refused ones included.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def _when(t: float) -> str:
 def t_app_sso(ctx: Ctx, argv: list[str]):
     if argv[:1] != ["platform"] or argv[1:] not in (["-s"], ["--state"]):
         usage("Usage: app-sso platform -s | --state")
-    psso = _sso(ctx).get("psso")
+    psso = M.psso_active(ctx.state)
     user = None if ctx.is_root else ctx.me
     user_cfg = (psso or {}).get("users", {}).get(user["name"]) if user else None
     now = time.time()
@@ -111,8 +115,7 @@ def _login_keychain(ctx: Ctx, user: dict) -> tuple[str, dict] | None:
 
 def _registration(ctx: Ctx, user: dict) -> dict | None:
     """The user's Entra registration as MSAL would report it: PSSO first, else the Workplace Join certificate."""
-    sso = _sso(ctx)
-    psso = sso.get("psso") or {}
+    psso = M.psso_active(ctx.state) or {}
     upn = f"{user['name']}@{M.TENANT_DOMAIN}"
     if psso.get("device_id") and user["name"] in psso.get("users", {}):
         import hashlib
@@ -133,7 +136,7 @@ def _registration(ctx: Ctx, user: dict) -> dict | None:
 
 
 def _psso_status(ctx: Ctx, user: dict | None) -> int:
-    psso = _sso(ctx).get("psso")
+    psso = M.psso_active(ctx.state)
     if not psso:
         return 0
     registered = bool(psso.get("device_id")) and user is not None and user["name"] in psso.get("users", {})
@@ -276,11 +279,14 @@ def t_jamf_ca(ctx: Ctx, argv: list[str]):
     if verb not in ("clean", "gatherAADInfo", "registerWithIntune"):
         usage(use)
     me = ctx.me
+    ctx.lock()
+    # every call of a verb that changes something, refused ones included: tests check who ran what (never root)
+    ctx.state.setdefault("jamf_ca_calls", []).append({"verb": verb, "user": me["name"], "uid": me["uid"]})
+    ctx.save()
     if me["uid"] == 0:
         raise Fail(1, "Jamf Conditional Access must be run as the logged-in user, not as root.")
     if me["name"] not in (ctx.state.get("logged_in") or []):
         raise Fail(1, "The login keychain is locked: the user is not logged in.")
-    ctx.lock()
     if verb == "clean":
         _clean(ctx, me)
         ctx.save()
@@ -299,7 +305,7 @@ def _profiles(ctx: Ctx) -> list[dict]:
     st = ctx.state
     mdm = st.get("mdm") or {}
     found = [{**MDM_PROFILE, "removable": mdm.get("removable", True)}] if mdm.get("enrolled") else []
-    return found + list(st.get("config_profiles") or [])
+    return found + M.installed_profiles(st)
 
 
 def t_profiles(ctx: Ctx, argv: list[str]):
