@@ -219,6 +219,16 @@ class _Reader:
             return ()
         return tuple(p for p in found if config_profiles.EXTENSIBLE_SSO in p.payload_types)
 
+    def parsed(self, what: str, res: CommandResult, parse: Callable[[str], P], failing: str = "") -> P | None:
+        """A command's output parsed, or None with a note naming ``what`` when it failed or is unreadable."""
+        try:
+            if not res.ok:
+                raise ValueError(f"exit {res.returncode}: {_detail(res)}{failing}")
+            return parse(res.stdout)
+        except ValueError as exc:
+            self.notes.append(f"{what}: {exc}")
+            return None
+
     # ---------------------------------------------------------------- one user
 
     def platform_sso(self, user: LocalUser) -> appsso.PlatformSSOState | None:
@@ -228,12 +238,8 @@ class _Reader:
         if res.returncode == 127:
             self.miss("app-sso")
             return None
-        try:
-            if not res.ok:
-                raise ValueError(f"exit {res.returncode}: {_detail(res)}")
-            state = appsso.parse_platform_state(res.stdout)
-        except ValueError as exc:
-            self.notes.append(f"app-sso platform -s as {user.name}: {exc}")
+        state = self.parsed(f"app-sso platform -s as {user.name}", res, appsso.parse_platform_state)
+        if state is None:
             return None
         self.notes.extend(f"app-sso platform -s as {user.name}: {n}" for n in state.notes)
         return state
@@ -243,12 +249,8 @@ class _Reader:
             res = self.run([ca, "getPSSOStatus"], user)
             if res is None:
                 return None
-            try:
-                if not res.ok:
-                    raise ValueError(f"exit {res.returncode}: {_detail(res)} (getPSSOStatus needs Jamf Pro 11.21.1 or later)")
-                status = jamfca.parse_psso_status(res.stdout)
-            except ValueError as exc:
-                self.notes.append(f"getPSSOStatus as {user.name}: {exc}")
+            status = self.parsed(f"getPSSOStatus as {user.name}", res, jamfca.parse_psso_status, " (getPSSOStatus needs Jamf Pro 11.21.1 or later)")
+            if status is None:
                 return None
             if status.timed_out and status.status is None and attempt == 1:
                 time.sleep(self.retry_delay)  # as field scripts do: one retry after a timeout

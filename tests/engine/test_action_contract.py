@@ -11,19 +11,13 @@ from cleanup.engine.action import Action, ActsOn, Outcome, Pause, PauseKind, reg
 from cleanup.engine.plan import Change, StepPlan
 from cleanup.engine.runner import Selection
 from cleanup.errors import Paused
+from tests.support.imports import module_imports
 from tests.support.oneaction import _one_step_run, _registered
 
 PACKAGE = Path(__file__).resolve().parents[2] / "cleanup"
 
 
-def _imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-    return found
+_imports = module_imports
 
 
 def test_the_engine_imports_nothing_from_the_actions():

@@ -3,21 +3,16 @@ above it (the actions get the store from the run's options, never by import)."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.support.imports import module_imports
 
 PACKAGE = Path(__file__).resolve().parents[2] / "cleanup"
 ALLOWED = ("cleanup.escrow", "cleanup.clients", "cleanup.identifiers", "cleanup.readlimit", "cleanup.errors")
 
 
 def _imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-    return {m for m in found if m == "cleanup" or m.startswith("cleanup.")}
+    return {m for m in module_imports(path) if m == "cleanup" or m.startswith("cleanup.")}
 
 
 def test_the_escrow_package_imports_only_what_sits_below_it():
