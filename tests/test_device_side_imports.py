@@ -2,34 +2,16 @@
 a zipapp on the Mac's own Python) must not need requests, msal, PyJWT, cryptography, tenacity or keyring, and every
 cleanup process the operator starts is quicker for it."""
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.support.imports import cloud_stack_loaded
 from tests.support.lab import REPO
-
-CLOUD_STACK = ("requests", "urllib3", "msal", "jwt", "cryptography", "tenacity", "keyring")
-
-PROBE = """
-import json, sys
-from cleanup.cli import main
-code = 0
-try:
-    main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code or 0
-print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules} & set(%r))]), file=sys.stderr)
-"""
 
 
 def _loaded(*args, env=None) -> list[str]:
-    res = subprocess.run([sys.executable, "-c", PROBE % (CLOUD_STACK,), *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
-    code, loaded = json.loads(res.stderr.strip().splitlines()[-1])
-    assert code == 0, res.stdout + res.stderr
-    return loaded
+    return cloud_stack_loaded(*args, cwd=REPO, env=env)
 
 
 @pytest.mark.parametrize(

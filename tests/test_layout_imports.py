@@ -9,13 +9,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cleanup"
 
 #: package -> the cleanup packages it must never import
 FORBIDDEN = {
-    "engine": ("actions", "batch", "diagnose", "cli", "lab"),
-    "actions": ("batch", "diagnose", "cli", "lab"),
-    "batch": ("cli", "lab"),
-    "diagnose": ("cli", "batch", "lab"),
-    "hosts": ("engine", "actions", "batch", "diagnose", "cli", "lab"),
-    "clients": ("engine", "actions", "batch", "diagnose", "cli", "lab"),
-    "parsers": ("engine", "actions", "batch", "diagnose", "cli", "lab", "hosts", "clients"),
+    "engine": ("repair", "actions", "batch", "diagnose", "cli", "lab"),
+    "actions": ("repair", "batch", "diagnose", "cli", "lab"),
+    "batch": ("repair", "cli", "lab"),
+    "diagnose": ("repair", "cli", "batch", "lab"),
+    "repair": ("cli", "batch", "lab"),
+    "hosts": ("repair", "engine", "actions", "batch", "diagnose", "cli", "lab"),
+    "clients": ("repair", "engine", "actions", "batch", "diagnose", "cli", "lab"),
+    "parsers": ("repair", "engine", "actions", "batch", "diagnose", "cli", "lab", "hosts", "clients"),
     "lab": ("cli",),
 }
 

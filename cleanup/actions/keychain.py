@@ -4,11 +4,12 @@ Step 7 removes what its rules match: what the registration uses, never the JAMF 
 rule names (the users' own data, each with its reason); the article's literal wording ("everything that
 references Microsoft") is a rule marked ``literal``, applied only when the step says ``literal = true``. Step 8
 removes exact items and clears identity preferences. Login keychains are changed as their user; a locked one
-blocks the step.
+blocks the step, and in a real run the console user is told who must log in (docs/notifications.md).
 """
 
 from __future__ import annotations
 
+from cleanup.actions import notices
 from cleanup.actions.keychain_delete import (
     check_keychain_path,
     delete_confirmed,
@@ -155,6 +156,17 @@ def _run_change(ctx: RunContext, change: Change) -> Outcome:
     raise StepFailed(f"security failed on {change.target} (exit {res.returncode}): {res.stderr.strip()[:200]}")
 
 
+def ask_to_log_in(ctx: RunContext, plan: StepPlan) -> None:
+    """A real run that a locked login keychain blocks tells the console user who must log in; what came of it goes
+    with the blocker (the step's outcome) and its notes."""
+    notices.record(ctx)
+    waiting = [w.removeprefix("login:") for w in plan.waiting_for if w.startswith("login:")]
+    told = notices.tell(ctx, "login", user=" and ".join(dict.fromkeys(waiting))) if waiting else None
+    if told is not None:
+        plan.blocked[-1] = notices.with_told(plan.blocked[-1], told)
+        plan.notes.append(f"the person at the Mac: {told.text()}")
+
+
 @register
 class PurgeMatching(Action):
     name = "keychain.purge_matching"
@@ -187,6 +199,7 @@ class PurgeMatching(Action):
             plan.notes += notes
         if not plan.changes and not plan.blocked:
             plan.noop_reason = "no keychain item matches the rules"
+        ask_to_log_in(ctx, plan)
         return plan
 
     @staticmethod
@@ -302,6 +315,7 @@ class DeleteExact(Action):
             plan.notes += notes
         if not plan.changes and not plan.blocked:
             plan.noop_reason = "none of the listed items is present"
+        ask_to_log_in(ctx, plan)
         return plan
 
     @staticmethod

@@ -6,11 +6,13 @@ macOS 13), by the user, at the Mac: the step pauses with the exact instructions 
 registration is completed with a deviceId that step 0 did not record for this Mac: every Platform SSO registration
 creates a new Entra deviceId, and the old one's Entra device is deleted in step 5 (a soft-deleted device keeps its
 deviceId reserved), so a registration still showing an old deviceId is the dead one, not a repair. The result is kept
-for verification as the step's ``data["psso"]`` (``user``, ``device_id``, ``checked_at``).
+for verification as the step's ``data["psso"]`` (``user``, ``device_id``, ``checked_at``). Each time the step pauses
+in a real run, the console user is told what to do (docs/notifications.md).
 """
 
 from __future__ import annotations
 
+from cleanup.actions import notices
 from cleanup.actions.jamf_ca import logged_in_users
 from cleanup.actions.registration_model import psso_in_use
 from cleanup.engine.action import Action, ActsOn, Pause, PauseKind, register
@@ -43,15 +45,18 @@ def repair_user(ctx: RunContext) -> LocalUser | None:
     return next((u for u in ctx.users if u.name == name), None)
 
 
-def instructions(ctx: RunContext, user: LocalUser) -> str:
+def repair_path(ctx: RunContext) -> str:
+    """Where the user repairs it on this Mac's macOS."""
     major = (ctx.facts.get("os_version") or "").split(".")[0]
     if major.isdigit() and int(major) >= 14:
-        how = f"{SYSTEM_SETTINGS} (macOS {ctx.facts['os_version']})"
-    elif major == "13":
-        how = f"{COMPANY_PORTAL} (macOS {ctx.facts['os_version']})"
-    else:
-        how = f"on macOS 14 and later {SYSTEM_SETTINGS}; on macOS 13 {COMPANY_PORTAL}"
-    return f"repair Platform SSO as {user.name}: at the Mac, logged in as {user.name}, {how}, and sign in"
+        return f"{SYSTEM_SETTINGS} (macOS {ctx.facts['os_version']})"
+    if major == "13":
+        return f"{COMPANY_PORTAL} (macOS {ctx.facts['os_version']})"
+    return f"on macOS 14 and later {SYSTEM_SETTINGS}; on macOS 13 {COMPANY_PORTAL}"
+
+
+def instructions(ctx: RunContext, user: LocalUser) -> str:
+    return f"repair Platform SSO as {user.name}: at the Mac, logged in as {user.name}, {repair_path(ctx)}, and sign in"
 
 
 @register
@@ -68,6 +73,7 @@ class RepairPlatformSSO(Action):
         if user is None:
             return StepPlan(cannot_plan="Platform SSO is in use, but neither its user nor a console user is a local user of this Mac")
         todo = instructions(ctx, user)
+        notices.record(ctx)
         if ctx.options.dry_run:
             check = f"then `cleanup resume` reads `app-sso platform -s` as {user.name} and goes on once the registration is completed with a new deviceId"
             return StepPlan(noop_reason=f"would pause here for the operator: {todo}", notes=[check])
@@ -106,9 +112,10 @@ class RepairPlatformSSO(Action):
             return None
         user = next((u for u in ctx.users if u.name == pending["user"]), None)
         todo = instructions(ctx, user) if user else f"repair Platform SSO as {pending['user']}"
+        told = notices.tell(ctx, "psso-repair", user=pending["user"], how=repair_path(ctx))
         return Pause(
             f"step {step.number} ({step.id}): {todo}. Then `cleanup resume {ctx.run_id}`: it reads `app-sso platform -s` as {pending['user']} "
-            f"and goes on once the registration is completed with a new deviceId (now: {pending['why']})",
+            + notices.with_told(f"and goes on once the registration is completed with a new deviceId (now: {pending['why']})", told),
             kind=PauseKind.BLOCKED,
             waiting_for=(f"psso-repair:{pending['user']}",),
         )

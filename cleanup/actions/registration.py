@@ -3,11 +3,13 @@
 By default ``jamf policy -event X`` as root: Jamf runs the policy's Device Compliance payload for the console user.
 ``register_with_intune`` runs ``Jamf Conditional Access registerWithIntune`` as the console user instead. Never
 Company Portal's own sign-in (a Device Compliance tenant answers ``AccountNotOnboarded``), never ``gatherAADInfo``
-as root.
+as root. In a real run the console user is told first that a sign-in window will ask them to register
+(docs/notifications.md).
 """
 
 from __future__ import annotations
 
+from cleanup.actions import notices
 from cleanup.actions.enrollment import DRY_RUN_NOTE, open_for_console_user, run_change
 from cleanup.actions.jamf_binary import JAMF
 from cleanup.actions.jamf_ca import as_user_text, jamf_ca_binary
@@ -40,6 +42,18 @@ class StartRegistration(Action):
     }
 
     def plan(self, ctx: RunContext, step: Step) -> StepPlan:
+        notices.record(ctx)
+        ctx.data.pop("told", None)
+        plan = self._plan(ctx, step)
+        if plan.changes:
+            plan.notes.append(notices.plan_note(ctx, "before the registration starts"))
+            # told now, before its intent is logged: a `once` change cut short is never started again
+            told = notices.tell(ctx, "register")
+            if told is not None:
+                ctx.data["told"] = told.text()
+        return plan
+
+    def _plan(self, ctx: RunContext, step: Step) -> StepPlan:
         p = step.params
         plan = StepPlan(notes=[DRY_RUN_NOTE] if ctx.options.dry_run else [])
         if p["register_with_intune"]:
@@ -81,4 +95,6 @@ class StartRegistration(Action):
         return plan
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
-        return run_change(ctx, change)
+        done = run_change(ctx, change)
+        told = ctx.data.get("told")
+        return Outcome(done.changed, f"{done.text}; at the Mac: {told}") if isinstance(told, str) else done

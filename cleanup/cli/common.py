@@ -15,7 +15,14 @@ HostOpt = typer.Option(
     None,
     "--host",
     help="Where the Mac is: local (this Mac, the default), ssh://user@mac[:port] (a Mac with cleanup installed, "
-    "over SSH), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).",
+    "or a Python 3.11+ and --push-agent, over SSH), sim:DIR (a simulated Mac), none (no Mac; the default with --only cloud).",
+)
+PushAgentOpt = typer.Option(
+    False,
+    "--push-agent",
+    envvar="CLEANUP_PUSH_AGENT",
+    help="With --host ssh://: when the Mac has no cleanup of this version, push this one's device-side artifact for the run "
+    "(a private temporary folder, checked by SHA-256, removed afterwards; docs/deploy.md).",
 )
 ConfigOpt = typer.Option(
     None, "--config", envvar="CLEANUP_CONFIG", help="Config file (Jamf Pro URL, tenant, client ids; default: the platform's config folder)."
@@ -56,7 +63,12 @@ def cloud_opener(config: Path | None):
         return None
 
     def opener():
-        from cleanup.clients.session import open_session
+        try:
+            from cleanup.clients.session import open_session
+        except ModuleNotFoundError as exc:  # the device-side artifact has no cloud stack: one line, before any run is recorded
+            from cleanup.standalone import missing_part
+
+            raise (missing_part(exc) or exc) from None
 
         return open_session(cfg)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from cleanup.cli import output, render
-from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, cloud_opener
-from cleanup.errors import EXIT_PAUSED
+from cleanup.cli.common import ConfigOpt, HostOpt, JsonOpt, PushAgentOpt, cloud_opener
+from cleanup.errors import EXIT_PAUSED, UsageError
 
 STYLE = {"ok": "green", "problem": "bold red", "unknown": "yellow", "n/a": "dim"}
 STATUSES = ("ok", "problem", "unknown", "n/a")
@@ -28,12 +29,19 @@ PLAYBOOK_HINT = {
 def diagnose(
     serial: str | None = typer.Option(None, "--serial", help="The Mac's serial number (default: the serial of --host)."),
     host: str | None = HostOpt,
+    push_agent: bool = PushAgentOpt,
     config: Path | None = ConfigOpt,
     jamf_app_id: str | None = typer.Option(
         None, "--jamf-app-id", envvar="CLEANUP_JAMF_APP_ID", help="Application (client) id of the Jamf Pro app in Entra (default: the app named 'Jamf Pro…')."
     ),
     fail_on_problem: bool = typer.Option(False, "--fail-on-problem", help="Exit with status 3 when a check finds a problem."),
     as_json: bool = JsonOpt,
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="text (the default), json (as --json) or jamf-ea: one `<result>…</result>` line for a Jamf Pro extension attribute "
+        "(the Mac only, read-only, never the cloud; always exit 0; docs/jamf.md).",
+    ),
 ) -> None:
     """Check each row of Microsoft's Jamf/Intune troubleshooting table that can be checked for one Mac.
 
@@ -43,6 +51,15 @@ def diagnose(
     registration model (legacy, Device Compliance, Platform SSO) is "n/a" and says why. Exit status 0 whenever
     the diagnosis itself ran; with --fail-on-problem, 3 when any check found a problem.
     """
+    if fmt == "jamf-ea":
+        return jamf_ea(host, serial, as_json or fail_on_problem)
+    if fmt not in (None, "text", "json"):
+        raise UsageError(f"--format takes text, json or jamf-ea, not {fmt!r}")
+    if fmt == "text" and as_json:
+        raise UsageError("--json is --format json; give one of them")
+    if fmt == "json" and not as_json:
+        as_json = True
+        output.reply().command = "diagnose"  # what --json's callback does: the envelope, errors included
     from cleanup.diagnose import PROBLEM, diagnose_mac
     from cleanup.hosts import open_host
     from cleanup.identifiers import valid_guid, valid_serial
@@ -52,7 +69,7 @@ def diagnose(
     if jamf_app_id is not None:
         valid_guid(jamf_app_id)
     opener = cloud_opener(config)
-    the_host = open_host(host or "local")
+    the_host = open_host(host or "local", push_agent=push_agent)
     cloud = opener() if opener else None
     try:
         result = diagnose_mac(serial, the_host if the_host.device else None, cloud, jamf_app_id=jamf_app_id)
@@ -67,6 +84,18 @@ def diagnose(
         print_report(checks, serial, the_host.spec)
     if code:
         raise typer.Exit(code)
+
+
+def jamf_ea(host: str | None, serial: str | None, other_format: bool) -> None:
+    """The extension attribute's one line on stdout, exit 0 (an error is its ``Unknown: …``); no config is read."""
+    from cleanup.diagnose.ea import UNKNOWN, result_line
+
+    if other_format:
+        line = f"<result>{UNKNOWN}: --json and --fail-on-problem do not apply to --format jamf-ea</result>"
+    else:
+        line = result_line(host or "local", serial)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def report_json(checks, serial: str, host: str) -> dict:

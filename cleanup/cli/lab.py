@@ -38,12 +38,13 @@ def create(
         help="default, clean, no-jamf, non-removable-mdm, unsafe-username, secure-enclave, cause4-log, cause5-log, device-compliance, platform-sso.",
     ),
     logged_out: str | None = typer.Option(None, "--logged-out", help="Users who are not logged in (their keychains are locked)."),
+    swift_dialog: bool = typer.Option(False, "--swift-dialog", help="Install swiftDialog (/usr/local/bin/dialog): notifications use it first."),
 ) -> None:
     """Build a simulated Mac: Library trees, Company Portal, the Jamf framework, keychains, fake macOS tools."""
     from cleanup.lab.simmac.builder import create_sim_mac
 
     try:
-        info = create_sim_mac(directory, users=_users(users), scenario=scenario, logged_out=_users(logged_out))
+        info = create_sim_mac(directory, users=_users(users), scenario=scenario, logged_out=_users(logged_out), swift_dialog=swift_dialog)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     render.console.print(f"simulated Mac {info.get('serial')} in {directory}: --host sim:{directory}", markup=False)
@@ -92,6 +93,35 @@ def psso_repair(
         raise UsageError(f"cannot repair Platform SSO on {directory}: {exc}") from None
     where = " and in the linked tenant" if done["tenant"] else ""
     render.console.print(f"Platform SSO repaired as {done['user']}: new deviceId {done['device_id']} on the Mac{where}", markup=False)
+
+
+@mac_app.command("notifications")
+def notifications(
+    directory: Path,
+    as_json: bool = typer.Option(False, "--json", help="Print data for scripts instead of text."),
+) -> None:
+    """What the person at a simulated Mac was shown (swiftDialog, jamfHelper, osascript), oldest first, with their answers."""
+    from cleanup.cli import output
+    from cleanup.lab.simmac.tool_notify import notifications as shown
+
+    if not (directory / ".lab" / "state.json").is_file():
+        raise UsageError(f"{directory} is not a simulated Mac (no .lab/state.json)", hint="`cleanup lab mac create DIR` builds one")
+    try:
+        found = shown(directory)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the notifications of {directory}: {exc}") from None
+    if as_json:
+        return output.answer({"notifications": found})
+    if not found:
+        render.console.print(f"nothing was shown on {directory}", markup=False)
+    for n, item in enumerate(found, 1):
+        said = "no answer (timed out)" if item.get("timed_out") and not item.get("answer") else f"answered {item.get('answer')!r}"
+        if item.get("timed_out") and item.get("answer"):
+            said = f"timed out: {item['answer']!r} (the default button)"
+        head = f"{n}. {item.get('tool')} as {item.get('as')} in {item.get('session')}'s session, timeout {item.get('timeout')} s: {said}"
+        message = str(item.get("message", "")).replace("\n", "\n            ")
+        body = f"   title:   {item.get('title')}\n   message: {message}\n   buttons: {' | '.join(item.get('buttons') or [])}"
+        render.console.print(f"{head}\n{body}", markup=False, highlight=False)
 
 
 def _set_login(directory: Path, user: str, on: bool) -> None:

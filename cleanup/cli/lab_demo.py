@@ -215,6 +215,7 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
     console.print("[bold]In the cloud[/] (records of serial " + info["serial"] + "):")
     _show_cloud_change(before_cloud, cloud_view(server.tenant, info["serial"], info["computer_name"]))
     removed, added, _ = diff_manifests(before_tree, tree_manifest(mac))
+    added = [p for p in added if not p.startswith(".lab/")]  # the lab's own records (what the fakes showed), not the Mac's
     tops = _top_level(removed)
     console.print(f"[bold]On the Mac: removed {len(tops)} files and folders[/] ({len(removed)} paths in all):")
     for p in tops:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from enum import Enum
 from typing import Any
@@ -16,8 +18,29 @@ from cleanup.engine.plan import Change, StepPlan
 from cleanup.engine.runner import DryRun
 from cleanup.engine.state import RunState
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+PLAIN_WIDTH = 160  # tables in a log: wide enough not to fold a run id or a path
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _console(stderr: bool = False, **options) -> Console:
+    """A console for people; when its stream is not a terminal (a pipe, a Jamf policy log, a file) plain text: no
+    colour, no cursor movement and no live display, whatever FORCE_COLOR, TTY_COMPATIBLE or TERM say."""
+    if _is_terminal(sys.stderr if stderr else sys.stdout):
+        return Console(stderr=stderr, highlight=False, **options)
+    width = None if os.environ.get("COLUMNS", "").isdigit() else PLAIN_WIDTH
+    return Console(stderr=stderr, highlight=False, force_terminal=False, force_interactive=False, color_system=None, width=width, **options)
+
+
+#: stdout is not a terminal: the reporter prints one line per step, and no progress bar
+PLAIN = not _is_terminal(sys.stdout)
+console = _console(soft_wrap=True)
+err_console = _console(stderr=True)
 
 
 def json_brief(data: Any, limit: int = 160) -> str:

@@ -13,6 +13,7 @@ from cleanup.cli.common import (
     HostOpt,
     JsonOpt,
     PlaybookOpt,
+    PushAgentOpt,
     StateDirOpt,
     cloud_opener,
     host_spec,
@@ -24,6 +25,7 @@ from cleanup.engine.loader import load_playbook, parse_playbook
 from cleanup.engine.runner import Runner, Selection
 from cleanup.errors import CleanupError, Paused, SafetyRefusal, StateError, UsageError
 from cleanup.hosts import open_host
+from cleanup.hosts.notify import Options as NotifyOptions
 
 OnlyOpt = typer.Option(None, "--only", help="Limit to device or cloud steps (operator steps such as the wait stay).")
 FromOpt = typer.Option(None, "--from", help="First step (id or article number).")
@@ -37,6 +39,19 @@ SerialOpt = typer.Option(None, "--serial", help="The serial number the Mac must 
 JamfPickOpt = typer.Option([], "--jamf-record", help="When several Jamf Pro records share the serial: the id to delete (repeatable, recorded).")
 EntraPickOpt = typer.Option([], "--entra-device", help="When several Entra devices match: the object id to delete (repeatable, recorded).")
 AutoOpt = typer.Option(True, "--autoresume/--no-autoresume", help="On this Mac, install a one-shot LaunchDaemon that resumes after the restart.")
+NotifyOpt = typer.Option(
+    None,
+    "--notify",
+    help="Tell the person at the Mac before the restart, when someone must log in and when they must register or repair: "
+    "auto (swiftDialog, else jamfHelper, else osascript; the default) or none. Recorded with the run; resume keeps it.",
+)
+NotifyTextOpt = typer.Option(
+    [],
+    "--notify-text",
+    help="KIND=TEXT: what a notification says (KIND: title, restart, login, register, psso-repair; {user} and {how} are filled in). "
+    "Repeatable; overrides the playbook's notify table; recorded with the run.",
+)
+DeferralsOpt = typer.Option(None, "--deferrals", help="How often the user may defer the restart, 0-20 (default: the playbook's notify.deferrals, else 0).")
 DiscardOpt = typer.Option(
     False,
     "--discard-escrowed-secrets",
@@ -80,6 +95,26 @@ def _partial_state(store, rid: str) -> None:
         pass  # the failure itself is what the envelope reports
 
 
+def _notify(mode: str | None, texts: list[str], deferrals: int | None, recorded: NotifyOptions | None = None) -> NotifyOptions:
+    """--notify, --notify-text and --deferrals over what the run recorded (resume) or the defaults (run)."""
+    try:
+        return (recorded or NotifyOptions()).overridden(mode, texts, deferrals)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _recorded_notify(state) -> NotifyOptions | None:
+    """The notification choices the run's steps recorded (the latest step's), None when none did (an older run)."""
+    found = None
+    for st in state.steps:
+        if "notify" in st.data:
+            try:
+                found = NotifyOptions.from_json(st.data["notify"])
+            except ValueError as exc:
+                raise StateError(f"run {state.run_id}: step {st.id}: data.notify {exc}; nothing was run") from None
+    return found
+
+
 def _choices(jamf: list[str], entra: list[str]) -> dict[str, list[str]]:
     from cleanup.identifiers import valid_guid
 
@@ -100,6 +135,7 @@ def plan(
     entra_device: list[str] = EntraPickOpt,
     config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
+    push_agent: bool = PushAgentOpt,
 ) -> None:
     """Dry-run: print exactly what the playbook would remove on the Mac and in each cloud, changing nothing."""
     from cleanup.identifiers import valid_serial
@@ -107,7 +143,7 @@ def plan(
     pb = load_playbook(playbook)
     selection = _selection(only, start, stop)
     options = RunOptions(dry_run=True, serial=serial and valid_serial(serial), choices=_choices(jamf_record, entra_device), escrow=_escrow(config, None))
-    report = Runner(None, open_host(host_spec(host, only)), pb, options, cloud_opener=cloud_opener(config)).plan(selection)
+    report = Runner(None, open_host(host_spec(host, only), push_agent=push_agent), pb, options, cloud_opener=cloud_opener(config)).plan(selection)
     data = render.dry_run_json(report) if as_json else None
     if not as_json:
         render.print_dry_run(report)
@@ -135,13 +171,18 @@ def run(
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
     discard_escrowed_secrets: bool = DiscardOpt,
+    notify: str | None = NotifyOpt,
+    notify_text: list[str] = NotifyTextOpt,
+    deferrals: int | None = DeferralsOpt,
     state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
+    push_agent: bool = PushAgentOpt,
 ) -> None:
     """Run the playbook on a Mac, checkpointing every step (resume with `cleanup resume`)."""
     wait_seconds = _wait_seconds(wait_seconds)
+    notify_options = _notify(notify, notify_text, deferrals)
     if dry_run:
-        return plan(playbook, host, only, start, stop, serial, jamf_record, entra_device, config, as_json)
+        return plan(playbook, host, only, start, stop, serial, jamf_record, entra_device, config, as_json, push_agent)
     from cleanup.identifiers import valid_serial
 
     pb = load_playbook(playbook)
@@ -157,9 +198,10 @@ def run(
         choices=_choices(jamf_record, entra_device),
         escrow=_escrow(config, state_dir),
         discard_escrowed_secrets=discard_escrowed_secrets,
+        notify=notify_options,
     )
     opener = cloud_opener(config)
-    the_host = open_host(host_spec(host, only))
+    the_host = open_host(host_spec(host, only), push_agent=push_agent)
     if the_host.device and not yes and not serial and not _confirm_target(the_host):
         raise UsageError("the target Mac is not confirmed: give --serial SN (or --yes) when no one can answer at a terminal")
     runner = Runner(state_store(state_dir), the_host, pb, options, ConsoleReporter(quiet=as_json), cloud_opener=opener)
@@ -211,12 +253,17 @@ def resume(
     no_wait: bool = NoWaitOpt,
     autoresume: bool = AutoOpt,
     discard_escrowed_secrets: bool = DiscardOpt,
+    notify: str | None = NotifyOpt,
+    notify_text: list[str] = NotifyTextOpt,
+    deferrals: int | None = DeferralsOpt,
     config: Path | None = ConfigOpt,
     state_dir: Path | None = StateDirOpt,
     as_json: bool = JsonOpt,
+    push_agent: bool = PushAgentOpt,
 ) -> None:
     """Continue a run at its first step that is not done (a half-done step is planned again)."""
     wait_seconds = _wait_seconds(wait_seconds)
+    _notify(notify, notify_text, deferrals)  # bad input is refused before the run is even read
     store, rid, state, text = _named_run(state_dir, run_id, latest, "resume")
     pb = parse_playbook(text, source=f"run {rid}")
     for ref in skip:
@@ -230,8 +277,9 @@ def resume(
         choices=dict(state.options.get("choices") or {}),
         escrow=_escrow(config, state_dir),
         discard_escrowed_secrets=discard_escrowed_secrets or any(o.get("kind") == "discard-escrowed-secrets" for o in state.overrides),
+        notify=_notify(notify, notify_text, deferrals, _recorded_notify(state)),
     )
-    runner = Runner(store, open_host(host or state.host), pb, options, ConsoleReporter(quiet=as_json), cloud_opener=cloud_opener(config))
+    runner = Runner(store, open_host(host or state.host, push_agent=push_agent), pb, options, ConsoleReporter(quiet=as_json), cloud_opener=cloud_opener(config))
     _finish(runner, lambda: runner.resume(rid, skip), as_json, rid)
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from cleanup.errors import UsageError
 from cleanup.hosts.base import Host, LocalUser
+from cleanup.hosts.notify import Options as NotifyOptions
 
 T = TypeVar("T")
 
@@ -36,6 +37,8 @@ class RunOptions:
     escrow: Any = None
     #: the operator's explicit --discard-escrowed-secrets: delete records without saving their secrets (recorded)
     discard_escrowed_secrets: bool = False
+    #: --notify, --notify-text and --deferrals: what the person at the Mac is told (recorded in the steps that tell)
+    notify: NotifyOptions = field(default_factory=NotifyOptions)
 
 
 @dataclass

@@ -7,8 +7,11 @@ A step must say where its action acts, and may mark a step destructive that is n
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +19,7 @@ from cleanup import readlimit
 from cleanup.engine.action import Action, Param, registry
 from cleanup.engine.model import WHERE, Playbook, Step
 from cleanup.errors import PlaybookError
+from cleanup.hosts import notify
 
 STEP_KEYS = {"id", "number", "title", "action", "acts_on", "destructive", "params"}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
@@ -23,24 +27,32 @@ _TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "float": (
 MAX_NUMBER = 1e6  # no parameter counts higher (minutes, seconds); beyond it time arithmetic overflows
 
 
-def playbook_dirs() -> list[Path]:
-    """Where named playbooks live: inside the installed wheel, or the repo's top-level folder."""
-    pkg = Path(__file__).resolve().parents[1]
-    return [p for p in (pkg / "playbooks", pkg.parent / "playbooks") if p.is_dir()]
+def playbook_dirs() -> list[Traversable]:
+    """Where named playbooks live: inside the package (an installed wheel, the device-side zipapp, where they are
+    entries of the archive), or the repo's top-level folder (an editable install)."""
+    pkg = resources.files("cleanup")
+    if isinstance(pkg, Path):
+        pkg = pkg.resolve()
+        return [p for p in (pkg / "playbooks", pkg.parent / "playbooks") if p.is_dir()]
+    return [p for p in (pkg / "playbooks",) if p.is_dir()]
 
 
-def available_playbooks() -> dict[str, Path]:
-    found: dict[str, Path] = {}
+def available_playbooks() -> dict[str, Traversable]:
+    found: dict[str, Traversable] = {}
     for d in playbook_dirs():
-        for f in sorted(d.glob("*.toml")):
-            found.setdefault(f.stem, f)
+        for f in sorted(d.iterdir(), key=lambda t: t.name):
+            if f.name.endswith(".toml") and f.is_file():
+                found.setdefault(f.name.removesuffix(".toml"), f)
     return found
 
 
-def resolve_playbook(ref: str) -> Path:
+def resolve_playbook(ref: str) -> Traversable:
     if ref.endswith(".toml") or "/" in ref:
         path = Path(ref)
         if not path.exists():
+            shipped = next((p for p in available_playbooks().values() if not isinstance(p, Path) and str(p) == ref), None)
+            if shipped is not None:  # a playbook inside the zipapp, named by the path `playbooks list` shows
+                return shipped
             raise PlaybookError(f"playbook file {ref} does not exist")
         return path
     known = available_playbooks()
@@ -54,9 +66,11 @@ def load_playbook(ref: str) -> Playbook:
     return parse_playbook(read_playbook_text(path), source=str(path))
 
 
-def read_playbook_text(path: Path) -> str:
+def read_playbook_text(path: Traversable) -> str:
     """The file's text: a regular file of at most PLAYBOOK_LIMIT bytes of UTF-8 without NUL bytes."""
     try:
+        if not isinstance(path, os.PathLike):  # a playbook shipped inside the zipapp: an entry of the archive, not a file
+            return path.read_text(encoding="utf-8")
         return readlimit.read_text(path, readlimit.PLAYBOOK_LIMIT, "playbook", PlaybookError)
     except OSError as exc:
         raise PlaybookError(f"{path.name}: cannot read: {exc.strerror or exc}") from None
@@ -84,7 +98,7 @@ def parse_playbook(text: str, source: str = "<playbook>") -> Playbook:
                 params=params,
             )
         )
-    return Playbook(meta["name"], meta.get("title", meta["name"]), meta.get("description", ""), tuple(steps), source, text)
+    return Playbook(meta["name"], meta.get("title", meta["name"]), meta.get("description", ""), tuple(steps), source, text, dict(data.get("notify", {})))
 
 
 def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
@@ -102,8 +116,10 @@ def playbook_errors(text: str, source: str = "<playbook>") -> list[str]:
     meta = data.get("playbook")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         errs.append(f"{name}: [playbook] table with a string `name` is missing")
-    for key in set(data) - {"playbook", "steps"}:
+    for key in set(data) - {"playbook", "steps", "notify"}:
         errs.append(f"{name}: unknown top-level key {key!r}")
+    if "notify" in data:
+        errs += notify.table_errors(data["notify"], f"{name}: notify")
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
         errs.append(f"{name}: no [[steps]]")

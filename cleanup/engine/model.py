@@ -27,6 +27,8 @@ class Playbook:
     steps: tuple[Step, ...]
     source: str  # file path it was read from
     text: str  # the TOML text, stored with a run so resume uses exactly what the run started with
+    #: the ``[notify]`` table: what the person at the Mac is told, and how often the restart may be deferred
+    notify: dict[str, Any] = field(default_factory=dict)
 
     def step(self, ref: str) -> Step:
         """A step by id, or by article number (the first step carrying that number)."""

@@ -10,10 +10,13 @@ from cleanup.hosts.base import Host
 KINDS = "`local` (this Mac), `sim:DIR` (a simulated Mac), `ssh://user@mac[:port]` or `none` (no Mac: cloud steps only)"
 
 
-def open_host(spec: str) -> Host:
-    """``local``, ``sim:DIR``, ``ssh://user@mac[:port]``, or ``none`` (no Mac: a cloud-only run)."""
+def open_host(spec: str, *, push_agent: bool = False) -> Host:
+    """``local``, ``sim:DIR``, ``ssh://user@mac[:port]``, or ``none`` (no Mac: a cloud-only run). ``push_agent``
+    (``--push-agent``, ssh only): a Mac without this version of cleanup is served by this one's artifact."""
     if not isinstance(spec, str):
         raise UsageError(f"invalid host: {spec!r}")
+    if push_agent and not spec.startswith("ssh:"):
+        raise UsageError("--push-agent works with --host ssh://user@mac only (it sends this cleanup to a remote Mac for the run)")
     if spec == "none":
         from cleanup.hosts.nohost import NoHost
 
@@ -29,6 +32,6 @@ def open_host(spec: str) -> Host:
     if spec.startswith("ssh:"):
         from cleanup.hosts.ssh import SshHost
 
-        return SshHost(spec)  # a malformed ssh spec is a UsageError that never echoes a password
+        return SshHost(spec, push_agent=push_agent)  # a malformed ssh spec is a UsageError that never echoes a password
     shown = re.sub(r":[^:@/]*@", ":***@", spec[:120])  # never echo what may be a password
     raise UsageError(f"unknown host {shown!r}: use {KINDS}")

@@ -32,7 +32,7 @@ from tests.support.treecopy import copy_tree
 
 pytestmark = pytest.mark.slow
 
-VOLATILE = {".lab/state.json"}
+VOLATILE = {".lab/state.json", ".lab/notifications.jsonl"}  # a resumed restart step asks the user again
 LOCK = "Library/Application Support/cleanup/mac.lock"  # names the process holding it
 WORKERS = 2
 

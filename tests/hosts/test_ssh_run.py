@@ -194,7 +194,7 @@ def test_restart_waits_while_the_mac_is_unreachable_then_continues(sshd, mac, st
     assert restart.state == "done" and restart.ended - restart.started >= 3
     assert restart.data["boot_after"] != restart.data["boot_before"]
     results = [r for r in audit(state_dir) if r.get("key") == "restart" and r["event"] == "result"]
-    assert [r["result"] for r in results] == ["restart requested (the connection closed as the Mac went down)"]
+    assert len(results) == 1 and results[0]["result"].startswith("restart requested (the connection closed as the Mac went down)")
     assert state.status == "done" and state.step("remove-company-portal").state == "done"  # went on after it
 
 

@@ -33,6 +33,8 @@ shift
 if [ -e {flag} ]; then echo "sudo: a password is required" >&2; exit 1; fi
 if ! command -v "$1" >/dev/null 2>&1; then echo "sudo: $1: command not found" >&2; exit 1; fi
 PYTHONPATH={repo}; PYTHONDONTWRITEBYTECODE=1; export PYTHONPATH PYTHONDONTWRITEBYTECODE
+# root's temporary folder on this "Mac" (sudo resets the environment): a pushed agent's folder is made here
+TMPDIR={tmp}; export TMPDIR
 exec "$@"
 """
 
@@ -72,7 +74,8 @@ class SshServer:
         (d / "sockets").mkdir(mode=0o700)
         (d / "bin").mkdir()
         sudo = d / "bin/sudo"
-        sudo.write_text(FAKE_SUDO.format(flag=shlex.quote(str(d / "sudo-needs-password")), repo=shlex.quote(str(REPO))))
+        (d / "root-tmp").mkdir(mode=0o700)
+        sudo.write_text(FAKE_SUDO.format(flag=shlex.quote(str(d / "sudo-needs-password")), repo=shlex.quote(str(REPO)), tmp=shlex.quote(str(d / "root-tmp"))))
         sudo.chmod(0o755)
         root_login = "PermitRootLogin prohibit-password\n" if os.geteuid() == 0 else ""
         (d / "sshd_config").write_text(
@@ -166,6 +169,20 @@ class SshServer:
             "CLEANUP_SSH_CONTROL_DIR": str(self.dir / "sockets"),
             "CLEANUP_SSH_AGENT": agent if agent is not None else self.agent_command(mac),
         }
+
+    def push_env(self, mac: Path, python: Path, artifact: Path | None = None, installed: str | None = None) -> dict[str, str]:
+        """--push-agent to a "Mac" whose root runs ``python`` behind the stand-in sudo, with no cleanup installed
+        unless ``installed`` is the remote command of one; the pushed agent serves the simulated Mac ``mac``."""
+        env = self.env(mac, agent=installed or f"{self.dir}/bin/sudo -n /nonexistent/cleanup host-agent")
+        env.update(CLEANUP_SSH_SUDO=f"{self.dir}/bin/sudo -n", CLEANUP_SSH_PYTHON=str(python), CLEANUP_LAB_AGENT_ROOT=str(mac))
+        if artifact is not None:
+            env["CLEANUP_AGENT_PYZ"] = str(artifact)
+        return env
+
+    @property
+    def root_tmp(self) -> Path:
+        """TMPDIR of the commands the stand-in sudo runs: where a pushed agent's private folder lives."""
+        return self.dir / "root-tmp"
 
     def require_password(self, on: bool = True) -> None:
         flag = self.dir / "sudo-needs-password"

@@ -1,7 +1,9 @@
 """SshHost: a remote Mac (``ssh://user@mac[:port]``) driven through the system OpenSSH client.
 
 Model: cleanup is installed on the Mac too. One SSH channel runs ``sudo -n cleanup host-agent`` there (see
-cleanup/hosts/ssh/agent.py) and every Host call is one request and answer over it (cleanup/hosts/ssh/protocol.py). The user's ssh config,
+cleanup/hosts/ssh/agent.py) and every Host call is one request and answer over it (cleanup/hosts/ssh/protocol.py).
+With ``push_agent`` (``--push-agent``) a Mac without this version of cleanup gets this one's device-side artifact for
+the channel's lifetime instead (cleanup/hosts/ssh/push.py). The user's ssh config,
 agent and known_hosts apply; ``BatchMode`` means ssh never prompts (and never accepts an unknown host key);
 ``ControlMaster``/``ControlPersist`` let later channels (a reconnect, ``cleanup resume``) reuse the connection.
 
@@ -19,16 +21,18 @@ import subprocess
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from cleanup import __version__
 from cleanup.errors import ConnectionLost, SshError
 from cleanup.hosts.base import CommandResult, Host, Identity, PathInfo, checked_argv
 from cleanup.hosts.ssh import protocol as wire
+from cleanup.hosts.ssh import push
 from cleanup.hosts.ssh.openssh import (
     CONFIG_ENV,
     HELLO_SECONDS,
+    agent_unusable,
     connect_error,
     control_dir,
     parse_ssh_spec,
@@ -161,16 +165,23 @@ class _Garbled(Exception):
     pass
 
 
+class _NotThisAgent(Exception):
+    """The installed agent cannot serve this cleanup (missing, another version or protocol): push one."""
+
+
 # ------------------------------------------------------------------------------------------ host
 class SshHost(Host):
     """A Mac at ``ssh://user@host[:port]``, served by ``cleanup host-agent`` running there."""
 
     reconnects_after_restart = True  # the channel is opened again once the Mac is back
 
-    def __init__(self, spec: str):
+    def __init__(self, spec: str, *, push_agent: bool = False):
         self.target = parse_ssh_spec(spec)
         self.spec = self.target.spec
-        self.agent: dict[str, Any] = {}  # the agent's hello: protocol, version, what it serves
+        self.push_agent = push_agent
+        self.agent: dict[str, Any] = {}  # the agent's hello: protocol, version, what it serves (+ pushed: True)
+        self._pushing = False  # the installed agent was found unusable: every channel pushes from now on
+        self._python: str | None = None  # the Mac's interpreter for the pushed agent, found once
         self._channel: _Channel | None = None
         self._lock = threading.RLock()
         self._lock_args: dict[str, Any] | None = None  # the run lock this host holds: taken again by each new agent
@@ -183,29 +194,7 @@ class SshHost(Host):
         if self._channel is not None and self._channel.alive():
             return self._channel
         self._discard()
-        command = remote_command()
-        argv = ssh_argv(self.target, command, control_dir(), os.environ.get(CONFIG_ENV) or None)
-        try:
-            channel = _Channel(argv)
-        except FileNotFoundError:
-            raise SshError("the OpenSSH client (`ssh`) is not installed on this computer") from None
-        try:
-            answer = channel.hello(self.spec)
-        except _Dropped:
-            code, lines = channel.finish()  # ssh's own exit status tells refused / not found apart
-            channel.kill()
-            raise connect_error(self.target, command, code, lines) from None
-        if "error" in answer:
-            channel.close()
-            message = answer["error"].get("message") if isinstance(answer["error"], dict) else answer["error"]
-            raise SshError(f"the cleanup agent on {self.spec} cannot serve: {message}")
-        info = answer["ok"] if isinstance(answer["ok"], dict) else {}
-        if info.get("agent") != wire.MARKER or info.get("protocol") != wire.PROTOCOL:
-            channel.close()
-            raise SshError(
-                f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
-                f"this one speaks {wire.PROTOCOL} (cleanup {__version__}): install the same version on both"
-            )
+        channel, info = self._start_agent()
         self.agent = info
         if self._lock_args is not None:  # the agent that held the run lock is gone: this one must hold it
             try:
@@ -219,6 +208,67 @@ class SshHost(Host):
                 raise wire.remote_error(answer["error"])
         self._channel = channel
         return channel
+
+    def _start_agent(self) -> tuple[_Channel, dict[str, Any]]:
+        if not self._pushing:
+            try:
+                return self._hello(remote_command(), probing=self.push_agent)
+            except _NotThisAgent:
+                self._pushing = True
+        data, sha256 = push.agent_artifact()
+        if self._python is None:
+            self._python = push.find_python(self.target)
+        python = self._python
+        channel, info = self._hello(
+            push.push_command(python, len(data), sha256), payload=data, failure=lambda code, lines: push.push_failure(self.target, python, code, lines)
+        )
+        if info.get("version") != __version__:
+            channel.close()
+            raise push.version_mismatch(self.target, info.get("version"))
+        return channel, {**info, "pushed": True}
+
+    def _hello(
+        self,
+        command: str,
+        *,
+        probing: bool = False,
+        payload: bytes | None = None,
+        failure: Callable[[int | None, list[str]], SshError | None] | None = None,
+    ) -> tuple[_Channel, dict[str, Any]]:
+        """A channel running ``command`` whose agent said hello. ``probing``: an installed agent that cannot serve
+        this cleanup (or is another version) raises _NotThisAgent; ``payload`` is sent before the hello."""
+        argv = ssh_argv(self.target, command, control_dir(), os.environ.get(CONFIG_ENV) or None)
+        try:
+            channel = _Channel(argv)
+        except FileNotFoundError:
+            raise SshError("the OpenSSH client (`ssh`) is not installed on this computer") from None
+        try:
+            if payload is not None:
+                channel.send(payload)
+            answer = channel.hello(self.spec)
+        except _Dropped:
+            code, lines = channel.finish()  # ssh's own exit status tells refused / not found apart
+            channel.kill()
+            if probing and agent_unusable(code, lines):
+                raise _NotThisAgent() from None
+            raise (failure and failure(code, lines)) or connect_error(self.target, command, code, lines) from None
+        if "error" in answer:
+            channel.close()
+            message = answer["error"].get("message") if isinstance(answer["error"], dict) else answer["error"]
+            raise SshError(f"the cleanup agent on {self.spec} cannot serve: {message}")
+        info = answer["ok"] if isinstance(answer["ok"], dict) else {}
+        if info.get("agent") != wire.MARKER or info.get("protocol") != wire.PROTOCOL:
+            channel.close()
+            if probing:
+                raise _NotThisAgent()
+            raise SshError(
+                f"the cleanup on {self.spec} speaks host protocol {info.get('protocol')!r} (cleanup {info.get('version', '?')}), "
+                f"this one speaks {wire.PROTOCOL} (cleanup {__version__}): install the same version on both, or add --push-agent"
+            )
+        if probing and info.get("version") != __version__:
+            channel.close()
+            raise _NotThisAgent()
+        return channel, info
 
     def _discard(self) -> None:
         if self._channel is not None:

@@ -141,33 +141,60 @@ _UNREACHABLE = (
 )
 
 
+def _host_key_changed(low: str) -> bool:
+    return "remote host identification has changed" in low or ("host key for" in low and "has changed" in low)
+
+
+def _host_key_unknown(low: str) -> bool:
+    return "host key verification failed" in low or "host key is known" in low
+
+
+def _sudo_wants_password(low: str) -> bool:
+    return "a password is required" in low or "a terminal is required" in low or "no tty present" in low
+
+
+def _unreachable(code: int | None, low: str) -> bool:
+    return code is None or code < 0 or code == 255 or any(p in low for p in _UNREACHABLE)
+
+
+def agent_unusable(code: int | None, lines: list[str]) -> bool:
+    """The Mac was reached and logged in to, but its installed agent cannot serve: not installed, too old, not
+    allowed through sudo, or it failed to start. What ``--push-agent`` replaces; never a connection or login failure."""
+    low = "\n".join(lines).lower()
+    if _host_key_changed(low) or _host_key_unknown(low) or "permission denied (" in low:
+        return False
+    if _sudo_wants_password(low) or code == 127 or "command not found" in low or "no such command" in low:
+        return True
+    return not _unreachable(code, low)
+
+
 def connect_error(target: SshTarget, command: str, code: int | None, lines: list[str]) -> SshError:
     """One clear line for a channel that ended before the agent said hello."""
     spec = target.spec
     low = "\n".join(lines).lower()
     meaningful = [ln.strip() for ln in lines if ln.strip() and not ln.startswith("@") and "warning:" not in ln.lower()]
     last = meaningful[-1] if meaningful else ""
-    if "remote host identification has changed" in low or ("host key for" in low and "has changed" in low):
+    if _host_key_changed(low):
         return SshError(
             f"the host key of {spec} does not match the one in known_hosts: refusing to connect "
             "(if the Mac was reinstalled, verify its new key, then update known_hosts with `ssh-keygen -R`)"
         )
-    if "host key verification failed" in low or "host key is known" in low:
+    if _host_key_unknown(low):
         return SshError(
             f"the host key of {spec} is not in known_hosts: connect once with `ssh` yourself to verify and accept it (cleanup never accepts host keys)"
         )
     if "permission denied (" in low:
         methods = re.search(r"permission denied \(([^)]*)\)", low)
         return SshError(f"authentication to {spec} failed ({methods.group(1) if methods else 'publickey'}): check the user name and your SSH key or agent")
-    if "a password is required" in low or "a terminal is required" in low or "no tty present" in low:
+    if _sudo_wants_password(low):
         return SshError(f"`sudo -n` on {spec} asks for a password: allow {target.user} to run cleanup without one (NOPASSWD in sudoers) or connect as root")
     if "no such command" in low and "host-agent" in low:
-        return SshError(f"the cleanup installed on {spec} has no host agent (too old): install cleanup {__version__} there")
+        return SshError(f"the cleanup installed on {spec} has no host agent (too old): install cleanup {__version__} there, or add --push-agent")
     if code == 127 or "command not found" in low:
         return SshError(
             f"cleanup is not installed on {spec} (`{command}`: command not found): "
             f"install cleanup {__version__} on the Mac (e.g. `pipx install`) where root's sudo finds it, "
-            f"or set {AGENT_ENV}"
+            f"add --push-agent to run this one there from a temporary folder (the Mac needs Python 3.11+), or set {AGENT_ENV}"
         )
     if code == 255 or any(p in low for p in _UNREACHABLE):
         reason = last.removeprefix("ssh: ")

@@ -301,13 +301,15 @@ def create_sim_mac(
     logged_out: list[str] | None = None,
     serial: str = SERIAL,
     computer_name: str = COMPUTER_NAME,
+    swift_dialog: bool = False,
 ) -> dict:
     """Build a simulated Mac in ``root`` (absent or empty) and return a summary of what was built.
 
     ``users``: local user names (default ``["alice", "bob"]``); UIDs 501, 502, ... in order; the first is
     the console user. Every user is logged in except those in ``logged_out`` (default: ``["bob"]`` when
     the default users are used, else nobody). A logged-out user's login keychain is locked; when the
-    first user is logged out, nobody is at the console.
+    first user is logged out, nobody is at the console. ``swift_dialog``: swiftDialog is installed
+    (``/usr/local/bin/dialog``), so notifications use it before jamfHelper and osascript.
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
@@ -374,6 +376,8 @@ def create_sim_mac(
         w.file(mac, C.fake_script(tool, r), 0o755)
     if has_jamf:
         C.install_jamf_framework(r)
+    if swift_dialog:
+        w.file(C.SWIFT_DIALOG, C.fake_script("dialog", r), 0o755)
 
     # -- users database
     w.mkdir(C.USERS_DB)

@@ -39,7 +39,10 @@ FAKE_TOOLS = {
     "open": "/usr/bin/open",
     "ps": "/bin/ps",
     "app-sso": "/usr/bin/app-sso",
+    "osascript": "/usr/bin/osascript",
 }
+#: installed only when the Mac is built with swiftDialog; jamfHelper comes and goes with the Jamf framework
+SWIFT_DIALOG = "/usr/local/bin/dialog"
 JAMF_BIN = "/usr/local/jamf/bin/jamf"
 JAMF_LINK = "/usr/local/bin/jamf"
 JAMF_SUPPORT = "/Library/Application Support/JAMF"
@@ -47,6 +50,7 @@ JAMF_CA_APP = JAMF_SUPPORT + "/Jamf.app/Contents/MacOS/Jamf Conditional Access.a
 JAMF_CA_BIN = JAMF_CA_APP + "/Contents/MacOS/Jamf Conditional Access"
 #: the spelling field scripts also use; APFS is case-insensitive, Linux is not: a second copy of the fake
 JAMF_CA_BIN_UPPER = JAMF_CA_APP + "/Contents/MacOS/JAMF Conditional Access"
+JAMF_HELPER = JAMF_SUPPORT + "/bin/jamfHelper.app/Contents/MacOS/jamfHelper"
 JAMF_DAEMONS = ("com.jamfsoftware.task.1.plist", "com.jamfsoftware.jamf.daemon.plist")
 JAMF_AGENTS = ("com.jamf.management.agent.plist",)
 JAMF_PKGS = ("com.jamfsoftware.jamf",)
@@ -372,6 +376,7 @@ def install_jamf_framework(root: str) -> None:
     files = {
         JAMF_CA_BIN: (fake_script("jamfaad", root), 0o755),
         JAMF_CA_BIN_UPPER: (fake_script("jamfaad", root), 0o755),
+        JAMF_HELPER: (fake_script("jamfHelper", root), 0o755),
         JAMF_CA_APP + "/Contents/Info.plist": (
             _plist({"CFBundleIdentifier": "com.jamf.management.Jamf-Conditional-Access", "CFBundleShortVersionString": "2.1.0"}),
             0o644,

@@ -19,7 +19,8 @@ Decisions (where the spec left a choice):
 - ``launchctl asuser``/``sudo`` with a command that does not exist in DIR: exit 127 / exit 1.
 - Extra fakes (not in the spec's list): ``Jamf Conditional Access`` inside the JAMF folder, under both spellings
   (``clean`` / ``gatherAADInfo`` / ``registerWithIntune`` as the logged-in user, ``getPSSOStatus`` / ``version``),
-  ``app-sso platform -s`` and ``profiles list|show``: see ``tool_sso``.
+  ``app-sso platform -s`` and ``profiles list|show``: see ``tool_sso``; the notification tools (swiftDialog when the
+  Mac is built with it, jamfHelper in the JAMF folder, osascript): see ``tool_notify``.
 - Fault "after" kills happen in the final *fake* of a launchctl/sudo chain; a chain ending in a
   non-fake program is counted but its "after" kill is lost.
 - The fake scripts' shebang is ``#!<sys.executable> -S`` (no site: faster start, stdlib only).
@@ -321,6 +322,9 @@ TOOLS = {
     "ioreg": ("tool_misc", "t_ioreg"),
     "scutil": ("tool_misc", "t_scutil"),
     "ps": ("tool_session", "t_ps"),
+    "dialog": ("tool_notify", "t_dialog"),
+    "jamfHelper": ("tool_notify", "t_jamf_helper"),
+    "osascript": ("tool_notify", "t_osascript"),
     "launchctl": (None, "t_launchctl"),
     "sudo": (None, "t_sudo"),
 }
