@@ -29,6 +29,11 @@ def test_the_device_benchmark_runs_one_round():
     assert "|" in _run("bench_device.py", "--users", "1", "--repeat", "1")  # its table
 
 
+def test_the_agent_benchmark_times_the_artifact_and_the_extension_attribute():
+    rows = _rows(_run("bench_agent.py", "--users", "1", "--repeat", "1"))
+    assert "extension attribute, 1 user(s), artifact" in rows and "`--version`, artifact" in rows, rows
+
+
 def test_the_cloud_benchmark_resets_a_mac_of_each_registration_model_to_verified():
     # the script exits non-zero when a reset does not end verified for its model
     scenarios = ["clean", "device-compliance", "platform-sso"]  # one per model: the others cost time and show no more here

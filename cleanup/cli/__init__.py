@@ -45,6 +45,9 @@ def _register() -> None:
     from cleanup.cli import restore  # `cleanup restore RUN`
 
     restore.register(app)
+    from cleanup.cli import repair  # `cleanup repair`: the lightest fix first
+
+    repair.register(app)
     app.add_typer(creds.app, name="creds")
     from cleanup.cli import escrow
 

@@ -141,17 +141,27 @@ def demo(
     jamf_version: str | None = typer.Option(
         None, "--jamf-version", help="The Jamf Pro version to emulate, e.g. 11.22.0 (default: a current one, 11.32.0; docs/jamf-versions.md)."
     ),
+    persona: str = typer.Option(
+        "technician",
+        "--as",
+        help="Whose path: helpdesk (a read-only dry-run with the read-only identities), technician (one Mac's reset), "
+        "batch (a flagged group of Macs), jamf-policy (the Jamf policy script on the Mac, then the cloud half).",
+    ),
 ) -> None:
     """Simulated Mac + emulated Jamf Pro/Entra/Intune: run all 13 Cause 6 steps live, then show what changed where.
 
-    `--scenario device-compliance` and `--scenario platform-sso` build the Mac and the tenant of that registration model."""
-    from cleanup.cli.lab_demo import run_demo
+    `--scenario device-compliance` and `--scenario platform-sso` build the Mac and the tenant of that registration model.
+    `--as` tries another user's path (docs/lab.md)."""
+    from cleanup.cli.lab_personas import check_persona, run_persona
     from cleanup.cli.lab_tenant import jamf_version_option
     from cleanup.lab.tenant.jamf_versions import CURRENT_VERSION
 
+    check_persona(persona)
+    if persona == "batch" and scenario != "intune-duplicates":
+        raise UsageError("--scenario does not apply to --as batch: it builds a flagged fleet of its own")
     version = jamf_version_option(jamf_version) or CURRENT_VERSION
     if keep is not None:
-        run_demo(keep, wait_seconds, scenario, jamf_version=version)
+        run_persona(persona, keep, wait_seconds, scenario, jamf_version=version)
         return
     with tempfile.TemporaryDirectory(prefix="cleanup-demo-") as tmp:
-        run_demo(Path(tmp), wait_seconds, scenario, jamf_version=version)
+        run_persona(persona, Path(tmp), wait_seconds, scenario, jamf_version=version)

@@ -75,7 +75,7 @@ def cloud_view(tenant, serial: str, name: str) -> dict[str, list[str] | int]:
     return {"Jamf Pro": jamf, "Entra ID": entra, "Intune": intune, "_others": others}
 
 
-def _show_cloud_change(before: dict, after: dict) -> None:
+def show_cloud_change(before: dict, after: dict) -> None:
     for system in ("Jamf Pro", "Entra ID", "Intune"):
         gone = [r for r in before[system] if r not in after[system]]
         new = [r for r in after[system] if r not in before[system]]
@@ -86,32 +86,47 @@ def _show_cloud_change(before: dict, after: dict) -> None:
     console.print(f"Unrelated objects in the tenant: {before['_others']} before, {after['_others']} after (untouched)")
 
 
-def _lab_cloud(workdir: Path, info: dict, scenario: str, jamf_version=None):
+def lab_tenant(workdir: Path, info: dict, scenario: str, jamf_version=None):
+    """The emulated tenant of ``scenario`` for the simulated Mac of ``info``, serving, with the Mac linked to it."""
     from cleanup.lab.simmac.tenant_link import link
     from cleanup.lab.tenant import MacIdentity, start_tenant
-    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
 
     ids = [info["device_ids"][u] for u in info["users"] if u in info["device_ids"]]
     mac_id = MacIdentity(serial=info["serial"], name=info["computer_name"], device_ids=ids, user_upn=f"{info['users'][0]}@example.com")
     server = start_tenant(workdir / "tenant", scenario=scenario, mac=mac_id, jamf_version=jamf_version)
+    link(str(info["root"]), server.url, str(server.ca_pem))
+    seed_escrowed_secrets(server.tenant, info["serial"])  # the Mac's record holds a FileVault key and a LAPS account
+    return server
+
+
+def _lab_cloud(workdir: Path, info: dict, scenario: str, jamf_version=None):
+    from cleanup.lab.tenant.clientfiles import lab_cloud_opener
+
+    server = lab_tenant(workdir, info, scenario, jamf_version)
     client_dir = workdir / "client"
     client_dir.mkdir(parents=True, exist_ok=True)
     server.write_client_files(client_dir)
-    link(str(info["root"]), server.url, str(server.ca_pem))
-    seed_escrowed_secrets(server.tenant, info["serial"])  # the Mac's record holds a FileVault key and a LAPS account
     return server, lab_cloud_opener(client_dir)
 
 
 def _demo_escrow(client_dir: Path, state_dir: Path):
     """The demo's escrow: files encrypted to a key pair made for it, in a folder that outlives the demo's (a
     temporary one by default), so the `cleanup escrow show` it prints works afterwards. Never the user's keyring."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import x25519
-
     from cleanup.clients.config import load_config
     from cleanup.escrow import open_escrow
 
     folder = Path(tempfile.mkdtemp(prefix="cleanup-demo-escrow-"))
+    private, public = escrow_key_pair(folder)
+    config = replace(load_config(client_dir / "config.toml", env={}), escrow_store="file", escrow_recipient=str(public), escrow_dir=str(folder / "saved"))
+    return open_escrow(config, state_dir), private
+
+
+def escrow_key_pair(folder: Path) -> tuple[Path, Path]:
+    """A key pair made for a demo's escrow in ``folder``: (private key, 0600; public key, the [escrow] recipient)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    folder.mkdir(parents=True, exist_ok=True)
     key = x25519.X25519PrivateKey.generate()
     private = folder / "escrow-key.pem"
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -119,8 +134,7 @@ def _demo_escrow(client_dir: Path, state_dir: Path):
         fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     public = folder / "escrow-recipient.pem"
     public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    config = replace(load_config(client_dir / "config.toml", env={}), escrow_store="file", escrow_recipient=str(public), escrow_dir=str(folder / "saved"))
-    return open_escrow(config, state_dir), private
+    return private, public
 
 
 def _show_escrow(escrow, private: Path, serial: str) -> None:
@@ -150,9 +164,25 @@ def run_demo(workdir: Path, wait_seconds: float, scenario: str = "intune-duplica
     try:
         escrow, private = _demo_escrow(workdir / "client", store.root)
         _demo(mac, store, info, server, opener, wait_seconds, scenario, escrow)
+        _technician_summary(info["serial"])
         _show_escrow(escrow, private, info["serial"])
     finally:
         server.stop()
+
+
+def _technician_summary(serial: str) -> None:
+    from cleanup.cli.lab_personas import on_a_real_fleet
+
+    on_a_real_fleet(
+        "technician",
+        [
+            ("sudo cleanup plan", "on the Mac: the dry-run first"),
+            (f"sudo cleanup run --serial {serial}", "on the Mac: all 13 steps; it resumes by itself after the restart"),
+            (f"cleanup run --host ssh://admin@mac42.corp.example --serial {serial}", "or from a workstation (docs/ssh.md)"),
+            ("cleanup status && cleanup resume --latest", "after a pause: a locked keychain, the wait, a crash"),
+            (f"cleanup escrow show {serial} --kind filevault", "what step 4 saved before it deleted the Jamf Pro record"),
+        ],
+    )
 
 
 def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds: float, scenario: str, escrow) -> None:
@@ -213,7 +243,7 @@ def _demo(mac: Path, store: StateStore, info: dict, server, opener, wait_seconds
         raise RuntimeError("the demo did not finish")
     console.print(f"[bold green]run {run.run_id}: {run.status}[/] (state and audit log in {store.run_dir(run.run_id)})")
     console.print("[bold]In the cloud[/] (records of serial " + info["serial"] + "):")
-    _show_cloud_change(before_cloud, cloud_view(server.tenant, info["serial"], info["computer_name"]))
+    show_cloud_change(before_cloud, cloud_view(server.tenant, info["serial"], info["computer_name"]))
     removed, added, _ = diff_manifests(before_tree, tree_manifest(mac))
     added = [p for p in added if not p.startswith(".lab/")]  # the lab's own records (what the fakes showed), not the Mac's
     tops = _top_level(removed)

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -181,17 +180,13 @@ def test_the_cloud_is_never_contacted_even_when_configured(make_mac, state_dir, 
         cloud.close()
 
 
-def test_under_two_seconds_as_root_with_six_users(make_mac, state_dir):
-    users = ["alice", "bob", "carol", "dave", "erin", "frank"]
-    mac = make_mac(users=users, logged_out=[])
-    argv = [sys.executable, "-m", "cleanup", "diagnose", "--format", "jamf-ea", "--host", f"sim:{mac}"]
-    took = []
-    for _ in range(3):  # the best of three: the machine is shared
-        start = time.monotonic()
-        res = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=60)
-        took.append(time.monotonic() - start)
-        assert res.stdout == f"<result>{ea.DUPLICATES}</result>\n", res.stderr
-    assert min(took) < 2.0, took
+def test_six_logged_in_users_as_root_give_one_line(make_mac, state_dir):
+    """The case scripts/bench_agent.py times (the issue's bound: 2 s on the simulated Mac; docs/benchmarks.md)."""
+    mac = make_mac(users=["alice", "bob", "carol", "dave", "erin", "frank"], logged_out=[])
+    res = subprocess.run(
+        [sys.executable, "-m", "cleanup", "diagnose", "--format", "jamf-ea", "--host", f"sim:{mac}"], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert res.stdout == f"<result>{ea.DUPLICATES}</result>\n", res.stderr
 
 
 def test_format_json_is_the_json_envelope_and_odd_formats_are_refused(make_mac, state_dir):

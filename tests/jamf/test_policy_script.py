@@ -165,3 +165,12 @@ def test_a_failure_exits_1_and_the_last_line_says_why(make_mac, state_dir):
     assert res.returncode == 1, res.stdout
     assert _last(res).startswith("cleanup-policy: failed (cleanup exit 2): ") and "no-such-playbook" in _last(res)
     assert runs(state_dir) == []
+
+
+def test_mode_repair_runs_cleanup_repair_on_the_mac_alone(make_mac, state_dir):
+    mac = make_mac(users=["alice"])  # jamfAAD's token is old: the lightest rung, the registration again, fixes it
+    res = run_policy(mac, state_dir, "repair")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"cleanup-policy: cleanup repair --only device --yes --host sim:{mac}" in res.stdout
+    assert "\nrung register: verified\n" in res.stdout  # a repair may run several runs: its lines name no one run
+    assert _last(res) == "cleanup-policy: the repair: done"

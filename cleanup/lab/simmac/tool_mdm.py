@@ -33,6 +33,30 @@ def _rm(hp: str) -> None:
         shutil.rmtree(hp)
 
 
+def _enforce_management(ctx: Ctx) -> None:
+    """``jamf manage`` writes Jamf Pro's settings for this Mac into com.jamfsoftware.jamf.plist again (Jamf's own
+    Device Compliance script repairs the plist this way): the server, and Device Compliance's values while Jamf Pro
+    has Device Compliance for the Mac (the linked tenant's model; unlinked: the Mac's scenario). The plist's other keys stay."""
+    import plistlib
+
+    from cleanup.lab.simmac import sso_model
+
+    path = ctx.host(sso_model.JAMF_PLIST)
+    prefs: dict = {}
+    if os.path.isfile(path) and not os.path.islink(path):
+        try:
+            with open(path, "rb") as f:
+                prefs = plistlib.load(f)
+        except (plistlib.InvalidFileException, ValueError):
+            prefs = {}  # a damaged plist is written anew
+    tenant = ctx.state.get("tenant")
+    dc = tenant_link._tenant_model(tenant) in ("device-compliance", "platform-sso") if tenant else bool(ctx.state.get("sso"))
+    for key in ("microsoftCAEnabled", "microsoftCANativeClientAppId", "microsoftCATenantDomainName"):
+        prefs.pop(key, None)
+    prefs.update(sso_model.jamf_prefs("device-compliance" if dc else "default", ctx.state["jamf_url"]))
+    C.write_atomic(path, plistlib.dumps(prefs, sort_keys=True), 0o644)
+
+
 def t_jamf(ctx: Ctx, argv: list[str]):
     use = "Usage: jamf <verb> [options]  (verbs: removeMdmProfile, removeFramework, policy, recon, version)"
     if not argv:
@@ -119,6 +143,10 @@ def t_jamf(ctx: Ctx, argv: list[str]):
         out(f"<computer_id>{1000 + ctx.state['recons']}</computer_id>")
         return 0
     if verb == "manage":
+        ctx.lock()
+        _enforce_management(ctx)
+        ctx.state["manages"] = int(ctx.state.get("manages", 0)) + 1
+        ctx.save()
         out("Enforcing management framework...")
         return 0
     out(f"Checking availability of {url}/...")
