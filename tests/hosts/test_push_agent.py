@@ -18,7 +18,7 @@ from cleanup.lab.simmac.snapshot import tree_manifest
 from cleanup.zipapp import build
 from tests.support.artifact import bare_python
 from tests.support.lab import run_cli
-from tests.support.sshd import running_sshd
+from tests.support.sshd import plan_without_inodes, running_sshd
 
 pytestmark = pytest.mark.ssh
 
@@ -66,15 +66,6 @@ def _empty_soon(folder, seconds: float = 10) -> list[str]:
     return left
 
 
-def _without_inodes(plan: dict) -> dict:
-    for step in plan["steps"]:
-        for change in step.get("changes", ()):
-            if change["kind"] == "remove-path":
-                change["details"].pop("dev", None)
-                change["details"].pop("ino", None)
-    return plan
-
-
 # ------------------------------------------------------------------------------------------ (a) pushed, (b) removed
 def test_a_mac_without_cleanup_is_planned_through_the_pushed_artifact_like_sim(sshd, python, make_mac, tmp_path):
     a, b = make_mac("a", logged_out=[]), make_mac("b", logged_out=[])
@@ -83,8 +74,8 @@ def test_a_mac_without_cleanup_is_planned_through_the_pushed_artifact_like_sim(s
     over_ssh = run_cli("plan", "--host", sshd.spec, "--only", "device", "--json", "--push-agent", state_dir=tmp_path / "s1", env=env)
     on_sim = run_cli("plan", "--host", f"sim:{b}", "--only", "device", "--json", state_dir=tmp_path / "s2")
     assert over_ssh.returncode == 0 and on_sim.returncode == 0, over_ssh.stderr + on_sim.stderr
-    plan_a = _without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
-    plan_b = _without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
+    plan_a = plan_without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
+    plan_b = plan_without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
     assert plan_a == plan_b and plan_a["total_changes"] > 40
     assert tree_manifest(a) == before
     assert _empty_soon(sshd.root_tmp) == []
