@@ -34,6 +34,14 @@ def valid_guid(text: str) -> str:
     return str(uuid.UUID(candidate))
 
 
+def guid_or_none(text: object) -> str | None:
+    """:func:`valid_guid` of ``text`` when it is one, else None (for values read from a Mac or a service)."""
+    try:
+        return valid_guid(text) if isinstance(text, str) else None
+    except UsageError:
+        return None
+
+
 def valid_object_id(text: str | int) -> str:
     """A Jamf Pro object id (digits only) as a string, else UsageError."""
     value = str(text) if isinstance(text, int) and not isinstance(text, bool) and text >= 0 else text

@@ -17,7 +17,7 @@ from cleanup.lab.simmac.snapshot import tree_manifest
 from cleanup.standalone import CLOUD_MODULES, DEVICE_SIDE_ONLY
 from cleanup.zipapp import BuildError, _check_requirements, build
 from tests.support.artifact import bare_python, build_script, run_artifact
-from tests.support.lab import run_cli
+from tests.support.lab import one_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +28,6 @@ def pyz(tmp_path_factory):
 @pytest.fixture(scope="module")
 def python(tmp_path_factory):
     return bare_python(tmp_path_factory.mktemp("bare") / "venv")
-
-
-def _one_error(res) -> str:
-    assert "Traceback" not in res.stderr, res.stderr
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1, res.stderr
-    return errors[0]
 
 
 # ------------------------------------------------------------------------------------------ it runs bare
@@ -119,11 +112,11 @@ def test_a_command_that_needs_the_cloud_says_where_to_run_it_and_records_nothing
     env = {"CLEANUP_STATE_DIR": str(tmp_path / "state"), "CLEANUP_CONFIG": str(config)}
     for args in (("plan", "--host", f"sim:{mac}"), ("run", "--host", f"sim:{mac}", "--yes"), ("creds", "test")):
         res = run_artifact(python, pyz, *args, env=env)
-        assert res.returncode == 2 and _one_error(res) == f"error: {DEVICE_SIDE_ONLY}", (args, res.stderr)
+        assert one_error(res, 2) == f"error: {DEVICE_SIDE_ONLY}", args
         assert "--only device" in res.stderr
     assert not (tmp_path / "state/runs").exists()
     res = run_artifact(python, pyz, "lab", "mac", "create", str(tmp_path / "m2"), env=env)
-    assert res.returncode == 2 and "the lab (simulated Mac, emulated tenant) is not part of the device-side artifact" in _one_error(res)
+    assert "the lab (simulated Mac, emulated tenant) is not part of the device-side artifact" in one_error(res, 2)
 
 
 # ------------------------------------------------------------------------------------------ it starts itself again

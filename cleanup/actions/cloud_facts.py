@@ -31,7 +31,7 @@ from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
 from cleanup.engine.plan import StepPlan
 from cleanup.errors import CleanupError, ServiceError, UsageError
-from cleanup.identifiers import valid_guid
+from cleanup.identifiers import guid_or_none, valid_guid
 
 PREFETCH_MAX_AGE = 900  # seconds
 
@@ -142,22 +142,15 @@ def gather(ctx: RunContext, serial: str, partners: dict | None = None) -> tuple[
     }, notes
 
 
-def _guid_or_none(text: object) -> str | None:
-    try:
-        return valid_guid(text) if isinstance(text, str) else None
-    except UsageError:
-        return None
-
-
 def _device_id_sources(device: dict | None, certificates: list[str], intune: list[dict], jamf: list[dict]) -> dict[str, str]:
     """lookup.device_id_sources, with the Mac's Platform SSO deviceIds and getPSSOStatus' ids after its certificates'
     and the ids Jamf's device-compliance information names last (a value that is not a GUID is left out)."""
     sources = device_id_sources(certificates, [], [])
     for did in (device or {}).get("psso_device_ids") or []:
-        if key := _guid_or_none(did):
+        if key := guid_or_none(did):
             sources.setdefault(key, "deviceId on the Mac's Platform SSO registration (app-sso)")
     for user, did in sorted(((device or {}).get("msal_device_ids") or {}).items()):
-        if key := _guid_or_none(did):
+        if key := guid_or_none(did):
             sources.setdefault(key, f"deviceId on the Mac's getPSSOStatus for {user}")
     for did, how in device_id_sources([], intune, jamf).items():
         sources.setdefault(did, how)
@@ -165,7 +158,7 @@ def _device_id_sources(device: dict | None, certificates: list[str], intune: lis
         infos = j.get("device_compliance")
         for info in infos if isinstance(infos, list) else []:  # a text: not read, and why
             for did in info.get("device_ids") or []:
-                if (key := _guid_or_none(did)) and key != R.ZERO_GUID:
+                if (key := guid_or_none(did)) and key != R.ZERO_GUID:
                     sources.setdefault(key, f"deviceId in Jamf Pro's device-compliance information of computer {j['id']}")
     return sources
 

@@ -41,6 +41,20 @@ def as_user_text(user: LocalUser, argv: list[str]) -> str:
     return shlex.join([LAUNCHCTL, "asuser", str(user.uid), SUDO, "-u", user.name, *argv])
 
 
+def as_user_change(user: LocalUser, argv: list[str], key: str, **extra: object) -> Change:
+    """A change that runs ``argv`` as ``user`` (checked again by :func:`planned_user` when it applies)."""
+    return Change(key, ChangeKind.RUN_COMMAND, as_user_text(user, argv), {"argv": argv, "as_user": user.name, "uid": user.uid, **extra})
+
+
+def planned_user(ctx: RunContext, change: Change) -> LocalUser:
+    """The real local user a change was planned for, by name and uid: never root or anyone else instead."""
+    d = change.details
+    user = next((u for u in ctx.users if u.name == d["as_user"] and u.uid == d["uid"]), None)
+    if user is None or user.uid < probes.FIRST_REAL_UID:
+        raise UnsafePath(f"{change.target}: {d['as_user']!r} is not a real local user of this Mac; never run as root or another user")
+    return user
+
+
 def logged_in_users(ctx: RunContext, notes: list[str]) -> list[LocalUser]:
     """The real local users with a login session now (``ps``: who owns a loginwindow; else the console user)."""
     sessions = probes.gui_session_uids(ctx.host)
@@ -70,19 +84,14 @@ class CleanConditionalAccess(Action):
             if u not in users:
                 plan.notes.append(f"{u.name} is not logged in: `Jamf Conditional Access clean` runs only in a user's session; step 7 removes the token")
         argv = [ca, VERB]
-        for u in users:
-            details = {"argv": argv, "as_user": u.name, "uid": u.uid}
-            plan.changes.append(Change(f"command:jamf-ca-clean:{u.name}", ChangeKind.RUN_COMMAND, as_user_text(u, argv), details))
+        plan.changes += [as_user_change(u, argv, f"command:jamf-ca-clean:{u.name}") for u in users]
         if not plan.changes:
             plan.noop_reason = "nobody is logged in: `Jamf Conditional Access clean` runs only in a user's session (steps 6 and 7 remove what it would)"
         return plan
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
-        d = change.details
-        user = next((u for u in ctx.users if u.name == d["as_user"] and u.uid == d["uid"]), None)
-        if user is None or user.uid < probes.FIRST_REAL_UID:
-            raise UnsafePath(f"{change.target}: {d['as_user']!r} is not a real local user of this Mac; never run as root or another user")
-        res = ctx.host.run_as_user(user, d["argv"])
+        user = planned_user(ctx, change)
+        res = ctx.host.run_as_user(user, change.details["argv"])
         if res.ok:
             return Outcome.done(f"cleaned as {user.name}")
         if res.returncode == 127:

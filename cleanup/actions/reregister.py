@@ -17,18 +17,18 @@ the Workplace Join certificate in the login keychain (the deviceId is its common
 
 from __future__ import annotations
 
-from cleanup.actions.jamf_ca import as_user_text, jamf_ca_binary, logged_in_users
+from cleanup.actions.jamf_ca import as_user_change, jamf_ca_binary, logged_in_users, planned_user
 from cleanup.actions.keychain_items import LOGIN_KEYCHAIN, read_keychain
 from cleanup.actions.registration_model import model_of, psso_in_use
 from cleanup.engine.action import Action, ActsOn, Outcome, command_failed, register
 from cleanup.engine.context import RunContext
 from cleanup.engine.model import Step
-from cleanup.engine.plan import Change, ChangeKind, StepPlan
-from cleanup.errors import HostError, StepFailed, UnsafePath, UsageError
+from cleanup.engine.plan import Change, StepPlan
+from cleanup.errors import HostError, StepFailed
 from cleanup.hosts import probes
 from cleanup.hosts.base import LocalUser
 from cleanup.hosts.registration import JAMF_CA_PATHS, JAMFAAD_PREFS, MAX_PLIST_BYTES, read_registration_evidence
-from cleanup.identifiers import valid_guid
+from cleanup.identifiers import guid_or_none
 from cleanup.parsers.jamfca import parse_gather_aad_info, parse_jamfaad_prefs
 
 WPJ_ISSUER = "ms-organization-access"
@@ -62,26 +62,17 @@ def held_registration(ctx: RunContext, user: LocalUser) -> tuple[str | None, str
         except HostError:
             return None, ""
         for item in view.items:
-            if item.item_class == "cert" and (item.issuer_cn or "").casefold() == WPJ_ISSUER:
-                try:
-                    return valid_guid(item.get("labl") or item.subject_cn or ""), "the Workplace Join certificate in the login keychain"
-                except UsageError:
-                    continue
+            is_wpj = item.item_class == "cert" and (item.issuer_cn or "").casefold() == WPJ_ISSUER
+            if is_wpj and (did := guid_or_none(item.get("labl") or item.subject_cn)):
+                return did, "the Workplace Join certificate in the login keychain"
         return None, ""
 
     return ctx.memo(f"registration:{user.name}", read)
 
 
-def _as_user(user: LocalUser, argv: list[str], key: str, once: bool) -> Change:
-    details = {"argv": argv, "as_user": user.name, "uid": user.uid, **({"once": True} if once else {})}
-    return Change(key, ChangeKind.RUN_COMMAND, as_user_text(user, argv), details)
-
-
 def _run_as_planned_user(ctx: RunContext, change: Change):
     d = change.details
-    user = next((u for u in ctx.users if u.name == d["as_user"] and u.uid == d["uid"]), None)
-    if user is None or user.uid < probes.FIRST_REAL_UID:
-        raise UnsafePath(f"{change.target}: {d['as_user']!r} is not a real local user of this Mac; never run as root or another user")
+    user = planned_user(ctx, change)
     res = ctx.host.run_as_user(user, d["argv"])
     if not res.ok:
         raise command_failed(d["argv"], res)
@@ -120,7 +111,7 @@ class RegisterUser(Action):
                 "Compliance's; the legacy integration registers through its Self Service policy (the full reset's step 13)"
             )
         argv = [_jamf_ca(ctx), "registerWithIntune"]
-        return StepPlan(changes=[_as_user(user, argv, "command:register-with-intune", once=True)])  # each run makes a new Entra device
+        return StepPlan(changes=[as_user_change(user, argv, "command:register-with-intune", once=True)])  # each run makes a new Entra device
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:
         user, _ = _run_as_planned_user(ctx, change)
@@ -148,7 +139,7 @@ class AcquireEntraId(Action):
                     waiting_for=[f"registration:{user.name}"],
                 )
             plan = StepPlan()
-        plan.changes.append(_as_user(user, argv, "command:gather-aad-info", once=False))
+        plan.changes.append(as_user_change(user, argv, "command:gather-aad-info"))
         return plan
 
     def apply(self, ctx: RunContext, step: Step, change: Change) -> Outcome:

@@ -22,7 +22,7 @@ from cleanup.hosts import probes
 from cleanup.hosts.base import Host, LocalUser
 from cleanup.hosts.registration import RegistrationEvidence, UserEvidence, read_registration_evidence
 from cleanup.hosts.runlock import MAC_LOCK_DIR, MAC_LOCK_NAME
-from cleanup.identifiers import valid_guid, valid_serial
+from cleanup.identifiers import guid_or_none, valid_serial
 
 REGISTERED_PSSO = "Registered (Platform SSO)"
 REGISTERED_DC = "Registered (Device Compliance)"
@@ -114,13 +114,6 @@ class UserFacts:
         return {i for i in (*self.wpj_ids, self.msal_id, self.psso_id) if i}
 
 
-def _guid(text: str | None) -> str | None:
-    try:
-        return valid_guid(text) if text else None
-    except UsageError:
-        return None
-
-
 def _from_keychain(u: UserFacts, view: KeychainView) -> None:
     u.keychain = "locked" if view.locked else "read"
     if view.locked and not view.listed:
@@ -128,7 +121,7 @@ def _from_keychain(u: UserFacts, view: KeychainView) -> None:
     certs = [i for i in view.items if i.item_class == "cert" and (i.issuer_cn or "").casefold() == WPJ_ISSUER]
     accounts = {i.get("acct") or "" for i in view.items if i.item_class == "genp"}
     wpj_passwords = any(a.startswith("com.microsoft.workplacejoin.") for a in accounts)
-    u.wpj_ids = sorted({g for c in certs if (g := _guid(c.get("labl") or c.subject_cn))})
+    u.wpj_ids = sorted({g for c in certs if (g := guid_or_none(c.get("labl") or c.subject_cn))})
     u.wpj_complete = bool(certs) and WPJ_THUMBPRINT in accounts
     u.wpj_partial = bool(certs or wpj_passwords) and not u.wpj_complete
     u.wpj_key_here = any(paired_private_key(view, c) is not None for c in certs)
@@ -137,13 +130,13 @@ def _from_keychain(u: UserFacts, view: KeychainView) -> None:
 def _from_evidence(u: UserFacts, ev: UserEvidence) -> None:
     if ev.psso_status is not None:
         u.msal_status = ev.psso_status.status
-        u.msal_id = _guid(ev.psso_status.device_id)
+        u.msal_id = guid_or_none(ev.psso_status.device_id)
     if ev.jamfaad is not None:
         u.aad = ev.jamfaad.have_an_azure_id
     st = ev.platform_sso
     if st is None or not st.configured:
         return
-    u.psso_id = _guid(st.device_id) if st.registered else None
+    u.psso_id = guid_or_none(st.device_id) if st.registered else None
     state = st.user.state.name if st.user and st.user.state else None
     u.psso_registered = st.registered and st.user is not None and state not in NEEDS_USER
     u.psso_incomplete = not u.psso_registered

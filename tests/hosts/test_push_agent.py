@@ -4,7 +4,6 @@ and removed afterwards; a Mac with this version installed gets nothing pushed.""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -18,7 +17,7 @@ from cleanup.lab.simmac.snapshot import tree_manifest
 from cleanup.zipapp import build
 from tests.support.artifact import bare_python
 from tests.support.lab import run_cli
-from tests.support.sshd import plan_without_inodes, running_sshd
+from tests.support.sshd import plans_over_ssh_and_on_sim, running_sshd
 
 pytestmark = pytest.mark.ssh
 
@@ -71,11 +70,7 @@ def test_a_mac_without_cleanup_is_planned_through_the_pushed_artifact_like_sim(s
     a, b = make_mac("a", logged_out=[]), make_mac("b", logged_out=[])
     before = tree_manifest(a)
     env = sshd.push_env(a, python)  # no CLEANUP_AGENT_PYZ: the artifact is built from this installation
-    over_ssh = run_cli("plan", "--host", sshd.spec, "--only", "device", "--json", "--push-agent", state_dir=tmp_path / "s1", env=env)
-    on_sim = run_cli("plan", "--host", f"sim:{b}", "--only", "device", "--json", state_dir=tmp_path / "s2")
-    assert over_ssh.returncode == 0 and on_sim.returncode == 0, over_ssh.stderr + on_sim.stderr
-    plan_a = plan_without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
-    plan_b = plan_without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
+    plan_a, plan_b = plans_over_ssh_and_on_sim(sshd, a, b, tmp_path, env, "--push-agent")
     assert plan_a == plan_b and plan_a["total_changes"] > 40
     assert tree_manifest(a) == before
     assert _empty_soon(sshd.root_tmp) == []

@@ -19,7 +19,7 @@ from cleanup.hosts.ssh import SshHost
 from cleanup.lab.simmac.builder import BOOTTIME, create_sim_mac
 from cleanup.lab.simmac.snapshot import tree_manifest
 from tests.support.lab import REPO, lab_state, run_cli
-from tests.support.sshd import plan_without_inodes, running_sshd
+from tests.support.sshd import plans_over_ssh_and_on_sim, running_sshd
 
 pytestmark = pytest.mark.ssh
 
@@ -65,11 +65,7 @@ def run_state(state_dir: Path):
 def test_dry_run_over_ssh_plans_what_sim_plans_and_changes_nothing(sshd, make_mac, tmp_path):
     a, b = make_mac("a", logged_out=[]), make_mac("b", logged_out=[])
     before = tree_manifest(a)
-    over_ssh = run_cli("plan", "--host", sshd.spec, "--only", "device", "--json", state_dir=tmp_path / "s1", env=sshd.env(a))
-    on_sim = run_cli("plan", "--host", f"sim:{b}", "--only", "device", "--json", state_dir=tmp_path / "s2")
-    assert over_ssh.returncode == 0 and on_sim.returncode == 0, over_ssh.stderr + on_sim.stderr
-    plan_a = plan_without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
-    plan_b = plan_without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
+    plan_a, plan_b = plans_over_ssh_and_on_sim(sshd, a, b, tmp_path, sshd.env(a))
     assert plan_a == plan_b and plan_a["total_changes"] > 40
     assert tree_manifest(a) == before
     assert not (tmp_path / "s1").exists()

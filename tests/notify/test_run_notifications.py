@@ -102,15 +102,26 @@ def test_command_line_texts_override_the_playbook_and_a_resume_after_the_restart
     assert HOSTILE not in restart["script"] and list(mac.glob("**/pwned*")) == []
 
 
+def _state_path(state_dir):
+    store = StateStore(state_dir)
+    return store.run_dir(store.latest()) / "state.json"
+
+
+def _latest_state(state_dir) -> dict:
+    return json.loads(_state_path(state_dir).read_text())
+
+
+def _save_latest_state(state_dir, data: dict) -> None:
+    _state_path(state_dir).write_text(json.dumps(data))
+
+
 def test_resume_may_change_the_texts_and_an_older_checkpoint_without_them_still_resumes(make_mac, state_dir):
     mac = make_mac(users=["alice"])
     assert device_run(mac, state_dir, "--notify-text", "register=Old text").returncode == 3
-    store = StateStore(state_dir)
-    path = store.run_dir(store.latest()) / "state.json"
-    data = json.loads(path.read_text())
+    data = _latest_state(state_dir)
     for step in data["steps"]:
         step["data"].pop("notify", None)  # as a run started before notifications wrote it
-    path.write_text(json.dumps(data))
+    _save_latest_state(state_dir, data)
     assert device_resume(state_dir, "--notify-text", "register=New text").returncode == 0
     assert messages(mac)[-1] == "New text"
 
@@ -137,9 +148,7 @@ def test_bad_texts_are_refused_in_one_line_before_anything_runs(make_mac, state_
 def test_a_damaged_record_of_the_choices_is_refused_in_one_line(make_mac, state_dir):
     mac = make_mac(users=["alice"])
     assert device_run(mac, state_dir, "--notify-text", "restart=Soon").returncode == 3
-    store = StateStore(state_dir)
-    path = store.run_dir(store.latest()) / "state.json"
-    data = json.loads(path.read_text())
+    data = _latest_state(state_dir)
     next(s for s in data["steps"] if s["id"] == "restart")["data"]["notify"]["mode"] = "shout"
-    path.write_text(json.dumps(data))
+    _save_latest_state(state_dir, data)
     assert "step restart: data.notify mode: must be one of auto, none; nothing was run" in one_error(device_resume(state_dir), 2)

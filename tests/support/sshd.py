@@ -9,6 +9,7 @@ Without /usr/sbin/sshd the tests skip, except under CI, where that is a failure.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shlex
 import shutil
@@ -206,3 +207,16 @@ def plan_without_inodes(plan: dict) -> dict:
                 change["details"].pop("dev", None)
                 change["details"].pop("ino", None)
     return plan
+
+
+def plans_over_ssh_and_on_sim(sshd, a: Path, b: Path, tmp_path: Path, env: dict, *extra: str) -> tuple[dict, dict]:
+    """The device dry-run of Mac ``a`` over SSH (with ``env`` and ``extra`` options) and of Mac ``b`` as ``sim:``, each
+    with its host and root replaced and without inode numbers, so that the two compare equal when they plan alike."""
+    from tests.support.lab import run_cli
+
+    over_ssh = run_cli("plan", "--host", sshd.spec, "--only", "device", "--json", *extra, state_dir=tmp_path / "s1", env=env)
+    on_sim = run_cli("plan", "--host", f"sim:{b}", "--only", "device", "--json", state_dir=tmp_path / "s2")
+    assert over_ssh.returncode == 0 and on_sim.returncode == 0, over_ssh.stderr + on_sim.stderr
+    plan_a = plan_without_inodes(json.loads(over_ssh.stdout.replace(sshd.spec, "<HOST>").replace(str(a), "<ROOT>"))["data"])
+    plan_b = plan_without_inodes(json.loads(on_sim.stdout.replace(f"sim:{b}", "<HOST>").replace(str(b), "<ROOT>"))["data"])
+    return plan_a, plan_b
