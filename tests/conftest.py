@@ -1,10 +1,65 @@
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 import cleanup.actions  # noqa: F401 - registers the actions, as the CLI does
 from cleanup.engine.store import StateStore
+from cleanup.lab.simmac import fakeserver
 from cleanup.lab.simmac.builder import create_sim_mac
+
+_FAKES: list[fakeserver.FakeServer] = []
+_RAM_TMP = "/dev/shm"
+_RAM_BASE: list[str] = []
+
+
+def _ram_basetemp(config) -> None:
+    """Temporary folders in memory (tmpfs) when the machine has one: the suite makes hundreds of simulated Macs,
+    state folders and checkpoints, and a file system on a virtual disk makes each folder ~15 times slower to create
+    (docs/benchmarks.md). An explicit --basetemp, or CLEANUP_TESTS_DISK_TMP=1, keeps pytest's own choice. A
+    session's folder is removed when it passes and kept when it fails (the two newest kept ones stay)."""
+    if config.option.basetemp or os.environ.get("CLEANUP_TESTS_DISK_TMP") == "1" or not os.path.isdir(_RAM_TMP):
+        return
+    try:
+        fs = os.statvfs(_RAM_TMP)
+        if fs.f_bavail * fs.f_frsize < 2 << 30 or not os.access(_RAM_TMP, os.W_OK | os.X_OK):
+            return
+        kept = sorted(Path(_RAM_TMP).glob(f"cleanup-tests-{os.getuid()}-*"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-2]:
+            shutil.rmtree(old, ignore_errors=True)
+        base = tempfile.mkdtemp(prefix=f"cleanup-tests-{os.getuid()}-", dir=_RAM_TMP)
+    except OSError:
+        return
+    config.option.basetemp = base
+    _RAM_BASE.append(base)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        _ram_basetemp(config)  # before pytest's tmp_path factory reads --basetemp; the workers get subfolders
+    # One fork server for the simulated Macs' fake tools, started before the xdist workers so that they and every
+    # command line they start inherit SIMMAC_FAKE_LAUNCHER: a fake call costs a fork, not an interpreter
+    # (docs/benchmarks.md). CLEANUP_TESTS_NO_FAKESERVER=1 keeps the plain `python -S` scripts.
+    if hasattr(config, "workerinput") or os.environ.get("CLEANUP_TESTS_NO_FAKESERVER") == "1" or fakeserver.LAUNCHER_ENV in os.environ:
+        return
+    server = fakeserver.start()
+    if server is not None:
+        _FAKES.append(server)
+        os.environ.update(server.env)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _RAM_BASE and exitstatus == 0:
+        shutil.rmtree(_RAM_BASE.pop(), ignore_errors=True)
+
+
+def pytest_unconfigure(config):
+    while _FAKES:
+        os.environ.pop(fakeserver.LAUNCHER_ENV, None)
+        _FAKES.pop().stop(remove_launcher=True)
 
 
 def pytest_collection_modifyitems(items):

@@ -328,8 +328,10 @@ def project_dir() -> str:
 
 
 def fake_script(tool: str, root: str) -> bytes:
+    launcher = os.environ.get("SIMMAC_FAKE_LAUNCHER")  # fakeserver: the same script, run by a fork server
+    shebang = launcher if launcher and os.access(launcher, os.X_OK) else f"{sys.executable} -S"
     return (
-        f"#!{sys.executable} -S\n"
+        f"#!{shebang}\n"
         f"import sys; sys.path.insert(0, {project_dir()!r}); "
         f"from cleanup.lab.simmac.fakes import main; main({tool!r}, {os.path.abspath(root)!r})\n"
     ).encode()

@@ -23,7 +23,8 @@ Decisions (where the spec left a choice):
   Mac is built with it, jamfHelper in the JAMF folder, osascript): see ``tool_notify``.
 - Fault "after" kills happen in the final *fake* of a launchctl/sudo chain; a chain ending in a
   non-fake program is counted but its "after" kill is lost.
-- The fake scripts' shebang is ``#!<sys.executable> -S`` (no site: faster start, stdlib only).
+- The fake scripts' shebang is ``#!<sys.executable> -S`` (no site: faster start, stdlib only), or the launcher of
+  ``fakeserver`` when ``SIMMAC_FAKE_LAUNCHER`` names it (the same code, forked from a server).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 
 OUT = sys.stdout
 ERR = sys.stderr
+#: the process that started this tool, when that is not our parent (fakeserver's forked fakes)
+CALLER_PID: int | None = None
+#: how a chain ends in a program that is not a fake: in this process (fakeserver: in its launcher's)
+EXECV = os.execv
 
 
 class Fail(Exception):
@@ -167,7 +172,7 @@ def _kill_parent() -> None:
         ERR.flush()
     except Exception:
         pass
-    os.kill(os.getppid(), signal.SIGKILL)
+    os.kill(CALLER_PID or os.getppid(), signal.SIGKILL)
 
 
 def main(tool: str, root: str) -> None:
@@ -238,7 +243,7 @@ def _exec(ctx: Ctx, cmd: str, args: list[str], not_found):
         # starting a new interpreter, which would cost the lab most of its time.
         sys.argv = [cmd, *args]
         _run(fake, ctx.root, args)
-    os.execv(hp, [cmd, *args])
+    EXECV(hp, [cmd, *args])
 
 
 # --------------------------------------------------------------------------- launchctl, sudo

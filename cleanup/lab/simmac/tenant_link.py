@@ -10,10 +10,6 @@ Only the lab's fake tools call this; the product never does.
 from __future__ import annotations
 
 import json
-import ssl
-import urllib.error
-import urllib.request
-import uuid
 
 from cleanup.lab.simmac import common as C
 
@@ -26,7 +22,14 @@ def link(root: str, url: str, ca_pem: str, events=REGISTRATION_EVENTS) -> None:
     C.save_state(root, state)
 
 
+# ssl, urllib and uuid are imported where the tenant is contacted: most fake calls never do, and both would make every
+# fake tool process ~10 MB larger (fakeserver forks it for each call)
+
+
 def _post(tenant: dict, path: str, body: dict) -> dict:
+    import ssl
+    import urllib.request
+
     ctx = ssl.create_default_context(cafile=tenant["ca_pem"])
     req = urllib.request.Request(tenant["url"] + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
@@ -34,6 +37,9 @@ def _post(tenant: dict, path: str, body: dict) -> dict:
 
 
 def _get(tenant: dict, path: str) -> dict:
+    import ssl
+    import urllib.request
+
     ctx = ssl.create_default_context(cafile=tenant["ca_pem"])
     with urllib.request.urlopen(tenant["url"] + path, context=ctx, timeout=10) as resp:
         return json.loads(resp.read() or b"{}")
@@ -61,11 +67,15 @@ def on_enroll(ctx) -> None:
     st = ctx.state
     tenant = st.get("tenant")
     if tenant:
+        import uuid
+
         st["udid"] = str(uuid.uuid4()).upper()
         _post(tenant, "/_lab/jamf/enroll", {"serial": st["serial"], "name": st["computer_name"], "udid": st["udid"]})
 
 
 def _tenant_model(tenant: dict) -> str | None:
+    import urllib.error
+
     try:
         return _get(tenant, "/_lab/model").get("model")
     except (urllib.error.HTTPError, ValueError):

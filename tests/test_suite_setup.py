@@ -1,0 +1,30 @@
+"""The suite's own set-up that keeps it fast (tests/conftest.py): temporary folders in memory and the fake tools
+forked from a server. Each is skipped only where the machine cannot have it."""
+
+import os
+import shutil
+
+import pytest
+
+from cleanup.lab.simmac import fakeserver
+
+
+def _tmpfs(path: str) -> bool:
+    with open("/proc/mounts") as f:
+        return any(line.split()[1] == path and line.split()[2] == "tmpfs" for line in f)
+
+
+def test_temporary_folders_are_in_memory_where_the_machine_has_a_tmpfs(tmp_path, pytestconfig):
+    if os.environ.get("CLEANUP_TESTS_DISK_TMP") == "1" or not _tmpfs("/dev/shm"):
+        pytest.skip("no /dev/shm tmpfs, or asked for disk")
+    if pytestconfig.option.basetemp and not str(pytestconfig.option.basetemp).startswith("/dev/shm/"):
+        pytest.skip("--basetemp given")
+    assert str(tmp_path).startswith("/dev/shm/cleanup-tests-")
+
+
+def test_simulated_macs_run_their_fakes_through_the_fork_server(make_mac):
+    if os.environ.get("CLEANUP_TESTS_NO_FAKESERVER") == "1" or not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("asked for the plain scripts, or no C compiler")
+    launcher = os.environ[fakeserver.LAUNCHER_ENV]
+    mac = make_mac()
+    assert (mac / "usr/bin/security").read_text().splitlines()[0] == f"#!{launcher}"
