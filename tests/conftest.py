@@ -9,9 +9,9 @@ import cleanup.actions  # noqa: F401 - registers the actions, as the CLI does
 from cleanup.engine.store import StateStore
 from cleanup.lab.simmac import fakeserver
 from cleanup.lab.simmac.builder import create_sim_mac
+from tests.support import ramtmp
 
 _FAKES: list[fakeserver.FakeServer] = []
-_RAM_TMP = "/dev/shm"
 _RAM_BASE: list[str] = []
 
 
@@ -20,16 +20,13 @@ def _ram_basetemp(config) -> None:
     state folders and checkpoints, and a file system on a virtual disk makes each folder ~15 times slower to create
     (docs/benchmarks.md). An explicit --basetemp, or CLEANUP_TESTS_DISK_TMP=1, keeps pytest's own choice. A
     session's folder is removed when it passes and kept when it fails (the two newest kept ones stay)."""
-    if config.option.basetemp or os.environ.get("CLEANUP_TESTS_DISK_TMP") == "1" or not os.path.isdir(_RAM_TMP):
+    if config.option.basetemp or not ramtmp.usable():
         return
     try:
-        fs = os.statvfs(_RAM_TMP)
-        if fs.f_bavail * fs.f_frsize < 2 << 30 or not os.access(_RAM_TMP, os.W_OK | os.X_OK):
-            return
-        kept = sorted(Path(_RAM_TMP).glob(f"cleanup-tests-{os.getuid()}-*"), key=lambda p: p.stat().st_mtime)
+        kept = sorted(Path(ramtmp.RAM_TMP).glob(f"cleanup-tests-{os.getuid()}-*"), key=lambda p: p.stat().st_mtime)
         for old in kept[:-2]:
             shutil.rmtree(old, ignore_errors=True)
-        base = tempfile.mkdtemp(prefix=f"cleanup-tests-{os.getuid()}-", dir=_RAM_TMP)
+        base = tempfile.mkdtemp(prefix=f"cleanup-tests-{os.getuid()}-", dir=ramtmp.RAM_TMP)
     except OSError:
         return
     config.option.basetemp = base

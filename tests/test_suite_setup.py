@@ -7,16 +7,12 @@ import shutil
 import pytest
 
 from cleanup.lab.simmac import fakeserver
-
-
-def _tmpfs(path: str) -> bool:
-    with open("/proc/mounts") as f:
-        return any(line.split()[1] == path and line.split()[2] == "tmpfs" for line in f)
+from tests.support import ramtmp
 
 
 def test_temporary_folders_are_in_memory_where_the_machine_has_a_tmpfs(tmp_path, pytestconfig):
-    if os.environ.get("CLEANUP_TESTS_DISK_TMP") == "1" or not _tmpfs("/dev/shm"):
-        pytest.skip("no /dev/shm tmpfs, or asked for disk")
+    if not ramtmp.usable():
+        pytest.skip("no tmpfs at /dev/shm with room, or asked for disk")
     if pytestconfig.option.basetemp and not str(pytestconfig.option.basetemp).startswith("/dev/shm/"):
         pytest.skip("--basetemp given")
     assert str(tmp_path).startswith("/dev/shm/cleanup-tests-")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import zygoteclient as zygote
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 
@@ -33,6 +35,9 @@ def run_cli(*args, env: dict, input: str | None = None, timeout: float = 60) -> 
     """`cleanup creds ...` in a child process through the real main() (registering creds if the lead has not)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CLEANUP_")}
     full_env.update(PYTHONPATH=str(REPO), COLUMNS="200", **env)
+    if zygote.usable(env):  # forked from the tests' command-line server, as tests/support/lab.run_cli does
+        argv = [str(a) for a in args]
+        return zygote.run([sys.executable, "-c", CLI_CODE, *argv], argv, full_env, REPO, input, timeout)
     return subprocess.run(
         [sys.executable, "-c", CLI_CODE, *map(str, args)], capture_output=True, text=True, env=full_env, input=input, timeout=timeout, cwd=REPO
     )
