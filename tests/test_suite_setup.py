@@ -24,3 +24,14 @@ def test_simulated_macs_run_their_fakes_through_the_fork_server(make_mac):
     launcher = os.environ[fakeserver.LAUNCHER_ENV]
     mac = make_mac()
     assert (mac / "usr/bin/security").read_text().splitlines()[0] == f"#!{launcher}"
+
+
+def test_the_projects_bytecode_is_written_for_the_fresh_interpreters_the_suite_starts():
+    import importlib.util
+    from pathlib import Path
+
+    import cleanup.cli
+
+    source = Path(cleanup.cli.__file__)
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime
