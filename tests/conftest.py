@@ -57,6 +57,15 @@ def pytest_configure(config):
         os.environ.update(server.env)
 
 
+def pytest_xdist_auto_num_workers(config):
+    # `-n auto`: two workers per core (at most 8). Much of the suite waits rather than computes (the emulator's
+    # latency and Retry-After, restarts, a second process that must find the first busy); with one worker per core
+    # the whole suite took 6m22 on 2 cores, with two 4m25 (docs/benchmarks.md). PYTEST_XDIST_AUTO_NUM_WORKERS wins.
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return min(8, max(2, 2 * len(os.sched_getaffinity(0))))
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _RAM_BASE and exitstatus == 0:
         shutil.rmtree(_RAM_BASE.pop(), ignore_errors=True)

@@ -35,3 +35,11 @@ def test_the_projects_bytecode_is_written_for_the_fresh_interpreters_the_suite_s
     source = Path(cleanup.cli.__file__)
     cached = Path(importlib.util.cache_from_source(str(source)))
     assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime
+
+
+def test_auto_means_two_workers_per_core(pytestconfig, monkeypatch):
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == min(8, max(2, 2 * cores))
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
+    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == 3
