@@ -10,6 +10,7 @@ from cleanup.engine.store import StateStore
 from cleanup.lab.simmac import fakeserver
 from cleanup.lab.simmac.builder import create_sim_mac
 from tests.support import ramtmp
+from tests.support.zygoteclient import REPO
 
 _FAKES: list[fakeserver.FakeServer] = []
 _RAM_BASE: list[str] = []
@@ -38,7 +39,7 @@ def _compile_project() -> None:
     build machines): the suite starts hundreds of fresh interpreters, and each would compile ~200 modules (~0.2 s)."""
     import compileall
 
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "cleanup"), quiet=1)
+    compileall.compile_dir(str(REPO / "cleanup"), quiet=1)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -44,11 +44,16 @@ def server(tmp_path):
     srv.stop(remove_launcher=True)
 
 
-def _mac(path, monkeypatch, launcher: str | None):
+def _use(monkeypatch, launcher: str | None) -> None:
+    """The shebang the next fakes written get: the launcher, or the plain `python -S` (None)."""
     if launcher is None:
         monkeypatch.delenv(fakeserver.LAUNCHER_ENV, raising=False)
     else:
         monkeypatch.setenv(fakeserver.LAUNCHER_ENV, launcher)
+
+
+def _mac(path, monkeypatch, launcher: str | None):
+    _use(monkeypatch, launcher)
     create_sim_mac(path, users=["alice", "bob"])
     return path
 
@@ -63,10 +68,7 @@ def _shebang(mac, tool="id") -> str:
 
 def _replot(mac, monkeypatch, launcher: str | None):
     """Rewrite every fake of ``mac`` with the other shebang (same Mac, same state)."""
-    if launcher is None:
-        monkeypatch.delenv(fakeserver.LAUNCHER_ENV, raising=False)
-    else:
-        monkeypatch.setenv(fakeserver.LAUNCHER_ENV, launcher)
+    _use(monkeypatch, launcher)
     for tool, path in C.FAKE_TOOLS.items():
         if os.path.isfile(str(mac) + path):
             C.install_fake(str(mac), tool, path)

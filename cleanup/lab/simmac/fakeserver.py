@@ -79,9 +79,12 @@ def start(workdir: str | None = None) -> FakeServer | None:
     base = tempfile.mkdtemp(prefix="simmac-fakes-", dir=workdir)  # 0700: only this user reaches the socket
     sock = os.path.join(base, "s")
     launcher = os.path.join(base, "launcher")
+    if len(f"#!{launcher}") > 120:  # a longer shebang line is cut by the kernel
+        shutil.rmtree(base, ignore_errors=True)
+        return None
     defines = [f'-DSOCKET_PATH="{sock}"', f'-DPYTHON_PATH="{sys.executable}"']
     built = subprocess.run([cc, "-O2", "-o", launcher, *defines, _SOURCE], capture_output=True, text=True)
-    if built.returncode != 0 or len(f"#!{launcher}") > 120:
+    if built.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         return None
     code = f"import sys; sys.path.insert(0, {C.project_dir()!r}); from cleanup.lab.simmac.fakeserver import serve; serve({sock!r})"
