@@ -9,7 +9,7 @@ import cleanup.actions  # noqa: F401 - registers the actions, as the CLI does
 from cleanup.engine.store import StateStore
 from cleanup.lab.simmac import fakeserver
 from cleanup.lab.simmac.builder import create_sim_mac
-from tests.support import ramtmp
+from tests.support import bytecode, ramtmp
 from tests.support.zygoteclient import REPO
 
 _FAKES: list[fakeserver.FakeServer] = []
@@ -34,19 +34,11 @@ def _ram_basetemp(config) -> None:
     _RAM_BASE.append(base)
 
 
-def _compile_project() -> None:
-    """Write the project's bytecode once, as Python itself does unless PYTHONDONTWRITEBYTECODE is set (it is, on the
-    build machines): the suite starts hundreds of fresh interpreters, and each would compile ~200 modules (~0.2 s)."""
-    import compileall
-
-    compileall.compile_dir(str(REPO / "cleanup"), quiet=1)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         _ram_basetemp(config)  # before pytest's tmp_path factory reads --basetemp; the workers get subfolders
-        _compile_project()
+        bytecode.write(config, REPO)
     # One fork server for the simulated Macs' fake tools, started before the xdist workers so that they and every
     # command line they start inherit SIMMAC_FAKE_LAUNCHER: a fake call costs a fork, not an interpreter
     # (docs/benchmarks.md). CLEANUP_TESTS_NO_FAKESERVER=1 keeps the plain `python -S` scripts.

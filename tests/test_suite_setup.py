@@ -47,3 +47,16 @@ def test_auto_means_two_workers_per_core(pytestconfig, monkeypatch):
     assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == min(8, max(2, 2 * cores))
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == 3
+
+
+def test_the_test_modules_are_rewritten_once_before_the_workers_start(pytestconfig):
+    from pathlib import Path
+
+    from _pytest.assertion import rewrite
+
+    if pytestconfig.getoption("assertmode") != "rewrite":
+        pytest.skip("assertions are not rewritten in this session")
+    here = Path(__file__)
+    for module in (here, here.parent / "engine/test_playbook.py", here.parent / "conftest.py"):
+        pyc = rewrite.get_cache_dir(module) / (module.name[:-3] + rewrite.PYC_TAIL)
+        assert rewrite._read_pyc(module, pyc) is not None, pyc  # the workers' hook finds it and skips the rewrite

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -14,7 +12,7 @@ import pytest
 
 from tests.support.cloudlab import fleet, stale_ids
 from tests.support.envelope import batch_result
-from tests.support.lab import REPO, run_cli
+from tests.support.lab import run_cli, start_cli
 
 RUN = ("batch", "run", "--playbook", "duplicates", "--rule", "duplicates", "--yes", "--max-deletions", "500")
 
@@ -69,7 +67,7 @@ def test_max_deletions_refuses_before_anything_changes(make_lab, state_dir):
 def test_a_second_invocation_exits_at_once_while_one_runs(make_lab, state_dir):
     lab, _serials = fleet(make_lab, n=30, latency_ms=40)
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    first = subprocess.Popen([sys.executable, "-m", "cleanup", *RUN], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = start_cli(*RUN, env=env)
     try:
         for _ in range(100):
             if (state_dir / "batch.lock").exists() and (state_dir / "batch.lock").read_text():
@@ -87,9 +85,7 @@ def test_killed_batch_resumes_with_no_mac_processed_twice_and_none_forgotten(mak
     lab, serials = fleet(make_lab, n=20, latency_ms=20)
     want = stale_ids(lab, serials)
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cleanup", *RUN, "--concurrency", "4"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = start_cli(*RUN, "--concurrency", "4", env=env)
     deadline = time.time() + 120
     while len(lab.tenant.deleted) < len(want) // 3 and time.time() < deadline:
         time.sleep(0.02)

@@ -18,7 +18,7 @@ from cleanup.lab.tenant.model import new_guid
 from cleanup.lab.tenant.scenarios import DAY
 from tests.support.cloudlab import fleet, stale_ids
 from tests.support.envelope import batch_result
-from tests.support.lab import REPO, run_cli
+from tests.support.lab import REPO, run_cli, start_cli
 
 RUN = ("batch", "run", "--rule", "duplicates", "--yes", "--max-deletions", "500")
 DUPLICATES = REPO / "playbooks/duplicates.toml"
@@ -27,13 +27,7 @@ DUPLICATES = REPO / "playbooks/duplicates.toml"
 def killed_batch(lab, state_dir, *args, nth: int, when: str = "after", concurrency: int = 4) -> None:
     """Start `cleanup batch run` and have the emulator SIGKILL it around its nth delete."""
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cleanup", *RUN, *args, "--concurrency", str(concurrency)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_cli(*RUN, *args, "--concurrency", str(concurrency), env=env)
     lab.server.faults.kill_on_delete = {"pid": proc.pid, "nth": nth, "when": when}
     assert proc.wait(timeout=300) == -9
     lab.server.faults.kill_on_delete = None

@@ -5,14 +5,12 @@ twice, none is forgotten, and the audit log accounts for every recorded object e
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 
 from tests.support.cloudlab import expected_deletes
-from tests.support.lab import REPO, audit_events, run_cli
+from tests.support.lab import audit_events, run_cli, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +24,7 @@ def test_killed_around_each_delete_then_resumed(make_lab, state_dir, nth, when):
     want = expected_deletes(lab)
     assert len(want) == DELETES
     env = dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **lab.env())
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cleanup", "run", "--only", "cloud", "--serial", lab.serial, "--yes", "--wait-seconds", "0", "--to", "delete-intune-records"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_cli("run", "--only", "cloud", "--serial", lab.serial, "--yes", "--wait-seconds", "0", "--to", "delete-intune-records", env=env)
     lab.server.faults.kill_on_delete = {"pid": proc.pid, "nth": nth, "when": when}
     assert proc.wait(timeout=120) == -9
     res = run_cli("resume", "--latest", env=lab.env(), state_dir=state_dir)

@@ -9,7 +9,7 @@ import pytest
 
 from cleanup.lab.tenant.model import JAMF_FULL_PRIVILEGES
 from tests.support.escrowkit import file_store_env, files_holding, key_pair, keyring_env, seeded, values_of
-from tests.support.lab import audit_events, one_error, run_cli
+from tests.support.lab import audit_events, one_error, run_cli, start_cli
 
 TO_STEP_4 = ("--only", "cloud", "--yes", "--to", "delete-jamf-record")
 
@@ -174,22 +174,12 @@ def test_a_save_that_fails_leaves_the_record_in_jamf_pro(make_lab, state_dir, tm
 
 def test_killed_between_the_saves_and_the_delete_resume_saves_again_and_deletes_once(make_lab, state_dir, tmp_path):
     import os
-    import subprocess
-    import sys
-
-    from tests.support.lab import REPO
 
     lab = make_lab("clean")
     secrets = seeded(lab)
     [cid] = secrets
     env = lab.env(**keyring_env(tmp_path / "keyring.json"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cleanup", "run", *TO_STEP_4, "--serial", lab.serial],
-        cwd=REPO,
-        env=dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_cli("run", *TO_STEP_4, "--serial", lab.serial, env=dict(os.environ, CLEANUP_STATE_DIR=str(state_dir), **env))
     lab.server.faults.kill_on_delete = {"pid": proc.pid, "nth": 1, "when": "before"}  # after every save, before the DELETE
     assert proc.wait(timeout=120) == -9
     assert _jamf_of(lab) == [cid]

@@ -41,6 +41,17 @@ def run_cli(*args, state_dir, env=None, input=None, timeout=180):
     )
 
 
+def start_cli(*args, env: dict):
+    """``cleanup ARGS`` started, not waited for, as ``subprocess.Popen`` with its output to /dev/null: forked from
+    tests/support/zygote.py when ``env`` (a whole environment) allows, else a fresh interpreter. The result has
+    Popen's pid (the command's own), wait, poll, send_signal and kill."""
+    argv = [str(a) for a in args]
+    if zygote.usable({k: v for k, v in env.items() if os.environ.get(k) != v}):
+        streams = dict.fromkeys(("stdin", "stdout", "stderr"), os.devnull)
+        return zygote.popen([sys.executable, "-m", "cleanup", *argv], argv, env, REPO, streams)
+    return subprocess.Popen([sys.executable, "-m", "cleanup", *argv], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def drive_cli(args, env, state_dir, rounds=6, resume_args=()):
     """`cleanup run ...`, then `cleanup resume --latest` after each pause, as an operator would."""
     res = run_cli(*args, env=env, state_dir=state_dir)

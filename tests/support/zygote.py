@@ -8,13 +8,14 @@ thousands. tests/support/lab.run_cli uses
 it unless the environment changes how an interpreter starts (PYTHONPATH, the crash kit) or
 CLEANUP_TESTS_NO_ZYGOTE=1 is set.
 
-Protocol, one JSON line each way over a Unix socket: the request ``{argv, env, cwd, stdin, stdout, stderr}`` (the
-three are file paths), then ``{"pid": N}`` once the command runs and ``{"status": S}`` when it ended (S as
-subprocess's returncode: the exit status, or minus the signal).
+Protocol, JSON lines over a Unix socket: the request ``{argv, env, cwd, stdin, stdout, stderr}`` (the three are file
+paths), then ``{"pid": N}`` once the command runs and ``{"status": S}`` when it ended (S as subprocess's returncode:
+the exit status, or minus the signal). Meanwhile the client may send ``{"signal": N}`` lines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -26,6 +27,7 @@ import traceback
 PRELOAD = (
     *("cleanup.cli", "cleanup.clients.session", "cleanup.clients.graph", "cleanup.clients.jamf", "cleanup.lab.tenant"),
     "typer._adapters",  # Typer converts option values through pydantic, imported at the first option: ~20% of the suite's CPU
+    "keyring",  # imported only: it picks its backend (PYTHON_KEYRING_BACKEND) at first use, in the forked command
 )
 
 
@@ -33,6 +35,10 @@ def _serve(path: str) -> dict:
     """Accept requests until killed; returns only in a forked command process, with its request."""
     for name in PRELOAD:
         __import__(name)
+    import keyring.core
+
+    if keyring.core._keyring_backend is not None:  # every command would then share the server's backend
+        raise RuntimeError("the test fork server chose a keyring backend before forking")
     from cleanup.cli import command
 
     command()  # Typer's click command, built once for every command the server forks
@@ -52,20 +58,47 @@ def _serve(path: str) -> dict:
 
 
 def _monitor(conn: socket.socket) -> dict:
-    """Fork the command's process, tell the client its pid, wait for it and report how it ended."""
-    stream = conn.makefile("rwb")
-    request = json.loads(stream.readline())
+    """Fork the command's process, tell the client its pid, signal it when the client asks and report how it ended.
+    The signals go through the command's pidfd, so one never reaches another process that got the pid after it."""
+    import select
+
+    request = json.loads(_read_line(conn))
     pid = os.fork()
     if pid == 0:
-        stream.close()
         conn.close()
         return request
-    stream.write(json.dumps({"pid": pid}).encode() + b"\n")
-    stream.flush()
-    _, status = os.waitpid(pid, 0)
-    stream.write(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-    stream.flush()
-    os._exit(0)
+    pidfd = os.pidfd_open(pid)
+    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(conn.fileno(), select.POLLIN)
+    pending = b""
+    while True:
+        for fd, _ in poller.poll():
+            if fd == pidfd:
+                _, status = os.waitpid(pid, 0)
+                with contextlib.suppress(OSError):  # the client may be gone
+                    conn.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+                os._exit(0)
+            data = conn.recv(4096)
+            if not data:  # the client went away: the command runs on, as a child a test left behind would
+                poller.unregister(conn.fileno())
+                continue
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(pidfd, int(json.loads(line)["signal"]))
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = conn.recv(1)
+        if not chunk:
+            raise EOFError("the client went away before its request was whole")
+        line += chunk
+    return line
 
 
 def _run(request: dict) -> int:
