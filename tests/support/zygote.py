@@ -32,7 +32,12 @@ PRELOAD = (
 
 
 def _serve(path: str) -> dict:
-    """Accept requests until killed; returns only in a forked command process, with its request."""
+    """One loop: accept a request and fork its command, tell the client the pid, signal the command when the client
+    asks (through its pidfd, so a signal never reaches another process that got the pid after it), send its status
+    when it ends. Returns only in a forked command, with its request; the server ends when its test process does."""
+    import gc
+    import select
+
     for name in PRELOAD:
         __import__(name)
     import keyring.core
@@ -42,53 +47,78 @@ def _serve(path: str) -> dict:
     from cleanup.cli import command
 
     command()  # Typer's click command, built once for every command the server forks
+    gc.freeze()  # a collection in a command would otherwise visit, so copy, every page it shares with the server
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(64)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the monitors below are reaped by the kernel
+    parent = os.getppid()
     sys.stdout.write("ready\n")
     sys.stdout.flush()
-    while True:
-        conn, _ = server.accept()
-        if os.fork() == 0:
-            server.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            return _monitor(conn)
-        conn.close()
-
-
-def _monitor(conn: socket.socket) -> dict:
-    """Fork the command's process, tell the client its pid, signal it when the client asks and report how it ended.
-    The signals go through the command's pidfd, so one never reaches another process that got the pid after it."""
-    import select
-
-    request = json.loads(_read_line(conn))
-    pid = os.fork()
-    if pid == 0:
-        conn.close()
-        return request
-    pidfd = os.pidfd_open(pid)
-    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    poller.register(conn.fileno(), select.POLLIN)
-    pending = b""
+    poller.register(server.fileno(), select.POLLIN)
+    calls: dict[int, _Call] = {}  # fd (connection or pidfd) -> its call
     while True:
-        for fd, _ in poller.poll():
-            if fd == pidfd:
-                _, status = os.waitpid(pid, 0)
-                with contextlib.suppress(OSError):  # the client may be gone
-                    conn.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-                os._exit(0)
-            data = conn.recv(4096)
-            if not data:  # the client went away: the command runs on, as a child a test left behind would
-                poller.unregister(conn.fileno())
+        events = poller.poll(1000)
+        if not events and os.getppid() != parent:
+            os._exit(0)
+        for fd, _ in events:
+            if fd == server.fileno():
+                conn, _ = server.accept()
+                try:
+                    conn.settimeout(10)
+                    request = json.loads(_read_line(conn))
+                except (OSError, EOFError, ValueError):
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:  # the command: none of the server's sockets and pidfds
+                    server.close()
+                    for other in set(calls.values()):
+                        other.conn.close()
+                        os.close(other.pidfd)
+                    conn.close()
+                    return request
+                call = _Call(conn, os.pidfd_open(pid), pid)
+                with contextlib.suppress(OSError):
+                    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                calls[conn.fileno()] = calls[call.pidfd] = call
+                poller.register(conn.fileno(), select.POLLIN)
+                poller.register(call.pidfd, select.POLLIN)
                 continue
-            pending += data
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                with contextlib.suppress(ProcessLookupError):
-                    signal.pidfd_send_signal(pidfd, int(json.loads(line)["signal"]))
+            call = calls.get(fd)
+            if call is None:
+                continue
+            if fd == call.pidfd:
+                _, status = os.waitpid(call.pid, 0)
+                with contextlib.suppress(OSError):  # the client may be gone
+                    call.conn.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+                for gone in {call.conn.fileno(), call.pidfd} & set(calls):
+                    with contextlib.suppress(KeyError):
+                        poller.unregister(gone)
+                    del calls[gone]
+                call.conn.close()
+                os.close(call.pidfd)
+            else:
+                call.read_signals(poller)
+
+
+class _Call:
+    def __init__(self, conn: socket.socket, pidfd: int, pid: int) -> None:
+        self.conn, self.pidfd, self.pid, self.pending = conn, pidfd, pid, b""
+
+    def read_signals(self, poller) -> None:
+        try:
+            data = self.conn.recv(4096)
+        except OSError:
+            data = b""
+        if not data:  # the client went away: the command runs on, as a child a test left behind would
+            poller.unregister(self.conn.fileno())
+            return
+        self.pending += data
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, int(json.loads(line)["signal"]))
 
 
 def _read_line(conn: socket.socket) -> bytes:
