@@ -58,8 +58,8 @@ def _mac(path, monkeypatch, launcher: str | None):
     return path
 
 
-def _run(mac, argv, **kw):
-    return subprocess.run([str(mac) + argv[0], *argv[1:]], capture_output=True, text=True, env=ROOT_ENV, timeout=30, **kw)
+def _run(mac, argv, timeout=30, **kw):
+    return subprocess.run([str(mac) + argv[0], *argv[1:]], capture_output=True, text=True, env=ROOT_ENV, timeout=timeout, **kw)
 
 
 def _shebang(mac, tool="id") -> str:
@@ -169,6 +169,30 @@ def test_the_caller_kill_fault_kills_the_program_that_ran_the_tool(server, tmp_p
     (mac / C.FAULTS_REL).write_text(json.dumps({"kill_caller_before_call": 1}))
     r = subprocess.run(["/bin/sh", "-c", f"'{mac}/usr/bin/id' -u; echo survived"], capture_output=True, text=True, env=ROOT_ENV, timeout=30)
     assert r.returncode == -signal.SIGKILL and "survived" not in r.stdout
+
+
+def test_one_worker_runs_call_after_call_and_no_call_sees_what_the_last_one_had(server, tmp_path, monkeypatch):
+    mac = _mac(tmp_path / "mac", monkeypatch, server.launcher)
+    assert _run(mac, ["/usr/bin/sudo", "-u", "bob", "/usr/bin/id", "-un"]).stdout == "bob\n"  # sudo sets the user for its command
+    [worker] = _children(server.proc.pid)
+    r = _run(mac, ["/usr/bin/id", "-un"], cwd=tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "root\n", "")  # not bob: each call gets only its launcher's environment
+    r = _run(mac, ["/usr/bin/security", "bogus"])
+    assert r.returncode == 2 and r.stdout == "" and "bogus" in r.stderr  # nothing of the last call's output either
+    assert _children(server.proc.pid) == [worker]  # and the caller saw its pipes end: run() returned
+    assert os.readlink(f"/proc/{worker}/cwd") == "/"  # it keeps no caller's folder busy between calls
+
+
+def test_a_call_that_leaves_a_file_open_ends_its_worker_and_the_next_call_gets_a_fresh_one(server, tmp_path, monkeypatch):
+    mac = _mac(tmp_path / "mac", monkeypatch, server.launcher)
+    _run(mac, ["/usr/bin/id", "-u"])
+    [first] = _children(server.proc.pid)
+    # a changing fake takes the Mac's lock and leaves it to the end of its process, as on the plain scripts
+    r = _run(mac, ["/usr/local/jamf/bin/jamf", "removeMdmProfile"])
+    assert r.returncode == 0, r.stderr
+    assert _wait_for(lambda: first not in _children(server.proc.pid))
+    again = _run(mac, ["/usr/local/jamf/bin/jamf", "removeMdmProfile"], timeout=10)  # the lock is free again
+    assert again.returncode in (0, 1) and _children(server.proc.pid) != [first]
 
 
 def test_without_the_server_the_launcher_runs_the_plain_script(server, tmp_path, monkeypatch):

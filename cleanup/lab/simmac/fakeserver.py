@@ -1,12 +1,17 @@
-"""A fork server for the simulated Mac's fake tools, so that a fake call costs a fork instead of an interpreter.
+"""A server for the simulated Mac's fake tools, so that a fake call costs a message to a waiting process instead of
+an interpreter.
 
 A plain fake script starts ``python -S`` (~20 ms each; a full reset makes hundreds of calls). With the server
 running, ``create_sim_mac`` writes the same scripts with ``launcher.c`` as their shebang: the launcher hands its
-standard streams, arguments, environment and working folder to this server, which forks a child that runs the
-script's code as ``python -S SCRIPT`` would, with the fakes already imported. The program that runs the tool still
-sees one process that takes its input, writes its output and exits with the fake's status (or is killed by the
-same signal); killing that process kills the fake. The launcher falls back to ``python -S`` when the server is
-gone, and a machine without a C compiler keeps the plain scripts: behaviour is the same either way.
+standard streams, arguments, environment and working folder to this server, which gives the call to a worker, a
+process forked from the server with the fakes already imported, that runs the script's code as ``python -S SCRIPT``
+would. A worker runs call after call (a fork per call copied ~600 pages of the server each time) as long as a call
+leaves nothing behind: one that keeps a file open (the Mac's lock), starts a thread, cannot flush its output, or ends
+its own process (a fault, an exec) ends the worker, and the next call gets a fresh one. Between calls a worker holds
+no caller's streams or folder. The program that runs the tool still sees one process that takes its input, writes
+its output and exits with the fake's status (or is killed by the same signal); killing that process kills the
+worker running its call. The launcher falls back to ``python -S`` when the server is gone, and a machine without a C
+compiler keeps the plain scripts: behaviour is the same either way.
 
 ``start(workdir)`` compiles the launcher and starts the server; ``FakeServer.env`` is the environment that makes
 ``create_sim_mac`` use it (``SIMMAC_FAKE_LAUNCHER``). The server ends with ``stop()`` or when its parent does.
@@ -103,10 +108,23 @@ def start(workdir: str | None = None) -> FakeServer | None:
 
 # --------------------------------------------------------------------------- the server process
 
+#: a worker runs calls one after another until one leaves something behind (an open file, a thread, unflushed
+#: output), asks to exec or exit itself, or it has run this many; the idle ones beyond IDLE_WORKERS end
+CALLS_PER_WORKER = 500
+IDLE_WORKERS = 16
+
+
+class _Worker:
+    def __init__(self, pid: int, sock: socket.socket, pidfd: int) -> None:
+        self.pid, self.sock, self.pidfd = pid, sock, pidfd
+        self.call: socket.socket | None = None  # the launcher whose call it runs
+
 
 def serve(path: str) -> None:
-    """One loop, one fork per call: accept a launcher, fork its fake, send the fake's status when its pidfd says it
-    ended, kill it when its launcher goes away first. Ends when whoever started it is gone."""
+    """One loop: accept a launcher, hand its call to an idle worker (forked from this server when none is idle),
+    send the launcher the call's status when the worker reports it, or when the worker ended during the call (its
+    pidfd says so: killed, exited, exec'd); kill the worker when its launcher goes away first. Ends when whoever
+    started it is gone."""
     import gc
     import importlib
     import select
@@ -116,7 +134,7 @@ def serve(path: str) -> None:
         importlib.import_module(name)
     if sys.path and sys.path[0] == "":  # python -c: a fake would otherwise search the caller's folder for modules
         del sys.path[0]
-    gc.disable()  # a fake lives milliseconds; a collection in it would touch (copy) every page it shares
+    gc.disable()  # a worker's collections would touch (copy) every page it shares with the server
     gc.freeze()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -127,7 +145,26 @@ def serve(path: str) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     poller = select.poll()
     poller.register(server.fileno(), select.POLLIN)
-    calls: dict[int, tuple[socket.socket, int, int]] = {}  # fd (connection or pidfd) -> (connection, pidfd, pid)
+    workers: dict[int, _Worker] = {}  # fd (worker socket, pidfd or the launcher of its call) -> worker
+    idle: list[_Worker] = []
+
+    def forget(worker: _Worker) -> None:
+        for fd in (worker.sock.fileno(), worker.pidfd, worker.call.fileno() if worker.call else -1):
+            if workers.pop(fd, None) is not None:
+                poller.unregister(fd)
+        if worker in idle:
+            idle.remove(worker)
+
+    def answer(worker: _Worker, status: int) -> None:
+        call, worker.call = worker.call, None
+        if call is None:
+            return
+        if workers.pop(call.fileno(), None) is not None:
+            poller.unregister(call.fileno())
+        with contextlib.suppress(OSError):  # the launcher is gone, or it exec'd what the fake asked it to
+            call.sendall(struct.pack("=i", status))
+        call.close()
+
     while True:
         events = poller.poll(1000)
         if not events and os.getppid() != parent:
@@ -135,35 +172,90 @@ def serve(path: str) -> None:
         for fd, _ in events:
             if fd == server.fileno():
                 conn, _ = server.accept()
-                pid = _start(conn, [server.fileno(), *calls])
-                if pid is None:
+                request = _read_request(conn)
+                if request is None:
                     conn.close()
                     continue
-                pidfd = os.pidfd_open(pid)
-                calls[conn.fileno()] = calls[pidfd] = (conn, pidfd, pid)
-                poller.register(conn.fileno(), select.POLLIN | select.POLLHUP)
-                poller.register(pidfd, select.POLLIN)
-                continue
-            call = calls.get(fd)
-            if call is None:
-                continue
-            conn, pidfd, pid = call
-            if fd == pidfd:
-                _, status = os.waitpid(pid, 0)
+                fds, payload = request
+                worker = idle.pop() if idle else _spawn(server, workers, conn, fds)
+                if worker.pidfd not in workers:
+                    workers[worker.sock.fileno()] = workers[worker.pidfd] = worker
+                    poller.register(worker.sock.fileno(), select.POLLIN)
+                    poller.register(worker.pidfd, select.POLLIN)
                 try:
-                    conn.sendall(struct.pack("=i", os.waitstatus_to_exitcode(status)))
-                except OSError:
-                    pass  # the launcher is gone, or it exec'd what the fake asked it to
-                for gone in (conn.fileno(), pidfd):
-                    with contextlib.suppress(KeyError):
-                        poller.unregister(gone)
-                    del calls[gone]
-                conn.close()
-                os.close(pidfd)
-            else:  # the launcher ended (killed by a timeout, say) or exec'd: the fake ends too, if it has not
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                poller.unregister(fd)
+                    socket.send_fds(worker.sock, [payload[:8]], [*fds, conn.fileno()])
+                    worker.sock.sendall(payload[8:])
+                except OSError:  # the worker just ended: its pidfd tells the launcher how
+                    pass
+                for stream in fds:
+                    os.close(stream)
+                worker.call = conn
+                workers[conn.fileno()] = worker
+                poller.register(conn.fileno(), select.POLLIN | select.POLLHUP)
+                continue
+            owner = workers.get(fd)
+            if owner is None:
+                continue
+            worker = owner
+            if fd == worker.sock.fileno():
+                report = _report(worker.sock)
+                if report is None:
+                    poller.unregister(fd)  # it ended; its pidfd follows
+                    del workers[fd]
+                    continue
+                status, reuse = report
+                answer(worker, status)
+                if reuse and len(idle) < IDLE_WORKERS:
+                    idle.append(worker)
+            elif fd == worker.pidfd:
+                report = _report(worker.sock)  # a status sent just before it ended comes first
+                _, wait_status = os.waitpid(worker.pid, 0)
+                answer(worker, report[0] if report else os.waitstatus_to_exitcode(wait_status))
+                forget(worker)
+                worker.sock.close()
+                os.close(worker.pidfd)
+            else:  # the launcher ended (killed by a timeout, say) or exec'd: its call ends too, if it has not
+                if workers.pop(fd, None) is not None:
+                    poller.unregister(fd)
+                if worker.call is not None and worker.call.fileno() == fd:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(worker.pid, signal.SIGKILL)
+
+
+def _report(sock: socket.socket) -> tuple[int, bool] | None:
+    """A worker's (status, can run another call), or None when it ended without one."""
+    sock.setblocking(False)
+    try:
+        data = sock.recv(8)
+    except (BlockingIOError, OSError):
+        data = b""
+    finally:
+        sock.setblocking(True)
+    if len(data) != 8:
+        return None
+    status, reuse = struct.unpack("=ii", data)
+    return status, bool(reuse)
+
+
+def _spawn(server: socket.socket, workers: dict[int, _Worker], conn: socket.socket, streams: list[int]) -> _Worker:
+    """A new worker, which keeps none of the server's sockets: not the request at hand (``conn`` and the caller's
+    ``streams``, which it gets again as its call), nor the other workers' or their launchers'."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        server.close()
+        ours.close()
+        conn.close()
+        for fd in streams:
+            os.close(fd)
+        for other in set(workers.values()):  # the other workers' sockets and pidfds, their launchers
+            other.sock.close()
+            os.close(other.pidfd)
+            if other.call is not None:
+                other.call.close()
+        _work(theirs)
+    theirs.close()
+    return _Worker(pid, ours, os.pidfd_open(pid))
 
 
 def _recv_exact(conn: socket.socket, n: int) -> bytes:
@@ -177,8 +269,8 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _start(conn: socket.socket, server_fds: list[int]) -> int | None:
-    """Read one request and fork its fake; the pid, or None for a request that is not whole."""
+def _read_request(conn: socket.socket) -> tuple[list[int], bytes] | None:
+    """The launcher's three streams and its request (header and strings), or None for one that is not whole."""
     conn.settimeout(5)
     fds: list[int] = []
     try:
@@ -186,21 +278,69 @@ def _start(conn: socket.socket, server_fds: list[int]) -> int | None:
         if len(head) < 12:
             head += _recv_exact(conn, 12 - len(head))
         size, argc, envc = struct.unpack("=III", head)
-        fields = _recv_exact(conn, size).split(b"\0")[:-1]
+        payload = _recv_exact(conn, size)
     except (OSError, EOFError, struct.error):
-        fields, argc, envc = [], 0, -1
-    if len(fds) != 3 or len(fields) != 2 + argc + envc:
+        payload, argc, envc = b"", 0, -1
+    if len(fds) != 3 or payload.count(b"\0") != 2 + argc + envc:
         for fd in fds:
             os.close(fd)
         return None
-    pid = os.fork()
-    if pid == 0:
-        for fd in server_fds:  # the server's socket and the other calls' connections and pidfds
-            os.close(fd)
-        _child(conn, fds, fields, argc)
-    for fd in fds:
-        os.close(fd)
-    return pid
+    conn.settimeout(None)
+    return fds, struct.pack("=II", argc, len(payload)) + payload
+
+
+# --------------------------------------------------------------------------- a worker
+
+
+def _work(sock: socket.socket) -> NoReturn:
+    """Run calls until one leaves something behind; each call gets the launcher's streams, folder, environment."""
+    import gc
+    import threading
+
+    gc.enable()  # the frozen server's objects are not visited; a worker lives many calls
+    baseline = _open_fds()
+    for n in range(CALLS_PER_WORKER):
+        try:
+            head, fds, _, _ = socket.recv_fds(sock, 8, 4)
+            if not head or len(fds) != 4:
+                os._exit(0)
+            if len(head) < 8:
+                head += _recv_exact(sock, 8 - len(head))
+            argc, size = struct.unpack("=II", head)
+            fields = _recv_exact(sock, size).split(b"\0")[:-1]
+        except (OSError, EOFError):
+            os._exit(0)
+        launcher = socket.socket(fileno=fds[3])
+        code = _call(launcher, fds[:3], fields, argc)
+        flushed = _flush()
+        devnull = os.open(os.devnull, os.O_RDWR)  # the caller's pipes see their end when its launcher exits
+        for target in (0, 1, 2):
+            os.dup2(devnull, target)
+        os.close(devnull)
+        launcher.close()
+        os.chdir("/")
+        reuse = flushed and n + 1 < CALLS_PER_WORKER and threading.active_count() == 1 and _open_fds() == baseline
+        try:
+            sock.sendall(struct.pack("=ii", code, reuse))
+        except OSError:
+            os._exit(0)
+        if not reuse:
+            os._exit(0)
+    os._exit(0)
+
+
+def _open_fds() -> list[str]:
+    return sorted(os.listdir("/proc/self/fd"))
+
+
+def _flush() -> bool:
+    ok = True
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            ok = False
+    return ok
 
 
 #: the status word that announces an exec request instead of an exit status
@@ -208,15 +348,17 @@ EXEC_REQUEST = -(2**31)
 
 
 def _exec_in_launcher(conn: socket.socket, path: str, argv: list[str]) -> None:
-    """``os.execv`` for a forked fake: the launcher execs the program itself, so it keeps the caller's pid."""
+    """``os.execv`` for a fake the server runs: the launcher execs the program itself, so it keeps the caller's
+    pid. The worker ends with it: whatever the call left is gone."""
     fields = [os.fsencode(path), *map(os.fsencode, argv), *(k + b"=" + v for k, v in os.environb.items())]
     payload = b"".join(f + b"\0" for f in fields)
     conn.sendall(struct.pack("=iIII", EXEC_REQUEST, len(payload), len(argv), len(os.environb)) + payload)
-    os._exit(0)
+    exit_flushed(0)
 
 
-def _child(conn: socket.socket, fds: list[int], fields: list[bytes], argc: int) -> None:
-    """Become the fake: the launcher's streams, folder and environment, then the script's code."""
+def _call(conn: socket.socket, fds: list[int], fields: list[bytes], argc: int) -> int:
+    """Be the fake for one call: the launcher's streams, folder and environment, then the script's code; its
+    exit status. A fake that ends its process (a fault, an exec) ends the worker, and the server tells how."""
     import functools
     import random
 
@@ -230,7 +372,6 @@ def _child(conn: socket.socket, fds: list[int], fields: list[bytes], argc: int) 
         key, sep, value = item.partition(b"=")
         if sep:
             os.environb[key] = value
-    code = 1
     try:
         os.chdir(cwd)
         random.seed()
@@ -242,19 +383,22 @@ def _child(conn: socket.socket, fds: list[int], fields: list[bytes], argc: int) 
             source = f.read()
         if fakes._fake_tool(source[:512]) is None:
             sys.stderr.write(f"{argv[0]}: not a fake tool of a simulated Mac\n")
-            os._exit(126)
+            return 126
         sys.argv = argv
         exec(compile(source, argv[0], "exec"), {"__name__": "__main__", "__file__": argv[0]})
-        code = 0
+        return 0
     except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        if not isinstance(e.code, int) and e.code is not None:
+        if isinstance(e.code, int):
+            return e.code
+        if e.code is not None:
             sys.stderr.write(f"{e.code}\n")
+            return 1
+        return 0
     except BaseException:
         import traceback
 
         traceback.print_exc()
-    exit_flushed(code)
+        return 1
 
 
 def exit_flushed(code: int) -> NoReturn:
