@@ -75,6 +75,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("ssh") and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
+    # long tests first, so that the workers end together instead of one running them alone at the end
+    items.sort(key=lambda item: item.get_closest_marker("early") is None)
 
 
 @pytest.fixture

@@ -60,3 +60,8 @@ def test_the_test_modules_are_rewritten_once_before_the_workers_start(pytestconf
     for module in (here, here.parent / "engine/test_playbook.py", here.parent / "conftest.py"):
         pyc = rewrite.get_cache_dir(module) / (module.name[:-3] + rewrite.PYC_TAIL)
         assert rewrite._read_pyc(module, pyc) is not None, pyc  # the workers' hook finds it and skips the rewrite
+
+
+def test_the_tests_marked_early_are_handed_out_first(request):
+    early = [item.get_closest_marker("early") is not None for item in request.session.items]
+    assert early == sorted(early, reverse=True)  # so that no worker is left running the long ones alone at the end

@@ -19,6 +19,8 @@ from cleanup.zipapp import BuildError, _check_requirements, build
 from tests.support.artifact import bare_python, build_script, run_artifact
 from tests.support.lab import one_error, run_cli
 
+pytestmark = pytest.mark.early  # each test starts the artifact's interpreter several times (~1 s each to compile it)
+
 
 @pytest.fixture(scope="module")
 def pyz(tmp_path_factory):

@@ -46,14 +46,16 @@ def test_a_started_command_runs_until_signalled_and_ends_as_the_signal_says(tmp_
     assert proc.poll() == -signal.SIGKILL
 
 
-def test_each_forked_command_picks_the_keyring_backend_its_environment_names(tmp_path, how):
+def test_each_forked_command_picks_the_keyring_backend_its_environment_names(tmp_path):
+    if os.environ.get("CLEANUP_TESTS_NO_ZYGOTE") == "1":
+        pytest.skip("asked for fresh interpreters (CLEANUP_TESTS_NO_ZYGOTE=1)")
     config = tmp_path / "cloud.toml"
     config.write_text('[jamf]\nurl = "https://jamf.example.com"\nclient_id = "abc"\n')
     (tmp_path / "keyring.json").write_text("{}")
     said = []
     for backend in ("keyring.backends.fail.Keyring", "tests.support.keyring_backend.FileKeyring", "keyring.backends.fail.Keyring"):
         env = {"PYTHON_KEYRING_BACKEND": backend, "CLEANUP_TEST_KEYRING": str(tmp_path / "keyring.json"), "CLEANUP_CONFIG": str(config)}
-        assert zygoteclient.usable(env) == (how == "forked")
+        assert zygoteclient.usable(env)  # forked, and the list below is what a fresh interpreter says
         res = run_cli("creds", "show", env=env, state_dir=tmp_path / "state")
         assert res.returncode == 0, res.stderr
         said.append("no keyring backend" in res.stdout)
