@@ -1,5 +1,5 @@
 """What one call of a simulated Mac's fake tool costs, and a full device run, with the plain `python -S` scripts and
-through the fake tools' fork server (cleanup/lab/simmac/fakeserver.py), which the test suite uses.
+through the fake tools' server (cleanup/lab/simmac/fakeserver.py), which the test suite uses.
 
     python scripts/bench_fakes.py [--calls 200] [--users 2] [--repeat 3]
 
@@ -57,7 +57,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-fakes-"))
     server = fakeserver.start(str(work))
     if server is None:
-        raise SystemExit("no C compiler: the fork server cannot be built")
+        raise SystemExit("no C compiler: the fake server cannot be built")
     users = [f"user{i}" for i in range(args.users)]
     rows: dict[str, dict[str, float]] = {}
     try:
@@ -80,7 +80,7 @@ def main() -> None:
         os.environ.pop(fakeserver.LAUNCHER_ENV, None)
         server.stop(remove_launcher=True)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"| call | plain `python -S` | through the fork server | ratio |  (median of {args.repeat}; ms per call unless marked)")
+    print(f"| call | plain `python -S` | through the server | ratio |  (median of {args.repeat}; ms per call unless marked)")
     print("|---|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['plain']:.2f} | {r['server']:.2f} | {r['plain'] / r['server']:.1f}× |")

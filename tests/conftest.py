@@ -39,8 +39,8 @@ def pytest_configure(config):
     if not hasattr(config, "workerinput"):
         _ram_basetemp(config)  # before pytest's tmp_path factory reads --basetemp; the workers get subfolders
         bytecode.write(config, REPO)
-    # One fork server for the simulated Macs' fake tools, started before the xdist workers so that they and every
-    # command line they start inherit SIMMAC_FAKE_LAUNCHER: a fake call costs a fork, not an interpreter
+    # One server for the simulated Macs' fake tools, started before the xdist workers so that they and every
+    # command line they start inherit SIMMAC_FAKE_LAUNCHER: a fake call costs a message to a waiting worker, not an interpreter
     # (docs/benchmarks.md). CLEANUP_TESTS_NO_FAKESERVER=1 keeps the plain `python -S` scripts.
     if hasattr(config, "workerinput") or os.environ.get("CLEANUP_TESTS_NO_FAKESERVER") == "1" or fakeserver.LAUNCHER_ENV in os.environ:
         return

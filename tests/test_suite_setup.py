@@ -23,7 +23,7 @@ def test_simulated_macs_run_their_fakes_through_the_fork_server(make_mac):
         pytest.skip("asked for the plain scripts (CLEANUP_TESTS_NO_FAKESERVER=1)")
     if not (shutil.which("cc") or shutil.which("gcc")):
         if os.environ.get("CI"):
-            pytest.fail("no C compiler: the fake tools' fork server cannot be built")
+            pytest.fail("no C compiler: the fake tools' server cannot be built")
         pytest.skip("no C compiler: the plain scripts answer the same, only slower")
     launcher = os.environ[fakeserver.LAUNCHER_ENV]
     mac = make_mac()

@@ -1,4 +1,4 @@
-"""The fake tools' fork server (cleanup/lab/simmac/fakeserver.py) changes how fast a fake starts, never what it does:
+"""The fake tools' server (cleanup/lab/simmac/fakeserver.py) changes how fast a fake starts, never what it does:
 the same output, errors, exit statuses and side effects as the plain `python -S` scripts, and the caller still deals
 with one process of its own."""
 
@@ -38,7 +38,7 @@ def server(tmp_path):
     srv = fakeserver.start(str(tmp_path))
     if srv is None:
         if os.environ.get("CI"):
-            pytest.fail("no C compiler: the fake tools' fork server cannot be built")
+            pytest.fail("no C compiler: the fake tools' server cannot be built")
         pytest.skip("no C compiler")
     yield srv
     srv.stop(remove_launcher=True)

@@ -57,10 +57,9 @@ def _serve(path: str) -> dict:
     poller = select.poll()
     poller.register(server.fileno(), select.POLLIN)
     calls: dict[int, _Call] = {}  # fd (connection or pidfd) -> its call
-    while True:
-        events = poller.poll(1000)
-        if not events and os.getppid() != parent:
-            os._exit(0)
+    from cleanup.lab.simmac.fakeserver import poll_while_parent_lives
+
+    for events in poll_while_parent_lives(poller, parent):
         for fd, _ in events:
             if fd == server.fileno():
                 conn, _ = server.accept()

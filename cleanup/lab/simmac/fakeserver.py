@@ -165,10 +165,7 @@ def serve(path: str) -> None:
             call.sendall(struct.pack("=i", status))
         call.close()
 
-    while True:
-        events = poller.poll(1000)
-        if not events and os.getppid() != parent:
-            os._exit(0)
+    for events in poll_while_parent_lives(poller, parent):
         for fd, _ in events:
             if fd == server.fileno():
                 conn, _ = server.accept()
@@ -220,6 +217,16 @@ def serve(path: str) -> None:
                 if worker.call is not None and worker.call.fileno() == fd:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(worker.pid, signal.SIGKILL)
+
+
+def poll_while_parent_lives(poller, parent: int):
+    """The poller's events, batch after batch; the process ends when a second passes without any and ``parent``, the
+    process that started this server, is gone."""
+    while True:
+        events = poller.poll(1000)
+        if not events and os.getppid() != parent:
+            os._exit(0)
+        yield events
 
 
 def _report(sock: socket.socket) -> tuple[int, bool] | None:
@@ -365,6 +372,9 @@ def _call(conn: socket.socket, fds: list[int], fields: list[bytes], argc: int) -
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
+    first = sys.__stdin__
+    if first is not None:  # a fresh reader: nothing the last caller typed is left read ahead
+        sys.stdin = open(0, encoding=first.encoding, errors=first.errors, closefd=False)  # noqa: SIM115 - fd 0 stays open
     ppid, cwd = int(fields[0]), os.fsdecode(fields[1])
     argv = [os.fsdecode(a) for a in fields[2 : 2 + argc]]
     os.environ.clear()
