@@ -6,6 +6,7 @@ import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,6 +52,8 @@ def _stop() -> None:
     if proc is not None and proc.poll() is None:
         proc.kill()
         proc.wait()
+    if "folder" in _server:
+        shutil.rmtree(_server["folder"], ignore_errors=True)  # its socket
 
 
 class Process:
