@@ -48,24 +48,17 @@ def _serve(path: str) -> dict:
 
     command()  # Typer's click command, built once for every command the server forks
     gc.freeze()  # a collection in a command would otherwise visit, so copy, every page it shares with the server
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(64)
-    parent = os.getppid()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    poller = select.poll()
-    poller.register(server.fileno(), select.POLLIN)
-    calls: dict[int, _Call] = {}  # fd (connection or pidfd) -> its call
-    from cleanup.lab.simmac.fakeserver import poll_while_parent_lives
+    from cleanup.lab.simmac.fakeserver import listening, poll_while_parent_lives
 
+    server, poller, parent = listening(path, 64)
+    calls: dict[int, _Call] = {}  # fd (connection or pidfd) -> its call
     for events in poll_while_parent_lives(poller, parent):
         for fd, _ in events:
             if fd == server.fileno():
                 conn, _ = server.accept()
                 try:
                     conn.settimeout(10)
-                    request = json.loads(_read_line(conn))
+                    request = json.loads(_read_request(conn))
                 except (OSError, EOFError, ValueError):
                     conn.close()
                     continue
@@ -120,14 +113,15 @@ class _Call:
                 signal.pidfd_send_signal(self.pidfd, int(json.loads(line)["signal"]))
 
 
-def _read_line(conn: socket.socket) -> bytes:
-    line = b""
-    while not line.endswith(b"\n"):
-        chunk = conn.recv(1)
+def _read_request(conn: socket.socket) -> bytes:
+    """The request line. The client sends nothing more until it has the pid, so whole chunks are the line's."""
+    chunks: list[bytes] = []
+    while not chunks or not chunks[-1].endswith(b"\n"):
+        chunk = conn.recv(1 << 16)
         if not chunk:
             raise EOFError("the client went away before its request was whole")
-        line += chunk
-    return line
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _run(request: dict) -> int:

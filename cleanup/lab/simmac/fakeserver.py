@@ -136,20 +136,13 @@ def serve(path: str) -> None:
         del sys.path[0]
     gc.disable()  # a worker's collections would touch (copy) every page it shares with the server
     gc.freeze()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(128)
-    parent = os.getppid()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    server, poller, parent = listening(path, 128)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    poller = select.poll()
-    poller.register(server.fileno(), select.POLLIN)
     workers: dict[int, _Worker] = {}  # fd (worker socket, pidfd or the launcher of its call) -> worker
     idle: list[_Worker] = []
 
     def forget(worker: _Worker) -> None:
-        for fd in (worker.sock.fileno(), worker.pidfd, worker.call.fileno() if worker.call else -1):
+        for fd in (worker.sock.fileno(), worker.pidfd):
             if workers.pop(fd, None) is not None:
                 poller.unregister(fd)
         if worker in idle:
@@ -174,26 +167,25 @@ def serve(path: str) -> None:
                     conn.close()
                     continue
                 fds, payload = request
-                worker = idle.pop() if idle else _spawn(server, workers, conn, fds)
-                if worker.pidfd not in workers:
-                    workers[worker.sock.fileno()] = workers[worker.pidfd] = worker
-                    poller.register(worker.sock.fileno(), select.POLLIN)
-                    poller.register(worker.pidfd, select.POLLIN)
+                chosen = idle.pop() if idle else _spawn(server, workers, conn, fds)
+                if chosen.pidfd not in workers:
+                    workers[chosen.sock.fileno()] = workers[chosen.pidfd] = chosen
+                    poller.register(chosen.sock.fileno(), select.POLLIN)
+                    poller.register(chosen.pidfd, select.POLLIN)
                 try:
-                    socket.send_fds(worker.sock, [payload[:8]], [*fds, conn.fileno()])
-                    worker.sock.sendall(payload[8:])
+                    socket.send_fds(chosen.sock, [payload[:8]], [*fds, conn.fileno()])
+                    chosen.sock.sendall(payload[8:])
                 except OSError:  # the worker just ended: its pidfd tells the launcher how
                     pass
                 for stream in fds:
                     os.close(stream)
-                worker.call = conn
-                workers[conn.fileno()] = worker
+                chosen.call = conn
+                workers[conn.fileno()] = chosen
                 poller.register(conn.fileno(), select.POLLIN | select.POLLHUP)
                 continue
-            owner = workers.get(fd)
-            if owner is None:
+            worker = workers.get(fd)
+            if worker is None:
                 continue
-            worker = owner
             if fd == worker.sock.fileno():
                 report = _report(worker.sock)
                 if report is None:
@@ -217,6 +209,22 @@ def serve(path: str) -> None:
                 if worker.call is not None and worker.call.fileno() == fd:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(worker.pid, signal.SIGKILL)
+
+
+def listening(path: str, backlog: int):
+    """A Unix socket at ``path``, listening; a poller watching it; the pid of the process that started this server.
+    Says ``ready`` on stdout, which the starter waits for."""
+    import select
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(backlog)
+    parent = os.getppid()
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    poller = select.poll()
+    poller.register(server.fileno(), select.POLLIN)
+    return server, poller, parent
 
 
 def poll_while_parent_lives(poller, parent: int):
